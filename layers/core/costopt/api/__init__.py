@@ -1,0 +1,1 @@
+"""HTTP routes, one Powertools Router per function; handlers include them."""

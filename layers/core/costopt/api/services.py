@@ -1,0 +1,56 @@
+"""Routes of the ``services`` function: the service registry and its budget view."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from costopt.domain.common import ServiceId
+from costopt.domain.service import Service, ServicePut
+from costopt.http import READ, WRITE
+
+router = APIGatewayHttpRouter()
+
+ServiceIdPath = Annotated[ServiceId, Path(description="3-64 chars: lowercase letters, digits, '-'")]
+
+
+def _repo():  # lazily built so importing the router does no I/O set-up
+    from costopt.store.services import ServiceRepository
+
+    return ServiceRepository()
+
+
+@router.put("/v1/services/<service_id>", security=WRITE, tags=["services"],
+            summary="Create or replace a service",
+            responses={200: {"description": "Replaced"}, 201: {"description": "Created"},
+                       409: {"description": "Exists already, or stale version"}})
+def put_service(service_id: ServiceIdPath, body: ServicePut) -> Response[Service]:
+    service, created = _repo().put(service_id, body)
+    return Response(status_code=201 if created else 200, content_type="application/json",
+                    body=service.model_dump(mode="json"),
+                    headers={"ETag": f'"{service.version}"'})
+
+
+@router.get("/v1/services/<service_id>", security=READ, tags=["services"], summary="Read a service")
+def get_service(service_id: ServiceIdPath) -> Service:
+    return _repo().get(service_id)
+
+
+@router.delete("/v1/services/<service_id>", security=WRITE, tags=["services"], summary="Delete a service",
+               responses={204: {"description": "Deleted"}})
+def delete_service(service_id: ServiceIdPath,
+                   version: Annotated[int | None, Query(ge=1, description="Delete only at this version")] = None,
+                   ) -> Response[None]:
+    _repo().delete(service_id, version)
+    return Response(status_code=204, body=None)
+
+
+@router.get("/v1/services/<service_id>/budget", security=READ, tags=["budgets"],
+            summary="Month-to-date spend, forecast and threshold crossings")
+def get_budget(service_id: ServiceIdPath) -> Response[None]:
+    from costopt.errors import NotImplementedYet
+
+    raise NotImplementedYet("budgets are not implemented yet")

@@ -1,0 +1,58 @@
+"""Settings, read once from the environment.
+
+Everything that varies between AWS, the local stack and tests lives here. Import
+``settings`` and read attributes; never read ``os.environ`` elsewhere.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    # Where we run
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    stage: str = Field(default="dev", validation_alias="COSTOPT_STAGE")
+
+    # DynamoDB tables (names come from template.yaml in AWS, from local/ when local)
+    services_table: str = Field(default="costopt-services", validation_alias="SERVICES_TABLE")
+    recommendations_table: str = Field(
+        default="costopt-recommendations", validation_alias="RECOMMENDATIONS_TABLE"
+    )
+    changes_table: str = Field(default="costopt-changes", validation_alias="CHANGES_TABLE")
+    observations_table: str = Field(default="costopt-observations", validation_alias="OBSERVATIONS_TABLE")
+    simulations_table: str = Field(default="costopt-simulations", validation_alias="SIMULATIONS_TABLE")
+    alerts_table: str = Field(default="costopt-alerts", validation_alias="ALERTS_TABLE")
+    idempotency_table: str = Field(default="costopt-idempotency", validation_alias="IDEMPOTENCY_TABLE")
+    pricing_cache_table: str = Field(default="costopt-pricing-cache", validation_alias="PRICING_CACHE_TABLE")
+
+    # Messaging
+    recompute_queue_url: str | None = Field(default=None, validation_alias="RECOMPUTE_QUEUE_URL")
+    alert_topic_arn: str | None = Field(default=None, validation_alias="ALERT_TOPIC_ARN")
+    event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
+
+    # Connectors
+    prometheus_url: str | None = Field(default=None, validation_alias="PROMETHEUS_URL")
+    billing_api_url: str | None = Field(default=None, validation_alias="BILLING_API_URL")
+    billing_api_key_secret: str | None = Field(default=None, validation_alias="BILLING_API_KEY_SECRET")
+    http_timeout_s: float = Field(default=10.0, validation_alias="COSTOPT_HTTP_TIMEOUT_S")
+    http_max_retries: int = Field(default=3, validation_alias="COSTOPT_HTTP_MAX_RETRIES")
+
+    # Behaviour
+    default_lookback_days: int = Field(default=14, validation_alias="COSTOPT_LOOKBACK_DAYS")
+    simulation_ttl_days: int = Field(default=30, validation_alias="COSTOPT_SIMULATION_TTL_DAYS")
+    idempotency_ttl_s: int = Field(default=86_400, validation_alias="COSTOPT_IDEMPOTENCY_TTL_S")
+    pagination_secret: str = Field(default="costopt-dev-pagination", validation_alias="COSTOPT_PAGINATION_SECRET")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+settings = get_settings()

@@ -1,0 +1,1 @@
+"""Domain models (pydantic v2): services, resources, recommendations, changes, observations."""

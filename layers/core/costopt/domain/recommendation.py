@@ -1,0 +1,137 @@
+"""Recommendations and their lifecycle (after Google's Recommender)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from costopt.domain.common import Model, ResourceId, ServiceId
+from costopt.domain.resources import ResourceKind
+
+RecommendationStatus = Literal[
+    "ACTIVE", "CLAIMED", "SUCCEEDED", "FAILED", "DISMISSED", "ROLLED_BACK", "SUPERSEDED"
+]
+
+# Allowed lifecycle moves: from -> set of to
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "ACTIVE": frozenset({"CLAIMED", "DISMISSED", "SUPERSEDED"}),
+    "CLAIMED": frozenset({"SUCCEEDED", "FAILED", "ACTIVE"}),
+    "DISMISSED": frozenset({"ACTIVE", "SUPERSEDED"}),
+    "SUCCEEDED": frozenset({"ROLLED_BACK"}),
+    "FAILED": frozenset({"ACTIVE", "SUPERSEDED"}),
+    "ROLLED_BACK": frozenset(),
+    "SUPERSEDED": frozenset(),
+}
+
+Action = Literal[
+    "lambda_memory",
+    "lambda_arm64",
+    "lambda_drop_provisioned_concurrency",
+    "ecs_task_size",
+    "ecs_desired_count",
+    "ecs_graviton",
+    "ecs_spot",
+    "ec2_rightsize",
+    "ebs_gp3",
+    "dynamodb_capacity_mode",
+    "generic_replicas",
+    "generic_size",
+    "idle_stop",
+    "idle_delete",
+]
+Priority = Literal["P1", "P2", "P3", "P4"]
+Strategy = Literal["cost", "balanced", "speed"]
+
+
+class SlaClauseVerdict(Model):
+    clause: str = Field(description="e.g. latency_p99_ms, max_cpu_utilization_pct, min_replicas")
+    limit: float
+    predicted: float | None = None
+    margin_pct: float | None = Field(default=None, description="(limit - predicted) / limit * 100")
+    ok: bool
+    detail: str | None = None
+
+
+class SlaVerdict(Model):
+    compliant: bool
+    clauses: list[SlaClauseVerdict] = Field(default_factory=list)
+
+    @property
+    def failing(self) -> list[SlaClauseVerdict]:
+        return [c for c in self.clauses if not c.ok]
+
+
+class Evidence(Model):
+    lookback_days: int
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    hours_covered: int = 0
+    percentiles: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+
+class RealisedSavings(Model):
+    measured_at: datetime
+    days_before: int
+    days_after: int
+    daily_cost_before_usd: float
+    daily_cost_after_usd: float
+    projected_monthly_savings_usd: float
+    realised_monthly_savings_usd: float
+
+
+class Recommendation(Model):
+    service_id: ServiceId
+    recommendation_id: str
+    resource_id: ResourceId
+    kind: ResourceKind
+    action: Action
+    current: dict[str, Any]
+    proposed: dict[str, Any]
+    monthly_cost_current_usd: float
+    monthly_cost_proposed_usd: float
+    monthly_savings_usd: float
+    savings_pct: float
+    performance_risk: int = Field(ge=0, le=4)
+    confidence: float = Field(ge=0, le=1)
+    priority: Priority
+    xor_group: str
+    rank: int = Field(default=1, ge=1)
+    disruptive: bool = False
+    sla: SlaVerdict
+    status: RecommendationStatus = "ACTIVE"
+    status_reason: str | None = None
+    etag: str
+    evidence: Evidence
+    engine_version: str
+    strategy: Strategy | None = None
+    created_at: datetime
+    updated_at: datetime
+    applied_change_id: str | None = None
+    realised: RealisedSavings | None = None
+
+
+class RejectedOption(Model):
+    """An option that was considered and failed an SLA clause (or another guard)."""
+
+    resource_id: ResourceId
+    kind: ResourceKind
+    action: Action
+    current: dict[str, Any]
+    proposed: dict[str, Any]
+    monthly_cost_current_usd: float
+    monthly_cost_proposed_usd: float
+    monthly_savings_usd: float
+    failed_clauses: list[str]
+    sla: SlaVerdict
+    reason: str
+
+
+class InsufficientData(Model):
+    resource_id: ResourceId | None = None
+    metric: str | None = None
+    hours_available: int
+    hours_required: int
+    detail: str

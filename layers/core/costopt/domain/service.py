@@ -1,0 +1,175 @@
+"""A registered service: what it runs on, what it promised, what it may spend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, model_validator
+
+from costopt.domain.common import AwsRegion, Model, ServiceId, ShortText, TagKey, TagValue
+from costopt.domain.resources import Resource
+
+
+class Sla(Model):
+    latency_p95_ms: float | None = Field(default=None, gt=0, le=600_000)
+    latency_p99_ms: float | None = Field(default=None, gt=0, le=600_000)
+    availability_pct: float | None = Field(default=None, ge=50, le=100)
+    max_error_rate_pct: float | None = Field(default=None, ge=0, le=100)
+    max_cpu_utilization_pct: float = Field(default=80, gt=0, le=100)
+    max_memory_utilization_pct: float = Field(default=90, gt=0, le=100)
+    min_replicas: int | None = Field(default=None, ge=0, le=1000)
+
+    @property
+    def effective_min_replicas(self) -> int:
+        if self.min_replicas is not None:
+            return self.min_replicas
+        return 2 if (self.availability_pct or 0) >= 99.9 else 1
+
+
+class BudgetNotification(Model):
+    type: Literal["ACTUAL", "FORECASTED"] = "ACTUAL"
+    threshold: float = Field(gt=0, le=1_000_000_000)
+    kind: Literal["PERCENTAGE", "ABSOLUTE"] = "PERCENTAGE"
+
+    @model_validator(mode="after")
+    def _pct(self) -> BudgetNotification:
+        if self.kind == "PERCENTAGE" and self.threshold > 1000:
+            raise ValueError("a PERCENTAGE threshold is at most 1000")
+        return self
+
+
+def _default_notifications() -> list[BudgetNotification]:
+    return [
+        BudgetNotification(type="ACTUAL", threshold=80),
+        BudgetNotification(type="ACTUAL", threshold=100),
+        BudgetNotification(type="FORECASTED", threshold=100),
+    ]
+
+
+class Budget(Model):
+    monthly_usd: float = Field(gt=0, le=1_000_000_000)
+    notifications: list[BudgetNotification] = Field(default_factory=_default_notifications, max_length=20)
+
+
+class SyntheticProfile(Model):
+    """Parameters of the deterministic synthetic telemetry/billing generator."""
+
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="Defaults to a hash of service_id")
+    base_rps: float = Field(default=20.0, ge=0, le=1_000_000)
+    cpu_ms_per_request: float = Field(default=40.0, ge=0, le=600_000)
+    memory_utilization_pct: float = Field(default=35.0, ge=0, le=100)
+    daily_amplitude: float = Field(default=0.6, ge=0, le=1)
+    weekend_factor: float = Field(default=0.6, ge=0, le=2)
+    noise: float = Field(default=0.1, ge=0, le=1)
+    spike_probability: float = Field(default=0.01, ge=0, le=1)
+    history_days: int = Field(default=21, ge=0, le=93)
+
+
+class PrometheusQueries(Model):
+    url: AnyHttpUrl | None = Field(default=None, description="Defaults to PROMETHEUS_URL")
+    namespace: str | None = Field(default=None, max_length=253)
+    selector: str | None = Field(default=None, max_length=1024, description="Extra label matchers")
+    queries: dict[str, str] = Field(default_factory=dict, max_length=20,
+                                    description="metric name -> PromQL template overriding the default")
+
+
+class Telemetry(Model):
+    source: Literal["cloudwatch", "prometheus", "synthetic"] = "synthetic"
+    prometheus: PrometheusQueries | None = None
+    synthetic: SyntheticProfile = Field(default_factory=SyntheticProfile)
+    period_s: int = Field(default=300, ge=60, le=3600, description="Resolution pulled from the source")
+
+
+class CostAllocationTag(Model):
+    key: str = Field(min_length=1, max_length=128)
+    value: str = Field(min_length=1, max_length=256)
+
+
+class Billing(Model):
+    source: Literal["cost_explorer", "http", "focus_csv", "synthetic"] = "synthetic"
+    cost_allocation_tag: CostAllocationTag | None = None
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    focus_csv_uri: str | None = Field(default=None, max_length=1024, description="s3://bucket/key or file path")
+
+
+class RightsizingPolicy(Model):
+    """The default formulas of the recommenders; override per service."""
+
+    cpu_percentile: float = Field(default=95, ge=50, le=100)
+    cpu_target_utilization: float = Field(default=0.7, ge=0.1, le=0.95)
+    memory_headroom: float = Field(default=1.15, ge=1.0, le=3.0)
+    idle_cpu_pct: float = Field(default=2.0, ge=0, le=20)
+    min_savings_usd: float = Field(default=1.0, ge=0, le=1_000_000)
+    min_savings_pct: float = Field(default=5.0, ge=0, le=100)
+
+
+class Policy(Model):
+    auto_apply: Literal["off", "low_risk"] = "off"
+    auto_rollback: bool = True
+    verify_hours: int = Field(default=24, ge=1, le=336)
+    allow_disruptive: bool = False
+    allow_spot: bool = Field(default=False, description="Allow Spot even when availability_pct >= 99.95")
+    allow_graviton: bool = True
+    strategy: Literal["cost", "balanced", "speed"] = "balanced"
+    lookback_days: int = Field(default=14, ge=1, le=93)
+    rightsizing: RightsizingPolicy = Field(default_factory=RightsizingPolicy)
+
+
+class ServiceSpec(Model):
+    """What a client sends to create or replace a service."""
+
+    name: ShortText
+    team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    region: AwsRegion = "us-east-1"
+    description: str | None = Field(default=None, max_length=1024)
+    resources: list[Resource] = Field(default_factory=list, max_length=100)
+    sla: Sla = Field(default_factory=Sla)
+    budget: Budget | None = None
+    telemetry: Telemetry = Field(default_factory=Telemetry)
+    billing: Billing = Field(default_factory=Billing)
+    policy: Policy = Field(default_factory=Policy)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50)
+
+    @model_validator(mode="after")
+    def _unique_resources(self) -> ServiceSpec:
+        seen: set[str] = set()
+        for r in self.resources:
+            if r.resource_id in seen:
+                raise ValueError(f"duplicate resource_id {r.resource_id!r}")
+            seen.add(r.resource_id)
+        return self
+
+
+class ServicePut(ServiceSpec):
+    version: int | None = Field(
+        default=None, ge=1,
+        description="The version you read. Omit to create; give it to replace (a stale one gets 409).",
+    )
+
+
+class Service(ServiceSpec):
+    service_id: ServiceId
+    version: int = Field(ge=1)
+    created_at: datetime
+    updated_at: datetime
+
+    def resource(self, resource_id: str) -> Resource | None:
+        return next((r for r in self.resources if r.resource_id == resource_id), None)
+
+
+class ServiceSummary(Model):
+    service_id: ServiceId
+    name: str
+    team: str
+    region: str
+    resource_count: int
+    version: int
+    updated_at: datetime
+    health: str | None = Field(default=None, description="healthy|at_risk|breaching|no_data|stale")
+    last_data_at: datetime | None = None
+
+
+class ServicePage(Model):
+    items: list[ServiceSummary]
+    next_token: str | None = None

@@ -1,0 +1,208 @@
+"""HTTP plumbing shared by every API function.
+
+- ``make_resolver()`` builds the Powertools HTTP API (v2) resolver with validation on,
+  problem+json errors and scope checks done *before* request validation.
+- Routes declare the scope they need with ``security=READ | WRITE | OPERATE``; the same
+  value documents the route in OpenAPI and is enforced here against the claims API
+  Gateway's JWT authorizer passes in ``requestContext.authorizer.jwt``.
+- ``PageToken`` encodes DynamoDB ``LastEvaluatedKey`` as an opaque, tamper-evident token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Route
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from costopt.config import settings
+from costopt.errors import BadRequest, CostoptError, Forbidden, Unauthorized
+from costopt.observability import logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://costopt.dev/problems/"
+SECURITY_SCHEME = "jwt"
+
+SCOPE_READ = "costopt/read"
+SCOPE_WRITE = "costopt/write"
+SCOPE_OPERATE = "costopt/operate"
+ALL_SCOPES = (SCOPE_READ, SCOPE_WRITE, SCOPE_OPERATE)
+
+READ: list[dict[str, list[str]]] = [{SECURITY_SCHEME: [SCOPE_READ]}]
+WRITE: list[dict[str, list[str]]] = [{SECURITY_SCHEME: [SCOPE_WRITE]}]
+OPERATE: list[dict[str, list[str]]] = [{SECURITY_SCHEME: [SCOPE_OPERATE]}]
+PUBLIC: list[dict[str, list[str]]] = []
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def problem(status: int, title: str, detail: str = "", *, type_slug: str | None = None,
+            errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (type_slug or str(status)),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="costopt"'} if status == 401 else None
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body, default=str),
+                    headers=headers)
+
+
+def problem_from(exc: CostoptError) -> Response:
+    return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors or None,
+                   **exc.extra)
+
+
+def _loc(loc: Any) -> list[str | int]:
+    return [p if isinstance(p, int) else str(p) for p in (loc or [])]
+
+
+def validation_errors(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        msg = e.get("msg") or e.get("type", "invalid")
+        out.append({"loc": _loc(e.get("loc")), "msg": str(msg), "type": e.get("type", "value_error")})
+    return out
+
+
+# --------------------------------------------------------------------------- auth
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    scopes: frozenset[str]
+    claims: dict[str, Any]
+
+
+def principal_of(event: APIGatewayProxyEventV2) -> Principal | None:
+    """The caller as API Gateway's JWT authorizer describes it, or None without claims."""
+    authorizer = event.request_context.authorizer
+    if authorizer is None:
+        return None
+    claims = authorizer.jwt_claim
+    if not claims:
+        return None
+    scopes = set(authorizer.jwt_scopes or [])
+    raw_scope = claims.get("scope") or claims.get("scp") or ""
+    if isinstance(raw_scope, str):
+        scopes.update(s for s in raw_scope.split() if s)
+    elif isinstance(raw_scope, list):
+        scopes.update(str(s) for s in raw_scope)
+    subject = str(claims.get("sub") or claims.get("client_id") or "unknown")
+    return Principal(subject=subject, scopes=frozenset(scopes), claims=dict(claims))
+
+
+def authorize(event: APIGatewayProxyEventV2, security: list[dict[str, list[str]]] | None) -> Principal | None:
+    required = [scope for req in (security or []) for scope in req.get(SECURITY_SCHEME, [])]
+    if not required:
+        return principal_of(event)
+    who = principal_of(event)
+    if who is None:
+        raise Unauthorized("a bearer token is required")
+    missing = [s for s in required if s not in who.scopes]
+    if missing:
+        raise Forbidden(f"the token lacks the scope {', '.join(missing)}", extra={"required_scopes": missing})
+    return who
+
+
+class CostoptResolver(APIGatewayHttpResolver):
+    """HTTP API resolver that checks the route's scopes before validating the request."""
+
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> Any:
+        try:
+            authorize(self.current_event, route.security)
+        except CostoptError as exc:
+            return self._response_builder_class(response=problem_from(exc), serializer=self._serializer,
+                                                route=route)
+        return super()._call_route(route, route_arguments)
+
+    @property
+    def principal(self) -> Principal:
+        who = principal_of(self.current_event)
+        if who is None:  # routes with security never get here without claims
+            raise Unauthorized("a bearer token is required")
+        return who
+
+
+def make_resolver() -> CostoptResolver:
+    app = CostoptResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        errors = validation_errors(exc.errors())
+        status = 400 if any(e["type"] == "json_invalid" for e in errors) else 422
+        return problem(status, "Invalid request", "the request does not match the schema",
+                       type_slug="invalid-request", errors=errors)
+
+    @app.exception_handler(CostoptError)
+    def _costopt(exc: CostoptError) -> Response:
+        if exc.status >= 500:
+            logger.warning("request failed on a dependency", extra={"error": str(exc)})
+        return problem_from(exc)
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(exc: NotFoundError) -> Response:
+        return problem(404, "Not found", "no route matches this method and path", type_slug="no-route")
+
+    @app.exception_handler(ServiceError)
+    def _service(exc: ServiceError) -> Response:
+        return problem(exc.status_code, "Error", str(exc.msg))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
+                       type_slug="internal")
+
+    return app
+
+
+# --------------------------------------------------------------------------- pagination
+
+
+class PageToken:
+    """Opaque, HMAC-signed pagination token around a DynamoDB LastEvaluatedKey."""
+
+    @staticmethod
+    def _sign(payload: bytes) -> str:
+        mac = hmac.new(settings.pagination_secret.encode(), payload, hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    @classmethod
+    def encode(cls, key: dict[str, Any] | None) -> str | None:
+        if not key:
+            return None
+        payload = json.dumps(key, separators=(",", ":"), sort_keys=True, default=str).encode()
+        body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+        return f"{body}.{cls._sign(payload)}"
+
+    @classmethod
+    def decode(cls, token: str | None) -> dict[str, Any] | None:
+        if not token:
+            return None
+        try:
+            body, sig = token.split(".", 1)
+            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            if not hmac.compare_digest(sig, cls._sign(payload)):
+                raise ValueError("bad signature")
+            key = json.loads(payload)
+            if not isinstance(key, dict):
+                raise ValueError("not an object")
+            return key
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest("next_token is not a token this API issued",
+                             errors=[{"loc": ["query", "next_token"], "msg": "invalid token"}]) from exc

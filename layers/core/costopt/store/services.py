@@ -1,0 +1,176 @@
+"""Services table: one item per service, the whole spec as a JSON document.
+
+Listing goes through the ``by_entity`` GSI (constant partition ``service``, sorted by
+service_id) or ``by_team``; never a Scan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from costopt.config import settings
+from costopt.domain.service import Service, ServicePut, ServiceSummary
+from costopt.errors import Conflict, NotFound
+from costopt.http import PageToken
+from costopt.store.base import BaseMeta, TimestampedModel
+
+ENTITY = "service"
+
+
+class ByEntityIndex(GlobalSecondaryIndex["ServiceItem"]):
+    class Meta:
+        index_name = "by_entity"
+        projection = AllProjection()
+
+    entity = UnicodeAttribute(hash_key=True)
+    service_id = UnicodeAttribute(range_key=True)
+
+
+class ByTeamIndex(GlobalSecondaryIndex["ServiceItem"]):
+    class Meta:
+        index_name = "by_team"
+        projection = AllProjection()
+
+    team = UnicodeAttribute(hash_key=True)
+    service_id = UnicodeAttribute(range_key=True)
+
+
+class ServiceItem(TimestampedModel):
+    class Meta(BaseMeta):
+        table_name = settings.services_table
+
+    service_id = UnicodeAttribute(hash_key=True)
+    entity = UnicodeAttribute(default=ENTITY)
+    team = UnicodeAttribute()
+    name = UnicodeAttribute()
+    region = UnicodeAttribute()
+    resource_count = NumberAttribute(default=0)
+    version = NumberAttribute()
+    doc = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    # set while an apply/rollback is in progress for this service (see store.changes)
+    change_lock = UnicodeAttribute(null=True)
+
+    by_entity = ByEntityIndex()
+    by_team = ByTeamIndex()
+
+    def to_domain(self) -> Service:
+        data: dict[str, Any] = Service.model_validate_json(self.doc).model_dump()
+        data.update(version=int(self.version), updated_at=self.updated_at, created_at=self.created_at)
+        return Service.model_validate(data)
+
+    def to_summary(self) -> ServiceSummary:
+        return ServiceSummary(service_id=self.service_id, name=self.name, team=self.team, region=self.region,
+                              resource_count=int(self.resource_count), version=int(self.version),
+                              updated_at=self.updated_at)
+
+
+def _item_for(service: Service) -> ServiceItem:
+    return ServiceItem(
+        service_id=service.service_id, team=service.team, name=service.name, region=service.region,
+        resource_count=len(service.resources), version=service.version,
+        doc=service.model_dump_json(), created_at=service.created_at, updated_at=service.updated_at,
+    )
+
+
+class ServiceRepository:
+    def get(self, service_id: str) -> Service:
+        try:
+            return ServiceItem.get(service_id, consistent_read=True).to_domain()
+        except DoesNotExist:
+            raise NotFound(f"service {service_id!r} does not exist") from None
+
+    def find(self, service_id: str) -> Service | None:
+        try:
+            return ServiceItem.get(service_id, consistent_read=True).to_domain()
+        except DoesNotExist:
+            return None
+
+    def put(self, service_id: str, spec: ServicePut, now: datetime | None = None) -> tuple[Service, bool]:
+        """Create (no ``version``) or replace (``version`` must match). Returns (service, created)."""
+        now = now or datetime.now(UTC)
+        body = spec.model_dump(exclude={"version"})
+        if spec.version is None:
+            service = Service(service_id=service_id, version=1, created_at=now, updated_at=now, **body)
+            try:
+                _item_for(service).save(condition=ServiceItem.service_id.does_not_exist())
+            except PutError as exc:
+                if _conditional(exc):
+                    current = self.find(service_id)
+                    raise Conflict(
+                        f"service {service_id!r} already exists; send its version to replace it",
+                        extra={"current_version": current.version if current else None},
+                    ) from None
+                raise
+            return service, True
+        current = self.find(service_id)
+        if current is None:
+            raise NotFound(f"service {service_id!r} does not exist; omit version to create it")
+        service = Service(service_id=service_id, version=spec.version + 1, created_at=current.created_at,
+                          updated_at=now, **body)
+        try:
+            _item_for(service).save(condition=ServiceItem.version == spec.version)
+        except PutError as exc:
+            if _conditional(exc):
+                latest = self.find(service_id)
+                raise Conflict(
+                    f"version {spec.version} is stale",
+                    extra={"current_version": latest.version if latest else None},
+                ) from None
+            raise
+        return service, False
+
+    def delete(self, service_id: str, version: int | None = None) -> None:
+        item = ServiceItem(service_id=service_id)
+        condition = ServiceItem.service_id.exists()
+        if version is not None:
+            condition = condition & (ServiceItem.version == version)
+        try:
+            item.delete(condition=condition)
+        except DeleteError as exc:
+            if _conditional(exc):
+                current = self.find(service_id)
+                if current is None:
+                    raise NotFound(f"service {service_id!r} does not exist") from None
+                raise Conflict(f"version {version} is stale",
+                               extra={"current_version": current.version}) from None
+            raise
+
+    def list(self, limit: int = 50, next_token: str | None = None,
+             team: str | None = None) -> tuple[list[ServiceSummary], str | None]:
+        start = PageToken.decode(next_token)
+        if team:
+            query = ServiceItem.by_team.query(team, limit=limit, last_evaluated_key=start)
+        else:
+            query = ServiceItem.by_entity.query(ENTITY, limit=limit, last_evaluated_key=start)
+        items = [i.to_summary() for i in query]
+        return items, PageToken.encode(query.last_evaluated_key)
+
+    def iter_ids(self, page_size: int = 100) -> Any:
+        """Every service id, paging the GSI (jobs use this; no Scan)."""
+        for item in ServiceItem.by_entity.query(ENTITY, page_size=page_size,
+                                                attributes_to_get=["service_id"]):
+            yield item.service_id
+
+    def set_lock(self, service_id: str, lock: str | None, expect: str | None = None) -> None:
+        """Low-level helper for the change lock (see store.changes)."""
+        item = ServiceItem(service_id=service_id)
+        cond = ServiceItem.service_id.exists()
+        cond &= ServiceItem.change_lock.does_not_exist() if expect is None else (ServiceItem.change_lock == expect)
+        action = ServiceItem.change_lock.set(lock) if lock else ServiceItem.change_lock.remove()
+        try:
+            item.update(actions=[action], condition=cond)
+        except UpdateError as exc:
+            if _conditional(exc):
+                raise Conflict("another change is in progress for this service") from None
+            raise
+
+
+def _conditional(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"

@@ -64,8 +64,11 @@ test-integration: setup
 test-contract: tools
 	$(BIN)/pytest -q tests/contract
 
+# unit tests run under moto, integration tests against DynamoDB Local: separate processes.
 test: tools lint typecheck
-	$(BIN)/pytest -q -n 2 tests/unit tests/integration tests/contract
+	$(BIN)/pytest -q -n 2 tests/unit
+	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q tests/contract
 
 build: tools
 	$(SAM) build --cached --parallel

@@ -1,0 +1,59 @@
+"""Outbound notifications: budget alerts to SNS and EventBridge (``costopt.budget`` /
+``BudgetThresholdCrossed``)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from costopt.config import settings
+from costopt.domain.budget import BudgetAlert
+from costopt.errors import DependencyUnavailable
+
+BUDGET_SOURCE = "costopt.budget"
+BUDGET_DETAIL_TYPE = "BudgetThresholdCrossed"
+
+
+@cache
+def _client(name: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(name, region_name=settings.aws_region,
+                        config=Config(connect_timeout=3, read_timeout=5,
+                                      retries={"mode": "standard", "max_attempts": 3}))
+
+
+def budget_message(alert: BudgetAlert) -> tuple[str, str]:
+    verb = "reached" if alert.type == "ACTUAL" else "is forecast to reach"
+    limit = f"{alert.threshold:g}%" if alert.kind == "PERCENTAGE" else f"${alert.threshold:,.2f}"
+    subject = f"[costopt] {alert.service_id} {verb} {limit} of its {alert.month} budget"[:100]
+    forecast = "n/a" if alert.forecast_usd is None else f"${alert.forecast_usd:,.2f}"
+    body = (f"Service {alert.service_id} {verb} {limit} of its monthly budget of ${alert.budget_usd:,.2f} "
+            f"(threshold ${alert.threshold_usd:,.2f}).\nMonth to date: ${alert.month_to_date_usd:,.2f}. "
+            f"Forecast: {forecast}.")
+    return subject, body
+
+
+def publish_budget_alert(alert: BudgetAlert) -> None:
+    """Send the alert to SNS (when a topic is configured) and EventBridge; raises on failure."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    detail = alert.model_dump(mode="json", exclude={"delivery"})
+    try:
+        if settings.alert_topic_arn:
+            subject, body = budget_message(alert)
+            _client("sns").publish(
+                TopicArn=settings.alert_topic_arn, Subject=subject, Message=body,
+                MessageAttributes={"service_id": {"DataType": "String", "StringValue": alert.service_id},
+                                   "type": {"DataType": "String", "StringValue": alert.type}},
+            )
+        resp = _client("events").put_events(Entries=[{
+            "Source": BUDGET_SOURCE, "DetailType": BUDGET_DETAIL_TYPE, "Detail": json.dumps(detail),
+            "EventBusName": settings.event_bus_name, "Resources": [],
+        }])
+    except (BotoCoreError, ClientError) as exc:
+        raise DependencyUnavailable(f"could not publish the budget alert: {exc}") from exc
+    if resp.get("FailedEntryCount"):
+        raise DependencyUnavailable(f"EventBridge rejected the budget alert: {resp.get('Entries')}")

@@ -1,0 +1,1 @@
+"""The decision engine: pure functions on domain models (no I/O)."""

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     idempotency_ttl_s: int = Field(default=86_400, validation_alias="COSTOPT_IDEMPOTENCY_TTL_S")
     pagination_secret: str = Field(default="costopt-dev-pagination", validation_alias="COSTOPT_PAGINATION_SECRET")
 
+    # Actuators (apply / rollback): outbound AWS calls that change live resources
+    actuator_connect_timeout_s: float = Field(default=5.0, validation_alias="COSTOPT_ACTUATOR_CONNECT_TIMEOUT_S")
+    actuator_read_timeout_s: float = Field(default=30.0, validation_alias="COSTOPT_ACTUATOR_READ_TIMEOUT_S")
+    actuator_max_attempts: int = Field(default=4, validation_alias="COSTOPT_ACTUATOR_MAX_ATTEMPTS")
+    actuator_wait_delay_s: float = Field(default=5.0, validation_alias="COSTOPT_ACTUATOR_WAIT_DELAY_S")
+    actuator_wait_max_attempts: int = Field(default=60, validation_alias="COSTOPT_ACTUATOR_WAIT_MAX_ATTEMPTS")
+    change_lock_stale_s: int = Field(default=900, validation_alias="COSTOPT_CHANGE_LOCK_STALE_S",
+                                     description="A change lock older than this (a crashed apply) may be taken over")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

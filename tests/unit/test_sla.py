@@ -59,7 +59,7 @@ def test_mm1_wait_quantile_closed_form(lam, mu, q):
 
 def test_wait_quantile_zero_when_rarely_waiting_and_inf_when_unstable():
     assert wait_quantile_ms(8, 1.0, 0.1, 0.99) == 0.0  # C tiny < 1%
-    assert wait_quantile_ms(2, 30.0, 0.1, 0.99) == math.inf  # ρ = 1.5
+    assert wait_quantile_ms(2, 30.0, 0.1, 0.99) == math.inf  # rho = 1.5
 
 
 def test_predict_queue_calibrates_to_observed_p99_at_current():

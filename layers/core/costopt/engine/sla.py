@@ -3,16 +3,16 @@
 Pure and numpy-free (the recommend path must not import numpy).
 
 Latency (queueing services: ECS, EC2, generic). A service with ``c`` parallel servers
-(replicas × cores), arrival rate ``λ`` in the busy hours and a mean per-request service
+(replicas x cores), arrival rate ``λ`` in the busy hours and a mean per-request service
 time ``S`` behaves as M/M/c. Erlang C gives the probability that a request waits and the
 q-quantile of the wait::
 
-    W_q(q) = ln(C(c, λS) / (1 − q)) / (c/S − λ)      (0 when the log is negative)
+    W_q(q) = ln(C(c, λS) / (1 - q)) / (c/S - λ)      (0 when the log is negative)
 
 and the model's latency quantile is ``S + W_q(q)``. The model is calibrated once against
 the observed p99 at the current config: ``factor = observed p99 / model p99 (current)``,
 and every option's model latency is multiplied by that factor (conservative: I/O time the
-model does not see is scaled along with the queueing delay). ρ = λS/c ≥ 1 always fails.
+model does not see is scaled along with the queueing delay). rho = λS/c ≥ 1 always fails.
 
 Fractional cores: a replica with k cores is ``max(1, floor(k))`` servers, each running at
 ``k / servers`` of a core, so the service time at that speed is ``S / speed``.
@@ -23,7 +23,7 @@ and ``scale_memory_pct``).
 
 Availability: replicas ≥ ``sla.effective_min_replicas``; no Spot when availability_pct ≥
 99.95 unless ``policy.allow_spot``. Error rate: the observed rate must stay under the limit
-(a capacity cut never lowers it), and an unstable queue (ρ ≥ 1) fails it too.
+(a capacity cut never lowers it), and an unstable queue (rho ≥ 1) fails it too.
 
 Performance risk (0 very low … 4 very high, as Compute Optimizer) from the smallest margin of
 the *continuous* clauses (latency, utilization, queue, error rate, capacity):
@@ -59,7 +59,7 @@ _RULE_CLAUSES = frozenset({"min_replicas", "availability_pct"})
 
 
 def erlang_b(c: int, a: float) -> float:
-    """Erlang B blocking probability, by the stable recursion B(k) = a·B(k−1) / (k + a·B(k−1))."""
+    """Erlang B blocking probability, by the stable recursion B(k) = a·B(k-1) / (k + a·B(k-1))."""
     if c < 0:
         raise ValueError("c must be >= 0")
     if a < 0:
@@ -73,7 +73,7 @@ def erlang_b(c: int, a: float) -> float:
 def erlang_c(c: int, a: float) -> float:
     """Probability that an arrival waits in M/M/c with offered load ``a = λS`` (Erlangs).
 
-    From Erlang B: C = B / (1 − ρ(1 − B)), ρ = a/c. Returns 1.0 when ρ ≥ 1 (every arrival waits).
+    From Erlang B: C = B / (1 - rho(1 - B)), rho = a/c. Returns 1.0 when rho ≥ 1 (every arrival waits).
     """
     if c < 1:
         raise ValueError("c must be >= 1")
@@ -89,7 +89,7 @@ def erlang_c(c: int, a: float) -> float:
 def wait_quantile_ms(c: int, lam: float, s: float, q: float) -> float:
     """q-quantile of the M/M/c waiting time, in ms, for λ per second and S in seconds.
 
-    ``ln(C/(1−q)) / (c/S − λ)`` clipped at 0; ``math.inf`` when the queue is unstable (ρ ≥ 1).
+    ``ln(C/(1-q)) / (c/S - λ)`` clipped at 0; ``math.inf`` when the queue is unstable (rho ≥ 1).
     """
     if not 0 < q < 1:
         raise ValueError("q must be in (0, 1)")

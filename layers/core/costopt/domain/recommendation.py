@@ -100,6 +100,8 @@ class Recommendation(Model):
     xor_group: str
     rank: int = Field(default=1, ge=1)
     disruptive: bool = False
+    auto_applicable: bool = Field(
+        default=True, description="False when a person must act: idle stop/delete, arm64 builds, Graviton AMIs/images")
     sla: SlaVerdict
     status: RecommendationStatus = "ACTIVE"
     status_reason: str | None = None

@@ -1,0 +1,121 @@
+"""Prices and cost functions (DESIGN §4). Pure arithmetic, numpy-free; only
+``get_catalog`` for a region other than us-east-1 does I/O (Price List API + PricingCache).
+
+Public API (all USD, floats unrounded; a month is HOURS_PER_MONTH = 730 h)::
+
+    get_catalog(region: str = "us-east-1") -> Catalog          # cached in-process; .warnings when substituted
+    bundled_catalog() -> Catalog                                # the dated us-east-1 file, no I/O
+    Catalog: .region .as_of .source .assumptions .warnings (tuple[str, ...]) .lambda_ .fargate .ec2 .ebs .dynamodb
+
+    CostBreakdown(total_usd: float, lines: dict[str, float])    # supports a + b, .scaled(f), CostBreakdown.of(lines)
+    ResourceCostUsage(hours=730, invocations=0, avg_duration_ms=0, avg_replicas=None, running_fraction=1.0,
+                      read_request_units=0, write_request_units=0, storage_gb=0, free_tier=False)
+    monthly_cost(resource, usage: ResourceCostUsage | None = None, catalog: Catalog | None = None) -> CostBreakdown
+    config_cost(kind: str, config, usage=None, catalog=None) -> CostBreakdown   # price a proposed config
+    round_usd(value: float, cents: int = 2) -> float            # presentation only (half up)
+    PricingError (422)                                          # unknown type, invalid Fargate pair, arm64 Spot
+
+    lambda_cost(catalog, *, invocations, avg_duration_ms, memory_mb, architecture="x86_64",
+                provisioned_concurrency=0, free_tier=False, hours=730, provisioned_share=None) -> CostBreakdown
+        lines: requests, duration [, provisioned_concurrency, provisioned_duration]
+    lambda_gb_seconds(*, invocations, avg_duration_ms, memory_mb) -> float
+    lambda_gb_second_price(catalog, architecture, monthly_gb_seconds=0.0) -> float   # marginal tier price
+
+    fargate_hourly(catalog, cpu_units, memory_mb, architecture="x86_64", capacity="on_demand", *, validate=True)
+        -> float                                                # one task-hour
+    fargate_monthly(catalog, *, cpu_units, memory_mb, architecture="x86_64", capacity="on_demand",
+                    tasks=1.0, hours=730) -> CostBreakdown      # lines: vcpu, memory
+    fargate_valid_pairs(catalog) -> list[tuple[int, int]]       # (cpu_units, memory_mb) ascending
+    is_valid_fargate(catalog, cpu_units, memory_mb) -> bool
+    fargate_spot_supported(catalog, architecture) -> bool       # Fargate Spot is x86_64 only
+    smallest_valid_fargate(catalog, vcpu_needed, memory_mb_needed, *, architecture="x86_64")
+        -> tuple[int, int] | None                               # cheapest pair that fits
+
+    instance_types(catalog, *, architecture=None, family=None) -> list[InstanceType]   # cheapest first
+    instance_type(catalog, name) -> InstanceType                # raises PricingError if unknown
+    InstanceType: name family size vcpu memory_gib architecture generation processor hourly_usd
+                  burstable_baseline_cpu_pct (t3/t4g only)
+    ec2_hourly(catalog, instance_type_name) -> float
+    ec2_monthly(catalog, instance_type_name, *, hours=730, count=1.0) -> CostBreakdown   # line: compute
+    graviton_equivalent(instance_type_name, catalog=None) -> str | None   # m5.large -> m6g.large
+
+    GP3_BASELINE_IOPS = 3000; GP3_BASELINE_THROUGHPUT_MBPS = 125
+    ebs_monthly(catalog, volume_type, size_gb, iops=None, throughput_mbps=None, *, hours=730) -> CostBreakdown
+        lines: storage [, iops, throughput]
+    gp2_baseline_iops(size_gb) -> float; gp2_max_throughput_mbps(size_gb) -> float
+
+    dynamodb_monthly(catalog, *, billing_mode, rcu=None, wcu=None, read_request_units=0, write_request_units=0,
+                     storage_gb=0, hours=730) -> CostBreakdown  # lines: reads, writes, storage
+
+    generic_hourly(config: GenericConfig, replicas: float | None = None) -> float
+"""
+
+from costopt.pricing.catalog import Catalog, bundled_catalog
+from costopt.pricing.costs import (
+    GP3_BASELINE_IOPS,
+    GP3_BASELINE_THROUGHPUT_MBPS,
+    GRAVITON_FAMILY,
+    CostBreakdown,
+    InstanceType,
+    PricingError,
+    ResourceCostUsage,
+    config_cost,
+    dynamodb_monthly,
+    ebs_monthly,
+    ec2_hourly,
+    ec2_monthly,
+    fargate_hourly,
+    fargate_monthly,
+    fargate_spot_supported,
+    fargate_valid_pairs,
+    generic_hourly,
+    gp2_baseline_iops,
+    gp2_max_throughput_mbps,
+    graviton_equivalent,
+    instance_type,
+    instance_types,
+    is_valid_fargate,
+    lambda_cost,
+    lambda_gb_second_price,
+    lambda_gb_seconds,
+    monthly_cost,
+    round_usd,
+    smallest_valid_fargate,
+)
+from costopt.pricing.regions import clear_catalog_cache, get_catalog
+
+__all__ = [
+    "GP3_BASELINE_IOPS",
+    "GP3_BASELINE_THROUGHPUT_MBPS",
+    "GRAVITON_FAMILY",
+    "Catalog",
+    "CostBreakdown",
+    "InstanceType",
+    "PricingError",
+    "ResourceCostUsage",
+    "bundled_catalog",
+    "clear_catalog_cache",
+    "config_cost",
+    "dynamodb_monthly",
+    "ebs_monthly",
+    "ec2_hourly",
+    "ec2_monthly",
+    "fargate_hourly",
+    "fargate_monthly",
+    "fargate_spot_supported",
+    "fargate_valid_pairs",
+    "generic_hourly",
+    "get_catalog",
+    "gp2_baseline_iops",
+    "gp2_max_throughput_mbps",
+    "graviton_equivalent",
+    "instance_type",
+    "instance_types",
+    "is_valid_fargate",
+    "lambda_cost",
+    "lambda_gb_second_price",
+    "lambda_gb_seconds",
+    "monthly_cost",
+    "round_usd",
+    "smallest_valid_fargate",
+]

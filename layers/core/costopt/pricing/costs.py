@@ -1,0 +1,455 @@
+"""Cost functions: pure arithmetic on a ``Catalog`` (no I/O, no numpy).
+
+Every function returns floats in USD, unrounded (round only for presentation, e.g.
+with ``round_usd``). A month is ``HOURS_PER_MONTH`` = 730 hours; functions that take
+``hours`` price that many hours and prorate monthly quantities (free tier, Lambda
+tiers, per-month storage prices) by ``hours / 730``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from costopt.domain.common import HOURS_PER_MONTH, Model
+from costopt.domain.resources import (
+    Architecture,
+    DynamoDbConfig,
+    DynamoDbTable,
+    EbsConfig,
+    EbsVolume,
+    Ec2Config,
+    Ec2Instance,
+    EcsConfig,
+    EcsService,
+    GenericConfig,
+    GenericResource,
+    LambdaConfig,
+    LambdaFunction,
+    ResourceConfig,
+)
+from costopt.errors import Unprocessable
+from costopt.pricing.catalog import Catalog, bundled_catalog
+
+SECONDS_PER_HOUR = 3600.0
+MB_PER_GB = 1024.0
+CPU_UNITS_PER_VCPU = 1024
+
+GP3_BASELINE_IOPS = 3000
+GP3_BASELINE_THROUGHPUT_MBPS = 125
+
+Capacity = Literal["on_demand", "spot"]
+BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
+VolumeType = Literal["gp2", "gp3", "io1", "io2", "st1", "sc1"]
+AnyResource = LambdaFunction | EcsService | Ec2Instance | EbsVolume | DynamoDbTable | GenericResource
+
+
+class PricingError(Unprocessable):
+    """A configuration that cannot be priced: unknown instance type, invalid Fargate pair,
+    a combination AWS does not sell. Maps to HTTP 422."""
+
+    title = "Cannot price configuration"
+    type_slug = "cannot-price"
+
+
+class CostBreakdown(Model):
+    total_usd: float = Field(description="Sum of lines, unrounded")
+    lines: dict[str, float] = Field(default_factory=dict, description="Cost per component, unrounded")
+
+    @classmethod
+    def of(cls, lines: dict[str, float]) -> CostBreakdown:
+        return cls(total_usd=sum(lines.values()), lines=lines)
+
+    def __add__(self, other: CostBreakdown) -> CostBreakdown:
+        lines = dict(self.lines)
+        for key, value in other.lines.items():
+            lines[key] = lines.get(key, 0.0) + value
+        return CostBreakdown.of(lines)
+
+    def scaled(self, factor: float) -> CostBreakdown:
+        return CostBreakdown.of({k: v * factor for k, v in self.lines.items()})
+
+
+class ResourceCostUsage(Model):
+    """How much a resource is used over the priced period (``hours``, default one month)."""
+
+    hours: float = Field(default=HOURS_PER_MONTH, ge=0, description="Length of the priced period")
+    invocations: float = Field(default=0.0, ge=0, description="Lambda invocations in the period")
+    avg_duration_ms: float = Field(default=0.0, ge=0, description="Lambda mean billed duration")
+    avg_replicas: float | None = Field(
+        default=None, ge=0, description="ECS tasks / generic replicas running on average; None = the config's count"
+    )
+    running_fraction: float = Field(default=1.0, ge=0, le=1, description="EC2: share of the period running")
+    read_request_units: float = Field(default=0.0, ge=0, description="DynamoDB on-demand RRUs in the period")
+    write_request_units: float = Field(default=0.0, ge=0, description="DynamoDB on-demand WRUs in the period")
+    storage_gb: float = Field(default=0.0, ge=0, description="DynamoDB table storage")
+    free_tier: bool = Field(default=False, description="Deduct the Lambda monthly free tier")
+
+
+class InstanceType(Model):
+    name: str
+    family: str
+    size: str
+    vcpu: int
+    memory_gib: float
+    architecture: Architecture
+    generation: int
+    processor: str
+    hourly_usd: float
+    burstable_baseline_cpu_pct: float | None = None
+
+
+def round_usd(value: float, cents: int = 2) -> float:
+    """Presentation rounding, half up (28.835 -> 28.84). Binary noise below 1e-9 is dropped first, so
+    33.214999999999996 (= 100 x 730 x 0.00013 + 50 x 730 x 0.00065) presents as 33.22 like the exact sum."""
+    cleaned = Decimal(repr(value)).quantize(Decimal("1e-9"))
+    return float(cleaned.quantize(Decimal(1).scaleb(-cents), rounding=ROUND_HALF_UP))
+
+
+def _tiered(quantity: float, tiers: Iterable[tuple[float | None, float]], scale: float = 1.0) -> float:
+    """Price ``quantity`` across cumulative tiers ``(upper_bound or None, unit_price)``; bounds scaled."""
+    cost, lower = 0.0, 0.0
+    for upper, price in tiers:
+        top = quantity if upper is None else min(quantity, upper * scale)
+        if top > lower:
+            cost += (top - lower) * price
+        if upper is None or quantity <= upper * scale:
+            break
+        lower = upper * scale
+    return cost
+
+
+# ------------------------------------------------------------------ Lambda
+
+
+def lambda_gb_seconds(*, invocations: float, avg_duration_ms: float, memory_mb: int | float) -> float:
+    return invocations * (avg_duration_ms / 1000.0) * (memory_mb / MB_PER_GB)
+
+
+def lambda_cost(
+    catalog: Catalog,
+    *,
+    invocations: float,
+    avg_duration_ms: float,
+    memory_mb: int | float,
+    architecture: Architecture = "x86_64",
+    provisioned_concurrency: int = 0,
+    free_tier: bool = False,
+    hours: float = HOURS_PER_MONTH,
+    provisioned_share: float | None = None,
+) -> CostBreakdown:
+    """Lambda cost for ``invocations`` over ``hours`` (default a month).
+
+    Lines: ``requests``, ``duration`` (on-demand GB-s, monthly tiers prorated to ``hours``),
+    and with provisioned concurrency ``provisioned_concurrency`` (GB-s provisioned for the
+    whole period) and ``provisioned_duration`` (GB-s run on it). Without ``provisioned_share``
+    the invocations fill provisioned capacity first (spill-over runs on-demand). The free tier
+    (1M requests, 400,000 GB-s a month) is only deducted when asked and never with
+    provisioned concurrency, as on AWS.
+    """
+    try:
+        prices = catalog.lambda_.architectures[architecture]
+    except KeyError:
+        raise PricingError(f"no Lambda prices for architecture {architecture!r}") from None
+    month = hours / HOURS_PER_MONTH
+    gb = memory_mb / MB_PER_GB
+    gb_s = lambda_gb_seconds(invocations=invocations, avg_duration_ms=avg_duration_ms, memory_mb=memory_mb)
+    lines: dict[str, float] = {}
+
+    on_pc = 0.0
+    if provisioned_concurrency > 0:
+        capacity = provisioned_concurrency * gb * hours * SECONDS_PER_HOUR
+        lines["provisioned_concurrency"] = capacity * prices.provisioned_concurrency_usd_per_gb_second
+        if provisioned_share is None:
+            on_pc = min(gb_s, capacity)
+        else:
+            on_pc = min(gb_s * max(0.0, min(1.0, provisioned_share)), capacity)
+        lines["provisioned_duration"] = on_pc * prices.provisioned_duration_usd_per_gb_second
+    use_free = free_tier and provisioned_concurrency == 0
+    free = catalog.lambda_.free_tier
+    on_demand = max(0.0, gb_s - on_pc - (free.gb_seconds * month if use_free else 0.0))
+    lines["duration"] = _tiered(
+        on_demand, ((t.up_to_gb_seconds, t.usd_per_gb_second) for t in prices.duration_tiers), month
+    )
+    billable_requests = max(0.0, invocations - (free.requests * month if use_free else 0.0))
+    lines["requests"] = billable_requests / 1e6 * catalog.lambda_.request_usd_per_million
+    return CostBreakdown.of(lines)
+
+
+def lambda_gb_second_price(catalog: Catalog, architecture: Architecture, monthly_gb_seconds: float = 0.0) -> float:
+    """Marginal on-demand price of one more GB-second at ``monthly_gb_seconds`` already used."""
+    for tier in catalog.lambda_.architectures[architecture].duration_tiers:
+        if tier.up_to_gb_seconds is None or monthly_gb_seconds < tier.up_to_gb_seconds:
+            return tier.usd_per_gb_second
+    return catalog.lambda_.architectures[architecture].duration_tiers[-1].usd_per_gb_second
+
+
+# ------------------------------------------------------------------ Fargate
+
+
+def fargate_valid_pairs(catalog: Catalog) -> list[tuple[int, int]]:
+    """Every valid Fargate (cpu_units, memory_mb) task size, ascending."""
+    return [(size.cpu_units, mem) for size in catalog.fargate.task_sizes for mem in size.memory_mb]
+
+
+def is_valid_fargate(catalog: Catalog, cpu_units: int, memory_mb: int) -> bool:
+    return any(s.cpu_units == cpu_units and memory_mb in s.memory_mb for s in catalog.fargate.task_sizes)
+
+
+def fargate_spot_supported(catalog: Catalog, architecture: Architecture) -> bool:
+    return architecture in catalog.fargate.spot_architectures
+
+
+def fargate_hourly(
+    catalog: Catalog,
+    cpu_units: int,
+    memory_mb: int,
+    architecture: Architecture = "x86_64",
+    capacity: Capacity = "on_demand",
+    *,
+    validate: bool = True,
+) -> float:
+    """Price of one task-hour. Raises ``PricingError`` for an invalid (cpu, memory) pair
+    (unless ``validate=False``) and for Spot on an architecture Fargate Spot does not offer."""
+    if validate and not is_valid_fargate(catalog, cpu_units, memory_mb):
+        raise PricingError(f"{cpu_units} CPU units with {memory_mb} MB is not a valid Fargate task size")
+    try:
+        prices = catalog.fargate.architectures[architecture]
+    except KeyError:
+        raise PricingError(f"no Fargate prices for architecture {architecture!r}") from None
+    hourly = (cpu_units / CPU_UNITS_PER_VCPU) * prices.usd_per_vcpu_hour + (
+        memory_mb / MB_PER_GB
+    ) * prices.usd_per_gb_hour
+    if capacity == "spot":
+        if not fargate_spot_supported(catalog, architecture):
+            raise PricingError(f"Fargate Spot is not available for {architecture}")
+        hourly *= 1.0 - catalog.fargate.spot_discount
+    return hourly
+
+
+def fargate_monthly(
+    catalog: Catalog,
+    *,
+    cpu_units: int,
+    memory_mb: int,
+    architecture: Architecture = "x86_64",
+    capacity: Capacity = "on_demand",
+    tasks: float = 1.0,
+    hours: float = HOURS_PER_MONTH,
+) -> CostBreakdown:
+    """``tasks`` (average running) x ``hours``; lines ``vcpu`` and ``memory``."""
+    fargate_hourly(catalog, cpu_units, memory_mb, architecture, capacity)  # validates
+    prices = catalog.fargate.architectures[architecture]
+    factor = tasks * hours * ((1.0 - catalog.fargate.spot_discount) if capacity == "spot" else 1.0)
+    return CostBreakdown.of({
+        "vcpu": cpu_units / CPU_UNITS_PER_VCPU * prices.usd_per_vcpu_hour * factor,
+        "memory": memory_mb / MB_PER_GB * prices.usd_per_gb_hour * factor,
+    })
+
+
+def smallest_valid_fargate(
+    catalog: Catalog, vcpu_needed: float, memory_mb_needed: float, *, architecture: Architecture = "x86_64"
+) -> tuple[int, int] | None:
+    """Cheapest valid (cpu_units, memory_mb) with at least ``vcpu_needed`` vCPU and ``memory_mb_needed`` MB;
+    None when nothing is big enough (more than 16 vCPU / 120 GB)."""
+    fits = [
+        (cpu, mem) for cpu, mem in fargate_valid_pairs(catalog)
+        if cpu / CPU_UNITS_PER_VCPU >= vcpu_needed and mem >= memory_mb_needed
+    ]
+    if not fits:
+        return None
+    return min(fits, key=lambda p: (fargate_hourly(catalog, p[0], p[1], architecture, validate=False), p))
+
+
+# ------------------------------------------------------------------ EC2
+
+
+def instance_type(catalog: Catalog, name: str) -> InstanceType:
+    try:
+        spec = catalog.ec2.instances[name]
+    except KeyError:
+        raise PricingError(f"no price for EC2 instance type {name!r} in {catalog.region}") from None
+    return InstanceType(name=name, **spec.model_dump())
+
+
+def instance_types(
+    catalog: Catalog, *, architecture: Architecture | None = None, family: str | None = None
+) -> list[InstanceType]:
+    """Instance types in the catalog, cheapest first (ties by name)."""
+    out = [
+        InstanceType(name=name, **spec.model_dump())
+        for name, spec in catalog.ec2.instances.items()
+        if (architecture is None or spec.architecture == architecture) and (family is None or spec.family == family)
+    ]
+    return sorted(out, key=lambda t: (t.hourly_usd, t.name))
+
+
+def ec2_hourly(catalog: Catalog, instance_type_name: str) -> float:
+    return instance_type(catalog, instance_type_name).hourly_usd
+
+
+def ec2_monthly(
+    catalog: Catalog, instance_type_name: str, *, hours: float = HOURS_PER_MONTH, count: float = 1.0
+) -> CostBreakdown:
+    return CostBreakdown.of({"compute": ec2_hourly(catalog, instance_type_name) * hours * count})
+
+
+# Same size, Graviton family of the matching generation (Graviton2 for 5th gen, Graviton3 for 6th).
+GRAVITON_FAMILY: dict[str, str] = {
+    "t3": "t4g", "t3a": "t4g",
+    "m5": "m6g", "m5a": "m6g", "m6i": "m7g", "m6a": "m7g", "m7i": "m7g",
+    "c5": "c6g", "c5a": "c6g", "c6i": "c7g", "c6a": "c7g", "c7i": "c7g",
+    "r5": "r6g", "r5a": "r6g", "r6i": "r7g", "r6a": "r7g", "r7i": "r7g",
+}
+
+
+def graviton_equivalent(instance_type_name: str, catalog: Catalog | None = None) -> str | None:
+    """The arm64 (Graviton) type of the same size, e.g. m5.large -> m6g.large; None when the type
+    is already Graviton, has no mapping, or (given a catalog) the target is not in it."""
+    family, _, size = instance_type_name.partition(".")
+    target_family = GRAVITON_FAMILY.get(family)
+    if target_family is None or not size:
+        return None
+    target = f"{target_family}.{size}"
+    if catalog is not None and target not in catalog.ec2.instances:
+        return None
+    return target
+
+
+# ------------------------------------------------------------------ EBS
+
+
+def gp2_baseline_iops(size_gb: float) -> float:
+    """gp2 baseline: 3 IOPS per GB, at least 100, at most 16,000."""
+    return min(16_000.0, max(100.0, 3.0 * size_gb))
+
+
+def gp2_max_throughput_mbps(size_gb: float) -> float:
+    """gp2 throughput ceiling: 128 MB/s up to 170 GB, 250 MB/s from 334 GB (in between only with burst)."""
+    return 128.0 if size_gb < 334 else 250.0
+
+
+def ebs_monthly(
+    catalog: Catalog,
+    volume_type: VolumeType,
+    size_gb: float,
+    iops: float | None = None,
+    throughput_mbps: float | None = None,
+    *,
+    hours: float = HOURS_PER_MONTH,
+) -> CostBreakdown:
+    """Lines ``storage``, and ``iops`` / ``throughput`` where provisioned performance is billed:
+    gp3 above its 3,000 IOPS / 125 MB/s baseline, io1 per IOPS, io2 per IOPS in per-volume tiers."""
+    try:
+        prices = catalog.ebs.volumes[volume_type]
+    except KeyError:
+        raise PricingError(f"no EBS prices for volume type {volume_type!r}") from None
+    month = hours / HOURS_PER_MONTH
+    lines = {"storage": size_gb * prices.usd_per_gb_month * month}
+    if volume_type == "gp3":
+        base_iops = prices.included_iops if prices.included_iops is not None else GP3_BASELINE_IOPS
+        base_tp = (
+            prices.included_throughput_mbps if prices.included_throughput_mbps is not None
+            else GP3_BASELINE_THROUGHPUT_MBPS
+        )
+        extra_iops = max(0.0, (iops if iops is not None else base_iops) - base_iops)
+        extra_tp = max(0.0, (throughput_mbps if throughput_mbps is not None else base_tp) - base_tp)
+        lines["iops"] = extra_iops * (prices.usd_per_iops_month or 0.0) * month
+        lines["throughput"] = extra_tp * (prices.usd_per_mbps_month or 0.0) * month
+    elif volume_type in ("io1", "io2"):
+        if iops is None:
+            raise PricingError(f"{volume_type} volumes need provisioned iops to be priced")
+        tiers = prices.iops_tiers or []
+        lines["iops"] = _tiered(iops, ((t.up_to_iops, t.usd_per_iops_month) for t in tiers)) * month
+    return CostBreakdown.of(lines)
+
+
+# ------------------------------------------------------------------ DynamoDB
+
+
+def dynamodb_monthly(
+    catalog: Catalog,
+    *,
+    billing_mode: BillingMode,
+    rcu: float | None = None,
+    wcu: float | None = None,
+    read_request_units: float = 0.0,
+    write_request_units: float = 0.0,
+    storage_gb: float = 0.0,
+    hours: float = HOURS_PER_MONTH,
+) -> CostBreakdown:
+    """On-demand: request units used in the period. Provisioned: capacity units x hours
+    (request units do not add cost). Lines ``reads``, ``writes`` and ``storage``."""
+    prices = catalog.dynamodb
+    month = hours / HOURS_PER_MONTH
+    if billing_mode == "PAY_PER_REQUEST":
+        reads = read_request_units / 1e6 * prices.on_demand.usd_per_million_read_request_units
+        writes = write_request_units / 1e6 * prices.on_demand.usd_per_million_write_request_units
+    elif billing_mode == "PROVISIONED":
+        if rcu is None or wcu is None:
+            raise PricingError("PROVISIONED tables need rcu and wcu to be priced")
+        reads = rcu * hours * prices.provisioned.usd_per_rcu_hour
+        writes = wcu * hours * prices.provisioned.usd_per_wcu_hour
+    else:
+        raise PricingError(f"unknown DynamoDB billing mode {billing_mode!r}")
+    return CostBreakdown.of({"reads": reads, "writes": writes,
+                             "storage": storage_gb * prices.storage_usd_per_gb_month * month})
+
+
+# ------------------------------------------------------------------ generic
+
+
+def generic_hourly(config: GenericConfig, replicas: float | None = None) -> float:
+    """All replicas for one hour at the config's own unit prices."""
+    n = config.replicas if replicas is None else replicas
+    return n * (config.cpu_cores * config.price_per_core_hour_usd + config.memory_gb * config.price_per_gb_hour_usd)
+
+
+# ------------------------------------------------------------------ any resource
+
+
+def config_cost(
+    kind: str, config: ResourceConfig, usage: ResourceCostUsage | None = None, catalog: Catalog | None = None
+) -> CostBreakdown:
+    """Price a resource ``config`` of ``kind`` (current or proposed) under ``usage``."""
+    u = usage or ResourceCostUsage()
+    cat = catalog or bundled_catalog()
+    if kind == "lambda_function" and isinstance(config, LambdaConfig):
+        return lambda_cost(
+            cat, invocations=u.invocations, avg_duration_ms=u.avg_duration_ms, memory_mb=config.memory_mb,
+            architecture=config.architecture, provisioned_concurrency=config.provisioned_concurrency,
+            free_tier=u.free_tier, hours=u.hours,
+        )
+    if kind == "ecs_service" and isinstance(config, EcsConfig):
+        tasks = config.desired_count if u.avg_replicas is None else u.avg_replicas
+        return fargate_monthly(
+            cat, cpu_units=config.cpu_units, memory_mb=config.memory_mb, architecture=config.architecture,
+            capacity=config.capacity, tasks=tasks, hours=u.hours,
+        )
+    if kind == "ec2_instance" and isinstance(config, Ec2Config):
+        return ec2_monthly(cat, config.instance_type, hours=u.hours * u.running_fraction)
+    if kind == "ebs_volume" and isinstance(config, EbsConfig):
+        return ebs_monthly(cat, config.volume_type, config.size_gb, config.iops, config.throughput_mbps, hours=u.hours)
+    if kind == "dynamodb_table" and isinstance(config, DynamoDbConfig):
+        return dynamodb_monthly(
+            cat, billing_mode=config.billing_mode, rcu=config.rcu, wcu=config.wcu,
+            read_request_units=u.read_request_units, write_request_units=u.write_request_units,
+            storage_gb=u.storage_gb, hours=u.hours,
+        )
+    if kind == "generic" and isinstance(config, GenericConfig):
+        return CostBreakdown.of({"compute": generic_hourly(config, u.avg_replicas) * u.hours})
+    raise PricingError(f"cannot price a {type(config).__name__} as {kind!r}")
+
+
+def monthly_cost(
+    resource: AnyResource, usage: ResourceCostUsage | None = None, catalog: Catalog | None = None
+) -> CostBreakdown:
+    """Price any domain resource (``costopt.domain.resources.Resource``) at its own config."""
+    kind = getattr(resource, "kind", None)
+    config = getattr(resource, "config", None)
+    if not isinstance(kind, str) or config is None:
+        raise PricingError(f"not a resource: {type(resource).__name__}")
+    return config_cost(kind, config, usage, catalog)

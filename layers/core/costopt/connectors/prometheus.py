@@ -24,9 +24,10 @@ import math
 from datetime import UTC, datetime
 from string import Template
 from threading import Lock
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from costopt.config import settings
+from costopt.connectors.base import METRIC_STAT, TelemetrySource
 from costopt.connectors.retry import call_with_retry, http_status_error, http_timeout
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.errors import ConnectorError
@@ -59,8 +60,6 @@ DEFAULT_QUERIES: dict[Metric, str] = {
         + _POD + "$selector}[$window])))"
     ),
 }
-# which stat each canonical metric's series carries
-_STATS: dict[Metric, str] = {Metric.LATENCY_MS: "p99", Metric.REQUESTS: "sum", Metric.ERRORS: "sum"}
 _COUNTS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES})
 
 _client: httpx.Client | None = None
@@ -124,10 +123,10 @@ def queries_for(service: Service, resource: GenericResource) -> dict[Metric, str
     }
 
 
-class PrometheusTelemetry:
+class PrometheusTelemetry(TelemetrySource):
     """TelemetrySource over the Prometheus HTTP API."""
 
-    name = SOURCE
+    name: ClassVar[str] = SOURCE
 
     def __init__(self, client: httpx.Client | None = None, base_url: str | None = None) -> None:
         self._client = client
@@ -160,7 +159,7 @@ class PrometheusTelemetry:
                                           else "mean")
                 if points:
                     out.append(Series(resource_id=resource.resource_id, metric=metric,
-                                      stat=_STATS.get(metric, "avg"), period_s=step, points=points))
+                                      stat=METRIC_STAT.get(metric, "avg"), period_s=step, points=points))
         return out
 
     def query_range(self, base_url: str, promql: str, start: datetime, end: datetime, step: int,

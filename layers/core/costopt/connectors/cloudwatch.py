@@ -1,0 +1,289 @@
+"""CloudWatch telemetry through ``GetMetricData``.
+
+One query per (resource, CloudWatch metric, statistic); at most 500 queries per call
+(CloudWatch's limit), each call paged with ``NextToken``. Per kind:
+
+=================  =============================================================================
+lambda_function    AWS/Lambda Duration p50/p95/p99 (p99 is ``duration_ms``; p50/p95 come as extra
+                   ``duration_ms`` series with stat "p50"/"p95"), Invocations→requests, Errors,
+                   Throttles (Sum), ConcurrentExecutions (Maximum); LambdaInsights
+                   memory_utilization→memory_utilization_pct, cpu_total_time→cpu_time_ms (when the
+                   function has the Insights extension; otherwise CloudWatch returns nothing for them)
+ecs_service        AWS/ECS CPUUtilization, MemoryUtilization (ClusterName, ServiceName); with a target
+                   group: AWS/ApplicationELB TargetResponseTime p99 (s → ms) as latency_ms,
+                   RequestCount→requests, HTTPCode_Target_5XX_Count→errors (TargetGroup, LoadBalancer
+                   dimensions parsed from the ARNs)
+ec2_instance       AWS/EC2 CPUUtilization; CWAgent mem_used_percent (InstanceId) when the agent runs
+ebs_volume         AWS/EBS VolumeRead/WriteOps, VolumeRead/WriteBytes (Sum) → iops = ops / period,
+                   throughput_mbps = bytes / period / 2**20 (MiB/s, as EBS quotes gp3's 125 MiB/s)
+dynamodb_table     AWS/DynamoDB ConsumedRead/WriteCapacityUnits (Sum) → per-second average
+generic            not CloudWatch's (use Prometheus)
+=================  =============================================================================
+
+Missing data is missing: no zero filling, empty series are dropped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from costopt.connectors.base import TelemetrySource
+from costopt.connectors.retry import aws_errors, boto_client
+from costopt.domain.observation import Datapoint, Metric, Series
+from costopt.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from costopt.domain.resources import Resource
+    from costopt.domain.service import Service
+
+SOURCE = "cloudwatch"
+MAX_QUERIES_PER_CALL = 500
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """One GetMetricData MetricStat query and where its values go."""
+
+    resource_id: str
+    key: str                                   # local name, e.g. "read_ops"
+    namespace: str
+    metric_name: str
+    dimensions: tuple[tuple[str, str], ...]
+    stat: str                                  # CloudWatch statistic: Average, Sum, Maximum, p99...
+
+    def to_api(self, query_id: str, period_s: int) -> dict[str, Any]:
+        return {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {"Namespace": self.namespace, "MetricName": self.metric_name,
+                           "Dimensions": [{"Name": n, "Value": v} for n, v in self.dimensions]},
+                "Period": period_s,
+                "Stat": self.stat,
+            },
+            "ReturnData": True,
+        }
+
+
+# --------------------------------------------------------------------------- identities from ARNs
+
+
+def arn_resource(arn: str) -> str:
+    """The resource part of an ARN (after the 5th colon), or the input when it is not an ARN."""
+    parts = arn.split(":", 5)
+    return parts[5] if arn.startswith("arn:") and len(parts) == 6 else arn
+
+
+def lambda_function_name(name_or_arn: str) -> str:
+    if name_or_arn.startswith("arn:"):
+        parts = name_or_arn.split(":")
+        return parts[6] if len(parts) > 6 else name_or_arn
+    return name_or_arn
+
+
+def last_segment(name_or_arn: str) -> str:
+    return arn_resource(name_or_arn).rsplit("/", 1)[-1]
+
+
+def target_group_dimension(arn: str) -> str:
+    """``arn:...:targetgroup/name/id`` → ``targetgroup/name/id`` (the TargetGroup dimension value)."""
+    return arn_resource(arn)
+
+
+def load_balancer_dimension(arn: str) -> str:
+    """``arn:...:loadbalancer/app/name/id`` → ``app/name/id`` (the LoadBalancer dimension value)."""
+    res = arn_resource(arn)
+    return res.removeprefix("loadbalancer/")
+
+
+# --------------------------------------------------------------------------- per-kind plans
+
+
+def queries_for(resource: Resource) -> list[MetricQuery]:
+    rid = resource.resource_id
+    kind = resource.kind
+
+    def q(key: str, ns: str, name: str, dims: dict[str, str], stat: str) -> MetricQuery:
+        return MetricQuery(rid, key, ns, name, tuple(dims.items()), stat)
+
+    if kind == "lambda_function":
+        fn = {"FunctionName": lambda_function_name(resource.function_name)}  # type: ignore[union-attr]
+        insights = {"function_name": fn["FunctionName"]}
+        return [
+            q("duration_p50", "AWS/Lambda", "Duration", fn, "p50"),
+            q("duration_p95", "AWS/Lambda", "Duration", fn, "p95"),
+            q("duration_p99", "AWS/Lambda", "Duration", fn, "p99"),
+            q("invocations", "AWS/Lambda", "Invocations", fn, "Sum"),
+            q("errors", "AWS/Lambda", "Errors", fn, "Sum"),
+            q("throttles", "AWS/Lambda", "Throttles", fn, "Sum"),
+            q("concurrency", "AWS/Lambda", "ConcurrentExecutions", fn, "Maximum"),
+            q("insights_memory", "LambdaInsights", "memory_utilization", insights, "Average"),
+            q("insights_cpu", "LambdaInsights", "cpu_total_time", insights, "Average"),
+        ]
+    if kind == "ecs_service":
+        ecs = {"ClusterName": last_segment(resource.cluster),  # type: ignore[union-attr]
+               "ServiceName": last_segment(resource.service_name)}  # type: ignore[union-attr]
+        out = [
+            q("cpu", "AWS/ECS", "CPUUtilization", ecs, "Average"),
+            q("memory", "AWS/ECS", "MemoryUtilization", ecs, "Average"),
+        ]
+        tg_arn = resource.target_group_arn  # type: ignore[union-attr]
+        if tg_arn:
+            alb = {"TargetGroup": target_group_dimension(tg_arn)}
+            lb_arn = resource.load_balancer_arn  # type: ignore[union-attr]
+            if lb_arn:
+                alb["LoadBalancer"] = load_balancer_dimension(lb_arn)
+            out += [
+                q("alb_latency_p99", "AWS/ApplicationELB", "TargetResponseTime", alb, "p99"),
+                q("alb_requests", "AWS/ApplicationELB", "RequestCount", alb, "Sum"),
+                q("alb_5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum"),
+            ]
+        return out
+    if kind == "ec2_instance":
+        inst = {"InstanceId": resource.instance_id}  # type: ignore[union-attr]
+        return [
+            q("cpu", "AWS/EC2", "CPUUtilization", inst, "Average"),
+            q("memory", "CWAgent", "mem_used_percent", inst, "Average"),
+        ]
+    if kind == "ebs_volume":
+        vol = {"VolumeId": resource.volume_id}  # type: ignore[union-attr]
+        return [
+            q("read_ops", "AWS/EBS", "VolumeReadOps", vol, "Sum"),
+            q("write_ops", "AWS/EBS", "VolumeWriteOps", vol, "Sum"),
+            q("read_bytes", "AWS/EBS", "VolumeReadBytes", vol, "Sum"),
+            q("write_bytes", "AWS/EBS", "VolumeWriteBytes", vol, "Sum"),
+        ]
+    if kind == "dynamodb_table":
+        table = {"TableName": resource.table_name}  # type: ignore[union-attr]
+        return [
+            q("rcu", "AWS/DynamoDB", "ConsumedReadCapacityUnits", table, "Sum"),
+            q("wcu", "AWS/DynamoDB", "ConsumedWriteCapacityUnits", table, "Sum"),
+        ]
+    return []
+
+
+Values = dict[str, dict[datetime, float]]  # key -> timestamp -> value
+
+# (key, metric, stat, scale) for the metrics that map one-to-one
+_DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
+    "lambda_function": (
+        ("duration_p99", Metric.DURATION_MS, "p99", 1.0),
+        ("duration_p95", Metric.DURATION_MS, "p95", 1.0),
+        ("duration_p50", Metric.DURATION_MS, "p50", 1.0),
+        ("invocations", Metric.REQUESTS, "sum", 1.0),
+        ("errors", Metric.ERRORS, "sum", 1.0),
+        ("throttles", Metric.THROTTLES, "sum", 1.0),
+        ("concurrency", Metric.CONCURRENCY, "max", 1.0),
+        ("insights_memory", Metric.MEMORY_PCT, "avg", 1.0),
+        ("insights_cpu", Metric.CPU_TIME_MS, "avg", 1.0),
+    ),
+    "ecs_service": (
+        ("cpu", Metric.CPU_PCT, "avg", 1.0),
+        ("memory", Metric.MEMORY_PCT, "avg", 1.0),
+        ("alb_latency_p99", Metric.LATENCY_MS, "p99", 1000.0),
+        ("alb_requests", Metric.REQUESTS, "sum", 1.0),
+        ("alb_5xx", Metric.ERRORS, "sum", 1.0),
+    ),
+    "ec2_instance": (
+        ("cpu", Metric.CPU_PCT, "avg", 1.0),
+        ("memory", Metric.MEMORY_PCT, "avg", 1.0),
+    ),
+}
+
+
+def to_series(resource: Resource, values: Values, period_s: int) -> list[Series]:
+    """Turn one resource's raw CloudWatch values into canonical series (empty ones dropped)."""
+    rid = resource.resource_id
+    out: list[Series] = []
+
+    def add(metric: Metric, stat: str, points: dict[datetime, float]) -> None:
+        if points:
+            out.append(Series(resource_id=rid, metric=metric, stat=stat, period_s=period_s,
+                              points=[Datapoint(t=t, v=v) for t, v in sorted(points.items())]))
+
+    for key, metric, stat, scale in _DIRECT.get(resource.kind, ()):
+        add(metric, stat, {t: v * scale for t, v in values.get(key, {}).items()})
+    if resource.kind == "ebs_volume":
+        add(Metric.IOPS, "avg", _combine(values, ("read_ops", "write_ops"), 1.0 / period_s))
+        add(Metric.THROUGHPUT_MBPS, "avg", _combine(values, ("read_bytes", "write_bytes"), 1.0 / period_s / MIB))
+    elif resource.kind == "dynamodb_table":
+        add(Metric.CONSUMED_RCU, "avg", _combine(values, ("rcu",), 1.0 / period_s))
+        add(Metric.CONSUMED_WCU, "avg", _combine(values, ("wcu",), 1.0 / period_s))
+    return out
+
+
+def _combine(values: Values, keys: tuple[str, ...], scale: float) -> dict[datetime, float]:
+    """Sum of the keys per timestamp, scaled. A timestamp counts when any key has a value there:
+    CloudWatch publishes no EBS datapoint for a period without writes, which means zero writes."""
+    out: dict[datetime, float] = defaultdict(float)
+    for key in keys:
+        for t, v in values.get(key, {}).items():
+            out[t] += v
+    return {t: v * scale for t, v in out.items()}
+
+
+class CloudWatchTelemetry(TelemetrySource):
+    """TelemetrySource over CloudWatch GetMetricData."""
+
+    name: ClassVar[str] = SOURCE
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client  # tests pass a stubbed client; otherwise one cached client per region
+
+    def client_for(self, region: str) -> Any:
+        return self._client or boto_client("cloudwatch", region)
+
+    def fetch(self, service: Service, start: datetime, end: datetime) -> list[Series]:
+        period = service.telemetry.period_s
+        if period % 60:
+            raise ConnectorError(SOURCE, f"period_s {period} is not a multiple of 60", retryable=False)
+        by_region: dict[str, list[MetricQuery]] = defaultdict(list)
+        for resource in service.resources:
+            by_region[resource.region or service.region].extend(queries_for(resource))
+        values: dict[str, Values] = defaultdict(dict)
+        for region, queries in by_region.items():
+            got = self.get_metric_data(self.client_for(region), queries, start, end, period)
+            for query, points in zip(queries, got, strict=True):
+                values[query.resource_id][query.key] = points
+        out: list[Series] = []
+        for resource in service.resources:
+            out.extend(to_series(resource, values.get(resource.resource_id, {}), period))
+        return out
+
+    @staticmethod
+    def get_metric_data(client: Any, queries: list[MetricQuery], start: datetime, end: datetime,
+                        period_s: int) -> list[dict[datetime, float]]:
+        """Values per query (same order), points with start <= t < end; ≤ 500 queries a call, paged."""
+        out: list[dict[datetime, float]] = [{} for _ in queries]
+        for offset in range(0, len(queries), MAX_QUERIES_PER_CALL):
+            chunk = queries[offset:offset + MAX_QUERIES_PER_CALL]
+            ids = {f"q{offset + i}": offset + i for i in range(len(chunk))}
+            request: dict[str, Any] = {
+                "MetricDataQueries": [qq.to_api(qid, period_s) for qid, qq in zip(ids, chunk, strict=True)],
+                "StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending",
+            }
+            token: str | None = None
+            while True:
+                if token:
+                    request["NextToken"] = token
+                with aws_errors(SOURCE):
+                    resp = client.get_metric_data(**request)
+                for result in resp.get("MetricDataResults", []):
+                    index = ids.get(result.get("Id", ""))
+                    if index is None:
+                        continue
+                    if result.get("StatusCode") in ("InternalError", "Forbidden"):
+                        raise ConnectorError(SOURCE, f"{chunk[index - offset].metric_name}: "
+                                             f"{result.get('StatusCode')} {result.get('Messages', '')}",
+                                             retryable=result.get("StatusCode") == "InternalError")
+                    for ts, v in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                        t = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+                        if start <= t < end:
+                            out[index][t] = float(v)
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        return out

@@ -1,0 +1,177 @@
+"""CloudWatch connector: moto for averages and sums (put_metric_data, then fetch), botocore's Stubber
+for percentile statistics (moto cannot compute p99), paging and the 500-queries-per-call limit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from costopt.connectors.cloudwatch import (
+    CloudWatchTelemetry,
+    MetricQuery,
+    load_balancer_dimension,
+    queries_for,
+    target_group_dimension,
+)
+from costopt.domain.observation import Metric
+from costopt.domain.service import Service
+from costopt.errors import ConnectorError
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-tg/73e2d6bc24d8a067"
+LB_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shop-lb/50dc6c495c0c9188"
+
+
+def make_service(resources: list[dict[str, Any]], period_s: int = 300) -> Service:
+    return Service.model_validate({
+        "service_id": "shop", "version": 1, "created_at": T0, "updated_at": T0, "name": "Shop", "team": "shop",
+        "resources": resources, "telemetry": {"source": "cloudwatch", "period_s": period_s},
+    })
+
+
+def put(cw: Any, ns: str, name: str, dims: dict[str, str], values: list[tuple[datetime, float]]) -> None:
+    cw.put_metric_data(Namespace=ns, MetricData=[
+        {"MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+         "Timestamp": t, "Value": v} for t, v in values])
+
+
+def test_sums_and_averages_through_moto() -> None:
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    vol = "vol-" + uuid.uuid4().hex[:17]
+    inst = "i-" + uuid.uuid4().hex[:17]
+    table = "orders-" + uuid.uuid4().hex[:8]
+    fn = "checkout-" + uuid.uuid4().hex[:8]
+    m = timedelta(minutes=1)
+    # EBS: 900 read ops + 1,500 write ops in the first 5-minute period -> 2,400 / 300 s = 8 IOPS
+    put(cw, "AWS/EBS", "VolumeReadOps", {"VolumeId": vol}, [(T0 + m, 300), (T0 + 2 * m, 600)])
+    put(cw, "AWS/EBS", "VolumeWriteOps", {"VolumeId": vol}, [(T0 + m, 1500)])
+    # 150 MiB read in that period -> 0.5 MiB/s; second period only writes 300 MiB -> 1.0 MiB/s
+    put(cw, "AWS/EBS", "VolumeReadBytes", {"VolumeId": vol}, [(T0 + m, 150 * 2**20)])
+    put(cw, "AWS/EBS", "VolumeWriteBytes", {"VolumeId": vol}, [(T0 + 6 * m, 300 * 2**20)])
+    # DynamoDB: 3,000 RCU consumed in 5 minutes -> 10 RCU/s average
+    put(cw, "AWS/DynamoDB", "ConsumedReadCapacityUnits", {"TableName": table}, [(T0 + m, 1000), (T0 + 3 * m, 2000)])
+    put(cw, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", {"TableName": table}, [(T0 + m, 600)])
+    # EC2 CPU average of 20 and 40 = 30; the CloudWatch agent's memory metric
+    put(cw, "AWS/EC2", "CPUUtilization", {"InstanceId": inst}, [(T0 + m, 20), (T0 + 2 * m, 40)])
+    put(cw, "CWAgent", "mem_used_percent", {"InstanceId": inst}, [(T0 + m, 55)])
+    # Lambda invocations are summed
+    put(cw, "AWS/Lambda", "Invocations", {"FunctionName": fn}, [(T0 + m, 100), (T0 + 2 * m, 50)])
+    put(cw, "AWS/Lambda", "Errors", {"FunctionName": fn}, [(T0 + m, 3)])
+
+    svc = make_service([
+        {"resource_id": "data", "kind": "ebs_volume", "volume_id": vol,
+         "config": {"volume_type": "gp2", "size_gb": 100}},
+        {"resource_id": "orders", "kind": "dynamodb_table", "table_name": table,
+         "config": {"billing_mode": "PAY_PER_REQUEST"}},
+        {"resource_id": "box", "kind": "ec2_instance", "instance_id": inst, "config": {"instance_type": "m5.large"}},
+        {"resource_id": "fn", "kind": "lambda_function", "function_name": f"arn:aws:lambda:us-east-1:123456789012:"
+         f"function:{fn}", "config": {"memory_mb": 1024}},
+    ])
+    series = CloudWatchTelemetry().fetch(svc, T0, T0 + timedelta(minutes=15))
+    got = {(s.resource_id, s.metric): {p.t: p.v for p in s.points} for s in series}
+
+    five = T0 + timedelta(minutes=5)
+    assert got[("data", Metric.IOPS)] == {T0: pytest.approx(8.0)}
+    assert got[("data", Metric.THROUGHPUT_MBPS)] == {T0: pytest.approx(0.5), five: pytest.approx(1.0)}
+    assert got[("orders", Metric.CONSUMED_RCU)] == {T0: pytest.approx(10.0)}
+    assert got[("orders", Metric.CONSUMED_WCU)] == {T0: pytest.approx(2.0)}
+    assert got[("box", Metric.CPU_PCT)] == {T0: pytest.approx(30.0)}
+    assert got[("box", Metric.MEMORY_PCT)] == {T0: pytest.approx(55.0)}
+    assert got[("fn", Metric.REQUESTS)] == {T0: 150.0}
+    assert got[("fn", Metric.ERRORS)] == {T0: 3.0}
+    # no Lambda Insights, no throttles published: those series are absent, not zero
+    assert ("fn", Metric.CPU_TIME_MS) not in got and ("fn", Metric.THROTTLES) not in got
+    stats = {(s.resource_id, s.metric): s.stat for s in series}
+    assert stats[("fn", Metric.REQUESTS)] == "sum" and stats[("box", Metric.CPU_PCT)] == "avg"
+
+
+def _result(qid: str, ts: list[datetime], vals: list[float]) -> dict[str, Any]:
+    return {"Id": qid, "Label": qid, "Timestamps": ts, "Values": vals, "StatusCode": "Complete"}
+
+
+def test_percentiles_via_stubber_with_paging() -> None:
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    svc = make_service([
+        {"resource_id": "fn", "kind": "lambda_function", "function_name": "checkout", "config": {"memory_mb": 1024}},
+        {"resource_id": "web", "kind": "ecs_service", "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
+         "service_name": "web", "target_group_arn": TG_ARN, "load_balancer_arn": LB_ARN,
+         "config": {"cpu_units": 512, "memory_mb": 1024, "desired_count": 2}},
+    ])
+    queries = [qq for r in svc.resources for qq in queries_for(r)]
+    assert len(queries) == 9 + 5
+    api_queries = [qq.to_api(f"q{i}", 300) for i, qq in enumerate(queries)]
+    ids = {qq.key if qq.resource_id == "fn" else "web_" + qq.key: f"q{i}" for i, qq in enumerate(queries)}
+    end = T0 + timedelta(minutes=10)
+    t1 = T0 + timedelta(minutes=5)
+    stub = Stubber(client)
+    base = {"MetricDataQueries": api_queries, "StartTime": T0, "EndTime": end, "ScanBy": "TimestampAscending"}
+    # page 1: first point of the p99 duration; page 2: its second point and the ALB p99 (in seconds)
+    stub.add_response("get_metric_data", {
+        "MetricDataResults": [_result(ids["duration_p99"], [T0], [812.5]),
+                              _result(ids["duration_p50"], [T0, t1], [120.0, 130.0])],
+        "NextToken": "page-2"}, base)
+    stub.add_response("get_metric_data", {
+        "MetricDataResults": [_result(ids["duration_p99"], [t1], [901.0]),
+                              _result(ids["web_alb_latency_p99"], [T0, t1], [0.245, 0.310]),
+                              _result(ids["web_cpu"], [T0], [61.0])]},
+        {**base, "NextToken": "page-2"})
+    with stub:
+        series = CloudWatchTelemetry(client=client).fetch(svc, T0, end)
+        stub.assert_no_pending_responses()
+    got = {(s.resource_id, s.metric, s.stat): {p.t: p.v for p in s.points} for s in series}
+    assert got[("fn", Metric.DURATION_MS, "p99")] == {T0: 812.5, t1: 901.0}
+    assert got[("fn", Metric.DURATION_MS, "p50")] == {T0: 120.0, t1: 130.0}
+    assert got[("web", Metric.LATENCY_MS, "p99")] == {T0: pytest.approx(245.0), t1: pytest.approx(310.0)}
+    assert got[("web", Metric.CPU_PCT, "avg")] == {T0: 61.0}
+    # the ALB dimensions are parsed from the ARNs, the ECS cluster name from its ARN
+    alb = next(q for q in queries if q.key == "alb_latency_p99")
+    assert dict(alb.dimensions) == {"TargetGroup": "targetgroup/shop-tg/73e2d6bc24d8a067",
+                                    "LoadBalancer": "app/shop-lb/50dc6c495c0c9188"}
+    assert alb.stat == "p99" and alb.namespace == "AWS/ApplicationELB"
+    assert dict(next(q for q in queries if q.key == "cpu").dimensions) == {"ClusterName": "prod", "ServiceName": "web"}
+
+
+def test_at_most_500_queries_per_call() -> None:
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    sent: list[int] = []
+    client.meta.events.register("provide-client-params.monitoring.GetMetricData",
+                                lambda params, **_: sent.append(len(params["MetricDataQueries"])))
+    queries = [MetricQuery(f"fn{i}", "invocations", "AWS/Lambda", "Invocations", (("FunctionName", f"f{i}"),), "Sum")
+               for i in range(1234)]
+    stub = Stubber(client)
+    for _ in range(3):
+        stub.add_response("get_metric_data", {"MetricDataResults": []})
+    with stub:
+        out = CloudWatchTelemetry.get_metric_data(client, queries, T0, T0 + timedelta(hours=1), 300)
+    assert sent == [500, 500, 234]
+    assert out == [{}] * 1234
+
+
+def test_errors_are_typed_connector_errors() -> None:
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    svc = make_service([{"resource_id": "box", "kind": "ec2_instance", "instance_id": "i-0123456789abcdef0",
+                         "config": {"instance_type": "m5.large"}}])
+    stub = Stubber(client)
+    stub.add_client_error("get_metric_data", "AccessDenied", "not authorized", 403)
+    stub.add_client_error("get_metric_data", "Throttling", "Rate exceeded", 400)
+    with stub:
+        with pytest.raises(ConnectorError) as denied:
+            CloudWatchTelemetry(client=client).fetch(svc, T0, T0 + timedelta(hours=1))
+        with pytest.raises(ConnectorError) as throttled:
+            CloudWatchTelemetry(client=client).fetch(svc, T0, T0 + timedelta(hours=1))
+    assert denied.value.retryable is False and denied.value.source == "cloudwatch"
+    assert "AccessDenied" in denied.value.detail
+    assert throttled.value.retryable is True
+
+
+def test_dimension_parsing() -> None:
+    assert target_group_dimension(TG_ARN) == "targetgroup/shop-tg/73e2d6bc24d8a067"
+    assert load_balancer_dimension(LB_ARN) == "app/shop-lb/50dc6c495c0c9188"
+    svc = make_service([{"resource_id": "w", "kind": "generic", "workload": "a/b",
+                         "config": {"replicas": 1, "cpu_cores": 1, "memory_gb": 1}}])
+    assert queries_for(svc.resources[0]) == []

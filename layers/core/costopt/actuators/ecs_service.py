@@ -1,0 +1,125 @@
+"""ECS (Fargate): a new task definition revision copying the current one with the new cpu/memory
+(and runtimePlatform.cpuArchitecture for Graviton), then UpdateService with it, the desired count
+and, for Spot, the FARGATE_SPOT capacity provider strategy.
+
+Autoscaling bounds (min_count/max_count) live in Application Auto Scaling, not in ECS: they are
+not read or changed here (they come from the registered config).
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from costopt.actuators.base import Actuation, Actuator, aws_errors, client, region_of
+from costopt.domain.common import Model
+from costopt.domain.resources import EcsConfig, EcsService, Resource
+from costopt.domain.service import Service
+
+KIND = "ecs_service"
+
+# RegisterTaskDefinition parameters that DescribeTaskDefinition returns and a new revision keeps.
+COPIED = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
+          "placementConstraints", "requiresCompatibilities", "pidMode", "ipcMode", "proxyConfiguration",
+          "inferenceAccelerators", "ephemeralStorage", "runtimePlatform")
+ARCH_TO_ECS = {"x86_64": "X86_64", "arm64": "ARM64"}
+ECS_TO_ARCH = {v: k for k, v in ARCH_TO_ECS.items()}
+SPOT = [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+ON_DEMAND = [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+
+
+def capacity_of(strategy: list[dict[str, Any]] | None) -> str:
+    """spot when every weighted provider is FARGATE_SPOT, else on_demand."""
+    weighted = [s for s in (strategy or []) if int(s.get("weight", 0)) > 0]
+    if weighted and all(s.get("capacityProvider") == "FARGATE_SPOT" for s in weighted):
+        return "spot"
+    return "on_demand"
+
+
+class EcsActuator(Actuator):
+    kind = KIND
+    config_model = EcsConfig
+    managed_fields = ("cpu_units", "memory_mb", "desired_count", "architecture", "capacity")
+
+    def _svc(self, resource: Resource) -> EcsService:
+        assert isinstance(resource, EcsService)
+        return resource
+
+    def _describe(self, ecs: Any, svc: EcsService) -> tuple[dict[str, Any], dict[str, Any]]:
+        with aws_errors(KIND, "DescribeServices"):
+            resp = ecs.describe_services(cluster=svc.cluster, services=[svc.service_name])
+        services = resp.get("services", [])
+        if not services or services[0].get("status") == "INACTIVE":
+            from costopt.errors import Unprocessable
+
+            raise Unprocessable(f"{KIND}: service {svc.service_name!r} not found in cluster {svc.cluster!r}",
+                                extra={"actuator": KIND})
+        with aws_errors(KIND, "DescribeTaskDefinition"):
+            task_def = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
+        return services[0], task_def
+
+    def read(self, service: Service, resource: Resource) -> Model:
+        svc = self._svc(resource)
+        live_service, task_def = self._describe(client("ecs", region_of(service, svc)), svc)
+        platform = task_def.get("runtimePlatform") or {}
+        return self.merge_live(svc, {
+            "cpu_units": int(task_def["cpu"]),
+            "memory_mb": int(task_def["memory"]),
+            "desired_count": int(live_service.get("desiredCount", 0)),
+            "architecture": ECS_TO_ARCH.get(str(platform.get("cpuArchitecture", "X86_64")), "x86_64"),
+            "capacity": capacity_of(live_service.get("capacityProviderStrategy")),
+        })
+
+    def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
+        b, t = self.parse(before), self.parse(target)
+        assert isinstance(b, EcsConfig) and isinstance(t, EcsConfig)
+        warnings = []
+        if (b.cpu_units, b.memory_mb, b.architecture, b.capacity) != (t.cpu_units, t.memory_mb, t.architecture,
+                                                                         t.capacity):
+            warnings.append("ECS replaces every task in a rolling deployment (new task definition revision or "
+                            "capacity provider)")
+        if t.architecture == "arm64" and b.architecture != "arm64":
+            warnings.append("ARM64 tasks need every container image to be built for linux/arm64")
+        if t.capacity == "spot" and b.capacity != "spot":
+            warnings.append("Fargate Spot tasks can be interrupted with a two-minute warning")
+        return warnings
+
+    def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
+              change_id: str, now: datetime) -> Actuation:
+        svc = self._svc(resource)
+        t = self.parse(target)
+        assert isinstance(t, EcsConfig)
+        ecs = client("ecs", region_of(service, svc))
+        live_service, task_def = self._describe(ecs, svc)
+        platform = task_def.get("runtimePlatform") or {}
+        update: dict[str, Any] = {"cluster": svc.cluster, "service": svc.service_name,
+                                  "desiredCount": t.desired_count}
+        size_changes = (int(task_def["cpu"]), int(task_def["memory"]),
+                        ECS_TO_ARCH.get(str(platform.get("cpuArchitecture", "X86_64")), "x86_64")) != (
+            t.cpu_units, t.memory_mb, t.architecture)
+        new_arn = None
+        if size_changes:
+            register = {k: task_def[k] for k in COPIED if task_def.get(k) not in (None, [], {})}
+            register["cpu"] = str(t.cpu_units)
+            register["memory"] = str(t.memory_mb)
+            register["runtimePlatform"] = {**platform, "cpuArchitecture": ARCH_TO_ECS[t.architecture],
+                                           "operatingSystemFamily": platform.get("operatingSystemFamily", "LINUX")}
+            with aws_errors(KIND, "RegisterTaskDefinition"):
+                new_arn = ecs.register_task_definition(**register)["taskDefinition"]["taskDefinitionArn"]
+            update["taskDefinition"] = new_arn
+        if capacity_of(live_service.get("capacityProviderStrategy")) != t.capacity:
+            update["capacityProviderStrategy"] = SPOT if t.capacity == "spot" else ON_DEMAND
+            update["forceNewDeployment"] = True
+        try:
+            with aws_errors(KIND, "UpdateService"):
+                ecs.update_service(**update)
+        except Exception:
+            if new_arn:  # the service never used it: leave no orphan revision behind (best effort)
+                with suppress(Exception):
+                    ecs.deregister_task_definition(taskDefinition=new_arn)
+            raise
+        with aws_errors(KIND, "read-back", partial=True):
+            after = self.read(service, svc)
+        self.confirm(t, after)
+        return Actuation(after=after)

@@ -74,3 +74,87 @@ def http_event(
         jwt_claims.update(claims or {})
         event["requestContext"]["authorizer"] = {"jwt": {"claims": jwt_claims, "scopes": list(token_scopes)}}
     return event
+
+
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
+              "application/problem+json", "application/yaml")
+
+
+def is_text(content_type: str | None) -> bool:
+    """Whether API Gateway passes a body of this type as text (others arrive base64-encoded)."""
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    return ctype.startswith(TEXT_TYPES) or ctype.endswith(("+json", "+xml"))
+
+
+def gateway_event(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    *,
+    route_key: str,
+    path_parameters: dict[str, str] | None = None,
+    authorizer: dict[str, Any] | None = None,
+    source_ip: str = "127.0.0.1",
+    protocol: str = "HTTP/1.1",
+) -> dict[str, Any]:
+    """The HttpApi v2 event API Gateway sends for one HTTP request: headers lower-cased (repeats
+    joined by ','), cookies split out, repeated query parameters joined by ',', a non-text or
+    non-UTF-8 body base64-encoded, and the authorizer block when the route has an authorizer."""
+    from urllib.parse import parse_qsl
+
+    hdrs: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies += [c.strip() for c in value.split(";") if c.strip()]
+            continue
+        hdrs[key] = f"{hdrs[key]},{value}" if key in hdrs else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": hdrs,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": hdrs.get("host", "127.0.0.1").split(":", 1)[0],
+            "domainPrefix": "local",
+            "http": {"method": method.upper(), "path": raw_path, "protocol": protocol,
+                     "sourceIp": source_ip, "userAgent": hdrs.get("user-agent", "")},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
+    if body:
+        text: str | None = None
+        if is_text(hdrs.get("content-type")):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        if text is None:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event

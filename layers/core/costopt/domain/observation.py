@@ -59,3 +59,13 @@ class HourlyAggregate(Model):
     @property
     def mean(self) -> float:
         return self.sum / self.count if self.count else 0.0
+
+
+class Freshness(Model):
+    """How fresh one source's data is for a service (what the metrics health route reports)."""
+
+    source: str = Field(description="telemetry|billing, or a connector name")
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    stale: bool = False

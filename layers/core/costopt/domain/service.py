@@ -57,7 +57,12 @@ class SyntheticProfile(Model):
 
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="Defaults to a hash of service_id")
     base_rps: float = Field(default=20.0, ge=0, le=1_000_000)
-    cpu_ms_per_request: float = Field(default=40.0, ge=0, le=600_000)
+    cpu_ms_per_request: float = Field(default=40.0, ge=0, le=600_000,
+                                      description="CPU time per request at one full vCPU")
+    io_ms_per_request: float = Field(default=30.0, ge=0, le=600_000,
+                                     description="Time per request not spent on CPU (I/O waits)")
+    error_rate_pct: float = Field(default=0.1, ge=0, le=100)
+    lambda_insights: bool = Field(default=True, description="Emit Lambda cpu_time_ms and memory metrics")
     memory_utilization_pct: float = Field(default=35.0, ge=0, le=100)
     daily_amplitude: float = Field(default=0.6, ge=0, le=1)
     weekend_factor: float = Field(default=0.6, ge=0, le=2)

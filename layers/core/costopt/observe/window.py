@@ -1,0 +1,108 @@
+"""Lookback windows: which days/hours a lookback covers, merging day summaries, data sufficiency.
+
+Public API
+----------
+``MIN_HOURS = 30`` (Compute Optimizer's minimum), ``MIN_LOOKBACK_DAYS = 1``, ``MAX_LOOKBACK_DAYS = 93``.
+
+``Window(start: datetime, end: datetime, lookback_days: int)`` (frozen dataclass)
+    ``Window.ending(now: datetime, lookback_days: int = 14) -> Window`` — end = ``now`` floored to the hour
+    (the last complete hour), start = end - lookback_days days. Raises BadRequest outside 1-93 days.
+    ``hours -> int`` (lookback hours), ``days -> list[date]`` (every UTC day the window touches, oldest
+    first), ``contains(t) -> bool``.
+
+``WindowedMetric`` (dataclass): ``summary: MetricSummary`` (merge of the day sketches of every day the window
+    touches), ``hourly: list[HourlyAggregate]`` (sorted, only hours inside the window),
+    ``hours: set[datetime]`` (covered hour starts inside the window), ``period_s: int``.
+``merge_days(days: Iterable[DaySummary], window: Window) -> WindowedMetric``
+
+``insufficient(resource_id, metric, hours_available, min_hours=MIN_HOURS) -> InsufficientData | None``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from costopt.domain.observation import HourlyAggregate
+from costopt.domain.recommendation import InsufficientData
+from costopt.errors import BadRequest
+from costopt.observe.sketch import DaySummary, MetricSummary, day_start, hour_start
+
+MIN_HOURS = 30
+MIN_LOOKBACK_DAYS = 1
+MAX_LOOKBACK_DAYS = 93
+DEFAULT_LOOKBACK_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    lookback_days: int
+
+    @classmethod
+    def ending(cls, now: datetime, lookback_days: int = DEFAULT_LOOKBACK_DAYS) -> Window:
+        if not MIN_LOOKBACK_DAYS <= int(lookback_days) <= MAX_LOOKBACK_DAYS:
+            raise BadRequest(f"lookback_days must be between {MIN_LOOKBACK_DAYS} and {MAX_LOOKBACK_DAYS}",
+                             errors=[{"loc": ["lookback_days"], "msg": f"got {lookback_days}"}])
+        end = hour_start(now)
+        return cls(start=end - timedelta(days=int(lookback_days)), end=end, lookback_days=int(lookback_days))
+
+    @property
+    def hours(self) -> int:
+        return int((self.end - self.start).total_seconds() // 3600)
+
+    @property
+    def days(self) -> list[date]:
+        first = self.start.astimezone(UTC).date()
+        last = (self.end - timedelta(microseconds=1)).astimezone(UTC).date()
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def contains(self, t: datetime) -> bool:
+        return self.start <= t < self.end
+
+
+@dataclass
+class WindowedMetric:
+    summary: MetricSummary = field(default_factory=MetricSummary)
+    hourly: list[HourlyAggregate] = field(default_factory=list)
+    hours: set[datetime] = field(default_factory=set)
+    period_s: int = 300
+
+
+def merge_days(days: Iterable[DaySummary], window: Window) -> WindowedMetric:
+    out = WindowedMetric()
+    wanted = set(window.days)
+    periods: list[int] = []
+    for d in sorted(days, key=lambda x: x.day):
+        if d.day not in wanted:
+            continue
+        out.summary.merge(d.summary)
+        if d.summary.count:
+            periods.append(d.period_s)
+        start = day_start(d.day)
+        for h in d.hours:
+            t = start + timedelta(hours=h)
+            if window.contains(t):
+                out.hours.add(t)
+        out.hourly.extend(a for a in d.hourly_list() if window.contains(a.hour))
+    if periods:
+        out.period_s = min(periods)
+    return out
+
+
+def insufficient(resource_id: str | None, metric: str | None, hours_available: int,
+                 min_hours: int = MIN_HOURS) -> InsufficientData | None:
+    if hours_available >= min_hours:
+        return None
+    what = f"{metric} of {resource_id}" if metric else str(resource_id)
+    return InsufficientData(
+        resource_id=resource_id, metric=metric, hours_available=hours_available, hours_required=min_hours,
+        detail=f"{what}: {hours_available} hours of data in the lookback, {min_hours} needed "
+               f"({min_hours - hours_available} missing)",
+    )
+
+
+def floor_hour(t: datetime) -> datetime:
+    return hour_start(t)

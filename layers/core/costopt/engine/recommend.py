@@ -1,0 +1,175 @@
+"""Recommendations for one service (pure: no I/O, no numpy).
+
+``recommend(service, usage, catalog, *, strategy, now, resource_ids=None) -> RecommendationResult``
+
+For each selected resource: fewer than 30 hours of data -> ``insufficient`` (no recommendation);
+otherwise the kind's recommender proposes options, every option is checked against the service's
+SLA (``engine.sla``), compliant options that save at least ``policy.rightsizing.min_savings_usd`` and
+``min_savings_pct`` become recommendations ranked by savings (rank 1 = the biggest saving, i.e. the
+cheapest compliant option), failing ones go under ``rejected`` with the clauses that failed. All
+options on one resource share ``xor_group`` = ``"<service_id>/<resource_id>"``: apply at most one.
+
+Priority from the monthly saving -- P1 >= $100, P2 >= $20, P3 >= $5, P4 below -- moved down one level
+at performance risk 3 and two levels at risk 4 (never below P4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import costopt
+from costopt.domain.recommendation import (
+    Evidence,
+    InsufficientData,
+    Priority,
+    Recommendation,
+    RejectedOption,
+    Strategy,
+)
+from costopt.domain.service import Service
+from costopt.engine.recommenders import RECOMMENDERS, Context, Option, Plan
+from costopt.engine.sla import failed_clauses, performance_risk
+from costopt.errors import CostoptError
+
+if TYPE_CHECKING:
+    from costopt.observe.usage import ServiceUsage
+    from costopt.pricing import Catalog
+
+MIN_HOURS = 30
+
+
+@dataclass
+class RecommendationResult:
+    service_id: str
+    generated_at: datetime
+    strategy: Strategy
+    lookback_days: int
+    recommendations: list[Recommendation] = field(default_factory=list)
+    rejected: list[RejectedOption] = field(default_factory=list)
+    insufficient: list[InsufficientData] = field(default_factory=list)
+    current_monthly_cost_usd: float = 0.0
+    data_coverage_pct: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def priority_of(savings_usd: float, risk: int) -> Priority:
+    level = 1 if savings_usd >= 100 else 2 if savings_usd >= 20 else 3 if savings_usd >= 5 else 4
+    level = min(4, level + max(0, risk - 2))
+    return ("P1", "P2", "P3", "P4")[level - 1]
+
+
+def xor_group(service_id: str, resource_id: str) -> str:
+    return f"{service_id}/{resource_id}"
+
+
+def _default_ids() -> tuple[Callable[[datetime], str], Callable[[], str]]:
+    from costopt.store.base import new_etag, time_ordered_id
+
+    return (lambda at: time_ordered_id("r", at)), new_etag
+
+
+def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strategy: Strategy | None = None,
+              now: datetime, resource_ids: Iterable[str] | None = None,
+              id_factory: Callable[[datetime], str] | None = None,
+              etag_factory: Callable[[], str] | None = None) -> RecommendationResult:
+    """Recommendations, rejected options and data gaps for ``service`` (see the module doc)."""
+    strategy = strategy or service.policy.strategy
+    if id_factory is None or etag_factory is None:
+        ids, etags = _default_ids()
+        id_factory, etag_factory = id_factory or ids, etag_factory or etags
+    result = RecommendationResult(service_id=service.service_id, generated_at=now, strategy=strategy,
+                                  lookback_days=usage.lookback_days,
+                                  warnings=list(getattr(catalog, "warnings", ()) or ()))
+    wanted = set(resource_ids) if resource_ids is not None else None
+    resources = [r for r in service.resources if wanted is None or r.resource_id in wanted]
+    if wanted is not None:
+        unknown = sorted(wanted - {r.resource_id for r in service.resources})
+        if unknown:
+            result.warnings.append(f"unknown resource_ids ignored: {', '.join(unknown)}")
+    coverages: list[float] = []
+    rs = service.policy.rightsizing
+    for res in resources:
+        ru = usage.resource(res.resource_id)
+        coverages.append(ru.coverage if ru is not None else 0.0)
+        ctx_plan: Plan | None = None
+        if ru is None:
+            result.insufficient.append(InsufficientData(
+                resource_id=res.resource_id, hours_available=0, hours_required=MIN_HOURS,
+                detail="no telemetry for this resource in the lookback"))
+        elif not ru.sufficient:
+            result.insufficient.extend(ru.insufficient)
+        if ru is None or not ru.sufficient:
+            result.current_monthly_cost_usd += _cost_only(res, catalog, result.warnings)
+            continue
+        ctx = Context(service=service, resource=res, usage=ru, catalog=catalog, strategy=strategy)
+        try:
+            ctx_plan = RECOMMENDERS[res.kind](ctx)
+        except CostoptError as exc:
+            result.warnings.append(f"{res.resource_id}: {exc.detail}")
+            continue
+        result.current_monthly_cost_usd += ctx_plan.current_cost_usd
+        result.warnings.extend(f"{res.resource_id}: {w}" for w in ctx_plan.warnings)
+        evidence_base = Evidence(lookback_days=usage.lookback_days, window_start=ru.window_start,
+                                 window_end=ru.window_end, hours_covered=ru.hours_covered,
+                                 percentiles=ctx_plan.percentiles, notes=list(ctx_plan.notes))
+        offered: list[Recommendation] = []
+        seen: set[tuple[str, str]] = set()
+        for opt in ctx_plan.options:
+            key = (opt.action, repr(sorted(opt.proposed.items())))
+            if key in seen:
+                continue
+            seen.add(key)
+            verdict = opt.verdict if opt.verdict is not None else ctx.verdict(opt.prediction)
+            saving = ctx_plan.current_cost_usd - opt.monthly_cost_usd
+            pct = saving / ctx_plan.current_cost_usd * 100.0 if ctx_plan.current_cost_usd > 0 else 0.0
+            if saving < rs.min_savings_usd or pct < rs.min_savings_pct:
+                continue
+            current = res.config.model_dump(mode="json")
+            if not verdict.compliant:
+                result.rejected.append(RejectedOption(
+                    resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
+                    proposed=opt.proposed, monthly_cost_current_usd=_usd(ctx_plan.current_cost_usd),
+                    monthly_cost_proposed_usd=_usd(opt.monthly_cost_usd), monthly_savings_usd=_usd(saving),
+                    failed_clauses=failed_clauses(verdict.clauses), sla=verdict,
+                    reason="fails SLA clause(s): " + ", ".join(failed_clauses(verdict.clauses))))
+                continue
+            risk = performance_risk(verdict, floor=opt.risk_floor)
+            evidence = evidence_base.model_copy(update={"notes": [*evidence_base.notes, *opt.notes]})
+            offered.append(Recommendation(
+                service_id=service.service_id, recommendation_id=id_factory(now), resource_id=res.resource_id,
+                kind=res.kind, action=opt.action, current=current, proposed=opt.proposed,
+                monthly_cost_current_usd=_usd(ctx_plan.current_cost_usd),
+                monthly_cost_proposed_usd=_usd(opt.monthly_cost_usd), monthly_savings_usd=_usd(saving),
+                savings_pct=round(pct, 2), performance_risk=risk, confidence=round(min(1.0, ru.coverage), 4),
+                priority=priority_of(saving, risk), xor_group=xor_group(service.service_id, res.resource_id),
+                disruptive=opt.disruptive, auto_applicable=opt.auto_applicable and opt.risk_floor < 2,
+                sla=verdict, etag=etag_factory(), evidence=evidence, engine_version=costopt.ENGINE_VERSION,
+                strategy=opt.strategy, created_at=now, updated_at=now))
+        offered.sort(key=lambda r: (-r.monthly_savings_usd, r.performance_risk, r.action))
+        for rank, rec in enumerate(offered, start=1):
+            rec.rank = rank
+        result.recommendations.extend(offered)
+    result.current_monthly_cost_usd = _usd(result.current_monthly_cost_usd)
+    result.data_coverage_pct = round(min(coverages) * 100.0, 2) if coverages else 0.0
+    return result
+
+
+def _usd(value: float) -> float:
+    return round(value, 2)
+
+
+def _cost_only(res: object, catalog: Catalog, warnings: list[str]) -> float:
+    """Today's monthly cost of a resource without usage (usage-priced parts count as 0)."""
+    from costopt.pricing import monthly_cost
+
+    try:
+        return monthly_cost(res, None, catalog).total_usd  # type: ignore[arg-type]
+    except CostoptError as exc:
+        warnings.append(f"{getattr(res, 'resource_id', '?')}: {exc.detail}")
+        return 0.0
+
+
+__all__ = ["Option", "RecommendationResult", "priority_of", "recommend", "xor_group"]

@@ -1,0 +1,263 @@
+"""What every recommender shares: its input (``Context``), its output (``Plan`` of ``Option``s),
+usage readers and the compute-sizing helpers of DESIGN §4 (pure, numpy-free).
+
+A recommender takes a ``Context`` (service, resource, its usage, price catalog, strategy) and returns
+a ``Plan``: the resource's current monthly cost and its candidate ``Option``s, each with a
+``Prediction`` for the SLA engine. Orchestration (``engine.recommend``) checks every option against
+the SLA, ranks and filters them. A recommender may return options already known to fail (e.g. the
+cheapest candidate of a ladder): they end up under ``rejected`` with the failing clauses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.observation import Metric
+from costopt.domain.recommendation import Action, SlaVerdict, Strategy
+from costopt.domain.service import RightsizingPolicy, Service, Sla
+from costopt.engine.sla import Capacity, Prediction, QueueLoad, evaluate, predict_queue, scale_cpu_pct, scale_memory_pct
+
+if TYPE_CHECKING:
+    from costopt.observe.usage import ResourceUsage
+    from costopt.pricing import Catalog
+
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+MAX_REJECTED_PER_ACTION = 3
+
+
+@dataclass
+class Context:
+    service: Service
+    resource: Any  # one of costopt.domain.resources.* (the discriminated Resource union)
+    usage: ResourceUsage
+    catalog: Catalog
+    strategy: Strategy
+
+    @property
+    def sla(self) -> Sla:
+        return self.service.sla
+
+    @property
+    def rs(self) -> RightsizingPolicy:
+        return self.service.policy.rightsizing
+
+    @property
+    def q(self) -> float:
+        """The sizing percentile as a quantile (0.95 by default)."""
+        return self.rs.cpu_percentile / 100.0
+
+    def verdict(self, p: Prediction) -> SlaVerdict:
+        return evaluate(self.sla, p, allow_spot=self.service.policy.allow_spot)
+
+
+@dataclass
+class Option:
+    action: Action
+    proposed: dict[str, Any]
+    monthly_cost_usd: float
+    prediction: Prediction
+    disruptive: bool = False
+    auto_applicable: bool = True
+    risk_floor: int = 0
+    notes: list[str] = field(default_factory=list)
+    strategy: Strategy | None = None
+    verdict: SlaVerdict | None = None  # filled by the orchestrator (or a ladder that already checked it)
+
+
+@dataclass
+class Plan:
+    current_cost_usd: float
+    options: list[Option] = field(default_factory=list)
+    percentiles: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- usage readers
+
+
+def per_second(u: ResourceUsage, metric: Metric, q: float | None = None) -> float | None:
+    """A per-period count (requests, errors) as a rate per second: mean, or quantile ``q`` of the periods."""
+    s = u.summaries.get(metric)
+    if s is None or not s.count:
+        return None
+    period = u.period_s.get(metric) or 300
+    value = s.mean if q is None else s.quantile(q)
+    return None if value is None else value / period
+
+
+def monthly_count(u: ResourceUsage, metric: Metric) -> float | None:
+    rate = per_second(u, metric)
+    return None if rate is None else rate * SECONDS_PER_MONTH
+
+
+def total(u: ResourceUsage, metric: Metric) -> float | None:
+    s = u.summaries.get(metric)
+    return float(s.sum) if s is not None and s.count else None
+
+
+def error_rate_pct(u: ResourceUsage) -> float | None:
+    req, err = total(u, Metric.REQUESTS), total(u, Metric.ERRORS)
+    if not req or err is None:
+        return None
+    return err / req * 100.0
+
+
+def ceil_to(value: float, step: float) -> float:
+    return math.ceil(value / step - 1e-9) * step
+
+
+# --------------------------------------------------------------------------- compute sizing
+
+
+@dataclass(frozen=True)
+class ComputeShape:
+    """A queueing service: ``replicas`` x (``cores``, ``memory`` in any unit) per replica."""
+
+    replicas: int
+    cores: float
+    memory: float
+    spot: bool = False
+
+
+@dataclass
+class ComputeUsage:
+    """What sizing needs from a compute resource's usage at its current shape."""
+
+    cpu_p_pct: float           # the sizing percentile (p95) of CPU utilization
+    cpu_p99_pct: float
+    memory_max_pct: float | None
+    load: QueueLoad | None
+    error_rate_pct: float | None
+    idle: bool
+    percentiles: dict[str, float]
+    notes: list[str]
+
+    @classmethod
+    def read(cls, ctx: Context, current: ComputeShape) -> ComputeUsage:
+        u, q = ctx.usage, ctx.q
+        cpu_p = u.quantile(Metric.CPU_PCT, q) or 0.0
+        cpu_99 = u.quantile(Metric.CPU_PCT, 0.99) or cpu_p
+        mem_max = u.max(Metric.MEMORY_PCT)
+        pct = {f"cpu_p{ctx.rs.cpu_percentile:g}_pct": round(cpu_p, 3), "cpu_p99_pct": round(cpu_99, 3)}
+        notes: list[str] = []
+        if mem_max is not None:
+            pct["memory_max_pct"] = round(mem_max, 3)
+        else:
+            notes.append("no memory data: memory is never sized below the current allocation")
+        load: QueueLoad | None = None
+        lam_mean = per_second(u, Metric.REQUESTS)
+        lam_busy = per_second(u, Metric.REQUESTS, q)
+        cpu_mean = u.mean(Metric.CPU_PCT)
+        if lam_mean and lam_busy and cpu_mean is not None and cpu_mean > 0:
+            s = (cpu_mean / 100.0 * current.cores * current.replicas) / lam_mean
+            lat = u.quantile(Metric.LATENCY_MS, q)
+            load = QueueLoad(arrival_rate_per_s=lam_busy, cpu_seconds_per_request=s, observed_latency_p99_ms=lat)
+            pct[f"requests_p{ctx.rs.cpu_percentile:g}_per_s"] = round(lam_busy, 4)
+            pct["cpu_ms_per_request"] = round(s * 1000.0, 3)
+            if lat is not None:
+                pct[f"latency_p99_ms_p{ctx.rs.cpu_percentile:g}"] = round(lat, 3)
+                notes.append(f"latency: M/M/c calibrated to the p{ctx.rs.cpu_percentile:g} of the observed "
+                             "per-period p99 at the current config")
+            else:
+                notes.append("no latency data: the M/M/c model is used uncalibrated")
+        else:
+            notes.append("no request/CPU data for a queueing model: latency is not predicted")
+        requests_total = total(u, Metric.REQUESTS)
+        idle_cpu = ctx.rs.idle_cpu_pct
+        # no requests at all is idle (background CPU under 5 % allowed); without request data, CPU alone
+        idle = (requests_total == 0 and cpu_99 < max(idle_cpu, 5.0)) if requests_total is not None \
+            else cpu_99 < idle_cpu
+        return cls(cpu_p_pct=cpu_p, cpu_p99_pct=cpu_99, memory_max_pct=mem_max, load=load,
+                   error_rate_pct=error_rate_pct(u), idle=idle, percentiles=pct, notes=notes)
+
+    def targets(self, ctx: Context, current: ComputeShape) -> tuple[float, float]:
+        """(total cores needed at target utilization, memory needed per replica) -- DESIGN §4 defaults."""
+        cores_total = self.cpu_p_pct / 100.0 * current.cores * current.replicas / ctx.rs.cpu_target_utilization
+        if self.memory_max_pct is None:
+            mem = current.memory
+        else:
+            mem = self.memory_max_pct / 100.0 * current.memory * ctx.rs.memory_headroom
+        return cores_total, mem
+
+    def predict(self, current: ComputeShape, option: ComputeShape) -> Prediction:
+        cur_cap = Capacity(current.replicas, current.cores)
+        opt_cap = Capacity(option.replicas, option.cores)
+        p = Prediction(
+            cpu_utilization_pct=scale_cpu_pct(self.cpu_p99_pct, cur_cap.total_cores, opt_cap.total_cores),
+            memory_utilization_pct=(None if self.memory_max_pct is None else
+                                    scale_memory_pct(self.memory_max_pct, current.memory, option.memory)),
+            error_rate_pct=self.error_rate_pct,
+            replicas=option.replicas,
+            spot=option.spot,
+            reduces_capacity=opt_cap.total_cores < cur_cap.total_cores - 1e-9,
+        )
+        if self.load is not None and option.replicas > 0:
+            qp = predict_queue(self.load, cur_cap, opt_cap)
+            p.rho, p.latency_p95_ms, p.latency_p99_ms = qp.rho, qp.latency_p95_ms, qp.latency_p99_ms
+            p.unstable = qp.rho >= 1
+        return p
+
+
+T = TypeVar("T")
+
+
+def ladder(ctx: Context, candidates: Sequence[T], build: Callable[[T], Option],
+           max_rejected: int = MAX_REJECTED_PER_ACTION) -> list[Option]:
+    """Walk ``candidates`` (best first, e.g. cheapest first) and stop at the first SLA-compliant option.
+
+    Returns the failing options met on the way (at most ``max_rejected``, they become ``rejected``)
+    followed by the compliant one, if any. Each returned option carries its verdict.
+    """
+    out: list[Option] = []
+    failed = 0
+    for cand in candidates:
+        opt = build(cand)
+        opt.verdict = ctx.verdict(opt.prediction)
+        if opt.verdict.compliant:
+            out.append(opt)
+            return out
+        if failed < max_rejected:
+            out.append(opt)
+        failed += 1
+    return out
+
+
+def monotone_ladder(ctx: Context, candidates: Sequence[T], build: Callable[[T], Option]) -> list[Option]:
+    """Like ``ladder`` when compliance only improves along ``candidates`` (e.g. more replicas):
+    binary-searches the first compliant one. Returns the cheapest candidate (if it fails), the one just
+    below the first compliant (if it fails and differs), then the first compliant one."""
+    if not candidates:
+        return []
+    checked: dict[int, Option] = {}
+
+    def check(i: int) -> Option:
+        if i not in checked:
+            opt = build(candidates[i])
+            opt.verdict = ctx.verdict(opt.prediction)
+            checked[i] = opt
+        return checked[i]
+
+    def ok(i: int) -> bool:
+        v = check(i).verdict
+        return v is not None and v.compliant
+
+    if ok(0):
+        return [check(0)]
+    lo, hi, first_ok = 1, len(candidates) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            first_ok, hi = mid, mid - 1
+        else:
+            lo = mid + 1
+    out = [check(0)]
+    if first_ok is not None:
+        if first_ok - 1 > 0:
+            out.append(check(first_ok - 1))
+        out.append(check(first_ok))
+    return out

@@ -1,0 +1,59 @@
+"""DynamoDB: on-demand <-> provisioned, by pricing both at the observed usage.
+
+On-demand cost = mean consumed units per second x seconds in a month x the request-unit price.
+Provisioned capacity = p99 of consumed units / target utilization (policy.rightsizing.cpu_target_utilization,
+0.7 like DynamoDB auto scaling's default target), at least 1; its SLA check has capacity clauses (p99 consumed
+vs provisioned). Storage is the same in both modes and left out. A table with no traffic at all -> idle_delete.
+"""
+
+from __future__ import annotations
+
+import math
+
+from costopt.domain.observation import Metric
+from costopt.engine.recommenders.base import SECONDS_PER_MONTH, Context, Option, Plan
+from costopt.engine.recommenders.idle import idle_option
+from costopt.engine.sla import CapacityClause, Prediction
+
+
+def recommend_dynamodb(ctx: Context) -> Plan:
+    from costopt.pricing import dynamodb_monthly
+
+    cat, cfg, u = ctx.catalog, ctx.resource.config, ctx.usage
+    r_mean, w_mean = u.mean(Metric.CONSUMED_RCU) or 0.0, u.mean(Metric.CONSUMED_WCU) or 0.0
+    r99, w99 = u.quantile(Metric.CONSUMED_RCU, 0.99) or 0.0, u.quantile(Metric.CONSUMED_WCU, 0.99) or 0.0
+    rru, wru = r_mean * SECONDS_PER_MONTH, w_mean * SECONDS_PER_MONTH
+    on_demand = dynamodb_monthly(cat, billing_mode="PAY_PER_REQUEST", read_request_units=rru,
+                                 write_request_units=wru).total_usd
+    target = ctx.rs.cpu_target_utilization
+    rcu, wcu = max(1, math.ceil(r99 / target - 1e-9)), max(1, math.ceil(w99 / target - 1e-9))
+    provisioned = dynamodb_monthly(cat, billing_mode="PROVISIONED", rcu=rcu, wcu=wcu).total_usd
+    if cfg.billing_mode == "PROVISIONED":
+        current = dynamodb_monthly(cat, billing_mode="PROVISIONED", rcu=cfg.rcu, wcu=cfg.wcu).total_usd
+    else:
+        current = on_demand
+    plan = Plan(current_cost_usd=current, percentiles={
+        "consumed_rcu_mean": round(r_mean, 4), "consumed_rcu_p99": round(r99, 4),
+        "consumed_wcu_mean": round(w_mean, 4), "consumed_wcu_p99": round(w99, 4),
+        "on_demand_monthly_usd": round(on_demand, 4), "provisioned_monthly_usd": round(provisioned, 4)},
+        notes=["storage is billed the same in both modes and is not included"])
+    if (u.max(Metric.CONSUMED_RCU) or 0.0) <= 0 and (u.max(Metric.CONSUMED_WCU) or 0.0) <= 0:
+        plan.options.append(idle_option(ctx, "no reads or writes over the whole lookback"))
+    if cfg.billing_mode == "PAY_PER_REQUEST":
+        plan.options.append(Option(
+            action="dynamodb_capacity_mode",
+            proposed={"billing_mode": "PROVISIONED", "rcu": rcu, "wcu": wcu}, monthly_cost_usd=provisioned,
+            prediction=Prediction(reduces_capacity=True, capacity=[
+                CapacityClause("provisioned_rcu", rcu, r99, "p99 consumed RCU vs provisioned"),
+                CapacityClause("provisioned_wcu", wcu, w99, "p99 consumed WCU vs provisioned")]),
+            risk_floor=1,
+            notes=[f"provisioned {rcu} RCU / {wcu} WCU = p99 consumed / {target:g}; enable auto scaling; "
+                   "bursts above it use burst capacity, then throttle",
+                   "a table can switch to on-demand and back once every 24 hours"]))
+    else:
+        plan.options.append(Option(
+            action="dynamodb_capacity_mode", proposed={"billing_mode": "PAY_PER_REQUEST", "rcu": None, "wcu": None},
+            monthly_cost_usd=on_demand, prediction=Prediction(reduces_capacity=False),
+            notes=["on-demand at the observed request units; no capacity to manage",
+                   "a table can switch to on-demand and back once every 24 hours"]))
+    return plan

@@ -1,0 +1,78 @@
+"""Generic workloads (e.g. Kubernetes via Prometheus): per-replica size and replica count.
+
+CPU is rounded up to 0.1 core (100m), memory to 0.25 GB. Prices are the resource's own unit prices.
+Sizes are a short ladder (target, then 1.25x, 1.5x, 2x the CPU target), replica counts a monotone
+ladder from the target count up; cheaper failing candidates are reported under ``rejected``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from costopt.domain.common import HOURS_PER_MONTH
+from costopt.engine.recommenders.base import (
+    ComputeShape,
+    ComputeUsage,
+    Context,
+    Option,
+    Plan,
+    ceil_to,
+    ladder,
+    monotone_ladder,
+)
+from costopt.engine.recommenders.idle import idle_option
+
+CPU_STEP, MEM_STEP = 0.1, 0.25
+SIZE_STEPS = (1.0, 1.25, 1.5, 2.0)
+
+
+def recommend_generic(ctx: Context) -> Plan:
+    from costopt.pricing import generic_hourly
+
+    cfg = ctx.resource.config
+    cur = ComputeShape(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
+
+    def cost(replicas: int, cores: float, mem: float) -> float:
+        return generic_hourly(cfg.model_copy(update={"cpu_cores": cores, "memory_gb": mem}), replicas) \
+            * HOURS_PER_MONTH
+
+    current_cost = cost(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
+    if cfg.replicas == 0:
+        return Plan(current_cost_usd=current_cost, notes=["no replicas running"])
+    cu = ComputeUsage.read(ctx, cur)
+    plan = Plan(current_cost_usd=current_cost, percentiles=cu.percentiles, notes=cu.notes)
+    if cu.idle:
+        plan.options.append(idle_option(ctx, "no requests and CPU under the idle threshold over the lookback"))
+        return plan
+    cores_total, mem_need = cu.targets(ctx, cur)
+    base = cfg.model_dump()
+
+    # ---------------------------------------------------------------- per-replica size
+    per_replica = cores_total / cur.replicas
+    mem = max(MEM_STEP, round(ceil_to(mem_need, MEM_STEP), 4))
+    mem = min(mem, cfg.memory_gb) if mem_need <= cfg.memory_gb else mem
+    sizes = sorted({max(CPU_STEP, round(ceil_to(per_replica * k, CPU_STEP), 4)) for k in SIZE_STEPS})
+    cands = [(c, mem) for c in sizes
+             if cost(cur.replicas, c, mem) < current_cost - 1e-9 and (c, mem) != (cfg.cpu_cores, cfg.memory_gb)]
+
+    def size_option(cm: tuple[float, float]) -> Option:
+        c, m = cm
+        return Option(action="generic_size", proposed={**base, "cpu_cores": c, "memory_gb": m},
+                      monthly_cost_usd=cost(cur.replicas, c, m),
+                      prediction=cu.predict(cur, ComputeShape(cur.replicas, c, m)),
+                      notes=[f"per replica {cfg.cpu_cores:g} cores/{cfg.memory_gb:g} GB -> {c:g}/{m:g}"])
+
+    plan.options.extend(ladder(ctx, cands, size_option))
+
+    # ---------------------------------------------------------------- replicas
+    floor = max(ctx.sla.effective_min_replicas, 1, cfg.min_replicas or 0)
+    need = max(math.ceil(cores_total / cur.cores - 1e-9), floor)
+
+    def count_option(n: int) -> Option:
+        proposed = {**base, "replicas": n}
+        return Option(action="generic_replicas", proposed=proposed, monthly_cost_usd=cost(n, cur.cores, cur.memory),
+                      prediction=cu.predict(cur, ComputeShape(n, cur.cores, cur.memory)),
+                      notes=[f"replicas {cur.replicas} -> {n}"])
+
+    plan.options.extend(monotone_ladder(ctx, list(range(need, cur.replicas)), count_option))
+    return plan

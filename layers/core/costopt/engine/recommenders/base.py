@@ -214,16 +214,14 @@ def ladder(ctx: Context, candidates: Sequence[T], build: Callable[[T], Option],
     followed by the compliant one, if any. Each returned option carries its verdict.
     """
     out: list[Option] = []
-    failed = 0
     for cand in candidates:
         opt = build(cand)
         opt.verdict = ctx.verdict(opt.prediction)
         if opt.verdict.compliant:
             out.append(opt)
             return out
-        if failed < max_rejected:
+        if len(out) < max_rejected:
             out.append(opt)
-        failed += 1
     return out
 
 

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from costopt.domain.budget import BudgetReport
 from costopt.domain.common import ServiceId
 from costopt.domain.service import Service, ServicePut
 from costopt.http import READ, WRITE
@@ -50,7 +51,7 @@ def delete_service(service_id: ServiceIdPath,
 
 @router.get("/v1/services/<service_id>/budget", security=READ, tags=["budgets"],
             summary="Month-to-date spend, forecast and threshold crossings")
-def get_budget(service_id: ServiceIdPath) -> Response[None]:
-    from costopt.errors import NotImplementedYet
+def get_budget(service_id: ServiceIdPath) -> BudgetReport:
+    from costopt.jobs.budget import budget_report
 
-    raise NotImplementedYet("budgets are not implemented yet")
+    return budget_report(_repo().get(service_id))

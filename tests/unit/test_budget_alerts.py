@@ -123,7 +123,8 @@ def test_budget_route(sinks, lambda_context, monkeypatch):
     from costopt.store.services import ServiceRepository
 
     check_budget(ServiceRepository().get("checkout-api"), NOW)
-    monkeypatch.setattr(job, "datetime", type("FrozenDatetime", (datetime,), {"now": staticmethod(lambda tz=None: NOW)}))
+    frozen = type("FrozenDatetime", (datetime,), {"now": staticmethod(lambda tz=None: NOW)})
+    monkeypatch.setattr(job, "datetime", frozen)
     resp = lambda_handler(http_event("GET", "/v1/services/checkout-api/budget"), lambda_context)
     body = json.loads(resp["body"])
     assert resp["statusCode"] == 200

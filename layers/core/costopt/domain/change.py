@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from costopt.domain.common import Model, ResourceId, ServiceId
 
@@ -37,3 +37,50 @@ class Change(Model):
     rollback_not_before: datetime | None = Field(
         default=None, description="EBS: AWS blocks another modification for 6 hours"
     )
+
+
+# --------------------------------------------------------------------------- API shapes (apply / rollback / history)
+
+
+class ApplyRequest(Model):
+    service_id: ServiceId
+    recommendation_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    etag: str = Field(min_length=1, max_length=64, description="The recommendation's etag you read")
+    dry_run: bool = Field(default=False, description="Return the plan (live config, target, warnings); change nothing")
+    force: bool = Field(default=False, description="Apply a recommendation that fails an SLA clause (needs a reason)")
+    reason: str | None = Field(default=None, min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def _force_needs_reason(self) -> ApplyRequest:
+        if self.force and not (self.reason and self.reason.strip()):
+            raise ValueError("force needs a reason (it is recorded on the change)")
+        return self
+
+
+class RollbackRequest(Model):
+    reason: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class ChangeResult(Model):
+    """What apply and rollback return (the same body again for a repeated Idempotency-Key)."""
+
+    change_id: str | None = Field(description="None for a dry run")
+    type: ChangeType
+    status: Literal["PLANNED", "SUCCEEDED", "FAILED"]
+    service_id: ServiceId
+    recommendation_id: str
+    resource_id: ResourceId
+    kind: str
+    recommendation_status: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    warnings: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+    forced: bool = False
+    verify_until: datetime | None = None
+    rollback_not_before: datetime | None = None
+
+
+class ChangePage(Model):
+    items: list[Change]
+    next_token: str | None = None

@@ -10,7 +10,7 @@ anything was touched). Nothing is ever deleted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
@@ -147,3 +147,103 @@ class ChangeRepository:
                                      page_size=100):
             return dict(item.to_domain().after)
         return None
+
+
+# --------------------------------------------------------------------------- the per-service change lock
+
+
+def acquire_change_lock(service_id: str, change_id: str, now: datetime | None = None) -> None:
+    """Take the service's change lock for ``change_id`` (conditional write on the Services item).
+
+    Free, or held by a change older than ``settings.change_lock_stale_s`` (a crashed apply: lock values
+    are time-ordered change ids), or already ours. Otherwise 409 naming the holder; 404 without service.
+    """
+    from costopt.store.services import ServiceItem
+
+    now = now or datetime.now(UTC)
+    stale_floor = id_floor(now - timedelta(seconds=settings.change_lock_stale_s))
+    condition = ServiceItem.service_id.exists() & (
+        ServiceItem.change_lock.does_not_exist() | (ServiceItem.change_lock < stale_floor)
+        | (ServiceItem.change_lock == change_id))
+    try:
+        ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.set(change_id)],
+                                                  condition=condition)
+    except UpdateError as exc:
+        if not _conditional(exc):
+            raise
+        try:
+            holder = ServiceItem.get(service_id, consistent_read=True,
+                                     attributes_to_get=["service_id", "change_lock"]).change_lock
+        except DoesNotExist:
+            raise NotFound(f"service {service_id!r} does not exist") from None
+        raise Conflict("another change is in progress for this service",
+                       extra={"change_in_progress": holder}) from None
+
+
+def release_change_lock(service_id: str, change_id: str) -> bool:
+    """Release the lock if ``change_id`` holds it; returns whether it did."""
+    from costopt.store.services import ServiceItem
+
+    try:
+        ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.remove()],
+                                                  condition=ServiceItem.change_lock == change_id)
+    except UpdateError as exc:
+        if _conditional(exc):
+            return False
+        raise
+    return True
+
+
+def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = None) -> str:
+    """Claim a recommendation for ``change`` in ONE TransactWriteItems; returns the claimed etag.
+
+    - the recommendation ACTIVE -> CLAIMED, conditional on ``expected_etag``;
+    - the service's change lock set to the change id, conditional on no other change holding it
+      (or a stale holder, see ``acquire_change_lock``);
+    - the Change record put PENDING, conditional on not existing.
+    All or nothing: 409 naming which condition failed (stale etag / not ACTIVE / change in progress).
+    """
+    from pynamodb.connection import Connection
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from costopt.store.recommendations import RecommendationRepository
+    from costopt.store.services import ServiceItem
+
+    now = now or datetime.now(UTC)
+    recs = RecommendationRepository()
+    parts = recs.claim_parts(change.service_id, change.recommendation_id, expected_etag, now=now)
+    stale_floor = id_floor(now - timedelta(seconds=settings.change_lock_stale_s))
+    lock_condition = ServiceItem.service_id.exists() & (
+        ServiceItem.change_lock.does_not_exist() | (ServiceItem.change_lock < stale_floor))
+    try:
+        with TransactWrite(connection=Connection(region=settings.aws_region)) as tw:
+            tw.update(parts.item, actions=parts.actions, condition=parts.condition)
+            tw.update(ServiceItem(service_id=change.service_id),
+                      actions=[ServiceItem.change_lock.set(change.change_id)], condition=lock_condition)
+            tw.save(item_for(change), condition=ChangeItem.change_id.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if not reasons:
+            raise
+        if reasons[0] == "ConditionalCheckFailed":
+            current = recs.find(change.service_id, change.recommendation_id)
+            if current is None:
+                raise NotFound(f"recommendation {change.recommendation_id!r} does not exist") from None
+            if current.etag != expected_etag:
+                raise Conflict("the recommendation changed since you read it (stale etag)",
+                               extra={"current_etag": current.etag, "recommendation_status": current.status}) from None
+            raise Conflict(f"recommendation {change.recommendation_id} is {current.status}, not ACTIVE",
+                           extra={"recommendation_status": current.status, "etag": current.etag}) from None
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            try:
+                holder = ServiceItem.get(change.service_id, consistent_read=True).change_lock
+            except DoesNotExist:
+                raise NotFound(f"service {change.service_id!r} does not exist") from None
+            raise Conflict("another change is in progress for this service",
+                           extra={"change_in_progress": holder}) from None
+        if "TransactionConflict" in reasons:
+            raise Conflict("another request is claiming this recommendation or service right now",
+                           extra={"transaction_conflict": True}) from None
+        raise
+    return parts.etag

@@ -1,0 +1,77 @@
+"""Routes of the ``apply`` function: apply a recommendation to the live resource, and the change history.
+
+- ``POST /v1/config/apply`` (operate): body ``{service_id, recommendation_id, etag, dry_run?, force?, reason?}``,
+  header ``Idempotency-Key`` (recommended: a repeat returns the first result and changes nothing more).
+  -> 200 ``{change_id, status, recommendation_id, before, after, warnings, ...}`` (``status: PLANNED`` and no
+  change for ``dry_run``). 409: stale etag, not ACTIVE, another change in progress, or drift (the body
+  carries ``expected`` and ``live``). 422: fails an SLA clause without ``force``+``reason``, or the action
+  cannot be applied (arm64 Lambda, EC2 without ``policy.allow_disruptive``, EBS shrink). 503 with
+  ``change_id``: the actuator failed (the change is FAILED, the recommendation ACTIVE again).
+- ``GET /v1/config/history/{service_id}?limit=&next_token=`` (read): the Change records, newest first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from costopt.domain.change import ApplyRequest, ChangePage, ChangeResult
+from costopt.domain.common import ServiceId
+from costopt.errors import BadRequest, Unauthorized
+from costopt.http import OPERATE, READ, principal_of
+
+router = APIGatewayHttpRouter()
+
+ServiceIdPath = Annotated[ServiceId, Path(description="3-64 chars: lowercase letters, digits, '-'")]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    409: {"description": "Stale etag, not ACTIVE / not applied, another change in progress, or drift"},
+    422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take"},
+    503: {"description": "The actuator failed; the change is recorded FAILED"},
+}
+
+
+def idempotency_key(router_: APIGatewayHttpRouter) -> str | None:
+    key = router_.current_event.headers.get(IDEMPOTENCY_HEADER.lower())
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1-255 printable characters",
+                         errors=[{"loc": ["header", IDEMPOTENCY_HEADER], "msg": "invalid"}])
+    return key
+
+
+def subject(router_: APIGatewayHttpRouter) -> str:
+    who = principal_of(router_.current_event)
+    if who is None:
+        raise Unauthorized("a bearer token is required")
+    return who.subject
+
+
+@router.post("/v1/config/apply", security=OPERATE, tags=["changes"],
+             summary="Apply a recommendation to the live resource (idempotent by Idempotency-Key)",
+             responses=CHANGE_RESPONSES)
+def post_apply(body: ApplyRequest) -> ChangeResult:
+    from costopt.jobs.apply import apply_recommendation, idempotent_change
+
+    actor, key = subject(router), idempotency_key(router)
+    return idempotent_change(
+        "apply", key, actor, body.model_dump(mode="json"),
+        lambda: apply_recommendation(body, actor=actor, idempotency_key=key))
+
+
+@router.get("/v1/config/history/<service_id>", security=READ, tags=["changes"],
+            summary="Config changes of a service, newest first")
+def get_history(service_id: ServiceIdPath,
+                limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                next_token: Annotated[str | None, Query(max_length=2048)] = None) -> ChangePage:
+    from costopt.store.changes import ChangeRepository
+    from costopt.store.services import ServiceRepository
+
+    ServiceRepository().get(service_id)  # 404 for an unknown service rather than an empty history
+    items, token = ChangeRepository().history(service_id, limit=limit, next_token=next_token)
+    return ChangePage(items=items, next_token=token)

@@ -17,7 +17,7 @@ from typing import Any
 from local import demo, sandbox
 from local.events import http_event
 from local.functions import FunctionDef, function_by_name
-from local.template import ROOT
+from local.template import ROOT, load_template
 
 SEED_SUBJECT = "costopt/local-seed"
 Say = Callable[[str], None]
@@ -64,20 +64,50 @@ def seed_demo_services(sandbox_url: str, say: Say = print) -> dict[str, str]:
     return outcome
 
 
-def scheduler_event(schedule: str) -> dict[str, Any]:
-    """What EventBridge Scheduler sends a Lambda target (events/<function>*.json when present)."""
-    for candidate in sorted((ROOT / "events").glob(f"{schedule}*.json")):
+def _template_schedule_input(function: str) -> str | None:
+    """The ``Input`` of the function's ScheduleV2 event in template.yaml (a !Sub string), if any."""
+    fn = function_by_name(function)
+    try:
+        resource = load_template().get("Resources", {}).get(fn.logical_id or "", {})
+    except OSError:
+        return None
+    for event in (resource.get("Properties", {}).get("Events") or {}).values():
+        if event.get("Type") in ("ScheduleV2", "Schedule"):
+            raw = (event.get("Properties") or {}).get("Input")
+            if isinstance(raw, dict):
+                raw = raw.get("Fn::Sub")
+            if isinstance(raw, str):
+                return raw
+    return None
+
+
+def scheduler_event(function: str) -> dict[str, Any]:
+    """What EventBridge Scheduler hands the function: the schedule's ``Input`` from template.yaml with
+    its ${AWS::...} and <aws.scheduler.*> placeholders filled in; else events/<function>-schedule.json."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    schedule_arn = f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/costopt-local-{function}"
+    raw = _template_schedule_input(function)
+    if raw is not None:
+        for placeholder, value in {
+            "${AWS::AccountId}": "123456789012", "${AWS::Region}": "us-east-1", "${AWS::Partition}": "aws",
+            "<aws.scheduler.execution-id>": str(uuid.uuid4()), "<aws.scheduler.scheduled-time>": now,
+            "<aws.scheduler.schedule-arn>": schedule_arn, "<aws.scheduler.attempt-number>": "1",
+        }.items():
+            raw = raw.replace(placeholder, value)
         try:
-            event: dict[str, Any] = json.loads(candidate.read_text())
+            event: dict[str, Any] = json.loads(raw)
             return event
-        except (OSError, ValueError):
-            continue
+        except ValueError:
+            pass
+    sample = ROOT / "events" / f"{function}-schedule.json"
+    if sample.is_file():
+        event = json.loads(sample.read_text())
+        event.update(id=str(uuid.uuid4()), time=now)
+        return event
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.scheduler",
-        "account": "123456789012", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": "us-east-1",
-        "resources": [f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/costopt-{schedule}"],
-        "detail": {},
+        "account": "123456789012", "time": now, "region": "us-east-1", "resources": [schedule_arn],
+        "detail": {"job": function},
     }
 
 
@@ -89,7 +119,7 @@ def run_job(name: str, say: Say = print) -> bool:
         return False
     started = time.monotonic()
     try:
-        result = fn.invoke(scheduler_event(name.replace("_", "-")))
+        result = fn.invoke(scheduler_event(name))
     except Exception as exc:
         say(f"  warning: {name} failed: {type(exc).__name__}: {exc}")
         return False

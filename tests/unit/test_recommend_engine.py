@@ -26,7 +26,8 @@ RESOURCES: dict[str, dict[str, Any]] = {
     "web": {"kind": "ecs_service", "cluster": "c", "service_name": "s",
             "config": {"cpu_units": 2048, "memory_mb": 8192, "desired_count": 6}},
     "vm": {"kind": "ec2_instance", "instance_id": "i-0123456789abcdef0", "config": {"instance_type": "m5.2xlarge"}},
-    "vol": {"kind": "ebs_volume", "volume_id": "vol-0123456789abcdef0", "config": {"volume_type": "gp2", "size_gb": 500}},
+    "vol": {"kind": "ebs_volume", "volume_id": "vol-0123456789abcdef0",
+            "config": {"volume_type": "gp2", "size_gb": 500}},
     "tbl": {"kind": "dynamodb_table", "table_name": "tbl",
             "config": {"billing_mode": "PROVISIONED", "rcu": 500, "wcu": 200}},
     "k8s": {"kind": "generic", "workload": "ns/app", "config": {"replicas": 8, "cpu_cores": 2, "memory_gb": 8}},
@@ -56,7 +57,8 @@ def full():
 
 
 def by(result, resource_id, action=None):
-    return [r for r in result.recommendations if r.resource_id == resource_id and (action is None or r.action == action)]
+    return [r for r in result.recommendations
+            if r.resource_id == resource_id and (action is None or r.action == action)]
 
 
 def test_recommend_does_not_import_numpy():

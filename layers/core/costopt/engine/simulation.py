@@ -1,0 +1,885 @@
+"""Monte Carlo simulation of a scenario over the service's hourly history (DESIGN §4, Simulation).
+
+Pure: numpy arrays and domain models in, a ``SimulationResult`` out, no I/O. Only the simulate
+path imports this module (it is the one place numpy is used).
+
+How it works
+------------
+1. **History.** Every (resource, metric) becomes a (days x 24) array of hourly values: totals
+   for count metrics (requests, errors), the hour's mean otherwise (latency/duration are p99 per
+   period, utilizations and rates are averages). Days with fewer than ``MIN_DAY_HOURS`` observed
+   hours are dropped; gaps in kept days are filled with that hour-of-day's mean over the days.
+2. **Block bootstrap.** Each sample draws whole observed days for the horizon, by weekday class:
+   a simulated Monday draws from observed weekdays, a Saturday from observed weekend days (falling
+   back to any day when the class was never observed), so the daily and weekly shapes are kept
+   and every resource's metrics stay mutually consistent (they come from the same day).
+3. **Traffic.** Load metrics are scaled per hour by ``multiplier x (1 + growth)^(hour/730)`` and
+   by any template event (spike, seasonal peak).
+4. **Cost and SLA, hour by hour**, for the baseline (current configs) and the scenario. No model
+   state carries from one hour to the next, so an hour's outcome depends only on (simulated day,
+   observed day drawn, hour of day): the engine evaluates that (horizon_days x observed_days x 24)
+   grid once, vectorized, and each sample's totals, breach hours and worst values are gathered from
+   the resulting day tables with its (samples x horizon_days) draws. This equals evaluating a
+   (samples x hours) array element by element; there is no Python loop over hours or samples (only
+   over resources and clauses).
+   - Lambda: requests x $0.20/M + requests x duration(memory, arch) x GB x price(arch); the duration
+     model is the recommender's (``recommenders.lambda_function.duration_ratio``):
+     ``d(m) = d0 * ((1-f) + f * cpu(m0)/cpu(m))``, ``cpu(m) = min(m, 1769)/1769``, f = mean CPU time /
+     median duration (Lambda Insights), unknown f = 1. Provisioned concurrency
+     is billed for its capacity; invocations fill it first at the provisioned duration price.
+   - ECS / generic pools: CPU demand (cores) = observed CPU% x the current allocation x traffic;
+     with autoscaling (min/max set) replicas = ceil(demand / (cores x target utilization)) within
+     [min, max], otherwise the fixed count; cost = replicas x the per-replica hourly price (Fargate
+     Spot at the catalog's discount). EC2 is a pool of one instance; EBS, provisioned DynamoDB and
+     fixed pools cost the same at any load.
+   - Clauses (the SLA engine's, hour by hour): CPU and memory utilization, M/M/c latency p95/p99
+     (Erlang C, calibrated once on the observed p99 at the current config, ``costopt.engine.sla``),
+     queue stability (rho < 1), error rate (observed rate, plus the shed share when rho >= 1),
+     min replicas, Spot vs availability, EBS IOPS/throughput and provisioned DynamoDB capacity.
+5. **Outcome.** Monthly cost = horizon cost x 730 / horizon hours, per sample; p10/p50/p90 of
+   baseline, scenario and the paired savings; ``sla_probability`` = share of samples where every
+   clause holds in every hour; ``expected_breach_hours`` = mean breached hours per sample.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.observation import HourlyAggregate, Metric
+from costopt.domain.resources import (
+    DynamoDbConfig,
+    EbsConfig,
+    Ec2Config,
+    EcsConfig,
+    GenericConfig,
+    LambdaConfig,
+    ResourceConfig,
+)
+from costopt.domain.service import Sla
+from costopt.domain.simulation import (
+    BaselineOutcome,
+    BreachedClause,
+    CostLine,
+    Percentiles,
+    ResourceOutcome,
+    ScenarioOutcome,
+    SimulationResult,
+)
+from costopt.engine.recommenders.lambda_function import duration_ratio
+from costopt.engine.simulation_templates import OffHours, ResourcePlan, SimulationPlan
+from costopt.engine.sla import SPOT_MAX_AVAILABILITY_PCT
+from costopt.errors import Conflict
+from costopt.pricing.catalog import Catalog
+from costopt.pricing.costs import (
+    GP3_BASELINE_IOPS,
+    GP3_BASELINE_THROUGHPUT_MBPS,
+    ebs_monthly,
+    fargate_hourly,
+    gp2_baseline_iops,
+    gp2_max_throughput_mbps,
+    instance_type,
+    lambda_gb_second_price,
+)
+
+Array = NDArray[np.float64]
+
+HOURS_PER_DAY = 24
+MIN_DAY_HOURS = 12
+DEFAULT_MIN_HISTORY_HOURS = 48
+ERLANG_GRID = 2048
+SUM_METRICS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES})
+DEFAULT_PERIOD_S = 300
+
+ASSUMPTIONS = [
+    "A month is 730 hours: monthly cost = cost over the horizon x 730 / horizon hours.",
+    "Baseline and scenario see the same simulated traffic (the same bootstrapped days, multiplier, growth and "
+    "events), so savings are paired per sample.",
+    "Days are bootstrapped whole, by weekday class (weekdays from observed weekdays, weekends from observed "
+    "weekend days, any day when a class was never observed); all resources draw the same day.",
+    "Hour-level clauses compare each hour's mean utilization and the hour's p99 latency with the limit.",
+    "Lambda: billed at the first duration tier, no free tier; duration scales with memory by the CPU-bound "
+    "fraction; arm64 runs at the same duration as x86_64.",
+    "Pools (ECS, generic, EC2): CPU demand scales linearly with traffic; the memory working set per replica "
+    "does not; arm64/Graviton and other instance families are assumed to deliver the same per-vCPU throughput.",
+    "Autoscaled pools (min/max set) follow load at the policy's CPU target utilization, with no scaling lag; "
+    "their history is read as if it ran at the current desired count.",
+    "Latency: M/M/c with c = replicas x cores, calibrated once against the observed p99 at the current config.",
+    "EBS gp2 volumes under 1 TiB burst to 3,000 IOPS; EBS IOPS and throughput scale with traffic.",
+    "DynamoDB: consumed capacity scales with traffic; provisioned tables do not autoscale; storage is not "
+    "modelled.",
+]
+
+
+class InsufficientHistory(Conflict):
+    title = "Not enough history"
+    type_slug = "insufficient-history"
+
+
+# =========================================================================== queueing (vectorized)
+
+
+def erlang_c(servers: Any, offered_load: Any) -> Array:
+    """Erlang C, element-wise, by the Erlang B recursion (the same as ``engine.sla.erlang_c``).
+
+    ``servers`` (integers >= 0) and ``offered_load`` (a = λS, Erlangs) broadcast together. rho >= 1
+    gives 1.0, a ≤ 0 gives 0.0, no servers with load gives 1.0. Cost: max(servers) vector steps.
+    """
+    k = np.asarray(servers, dtype=np.float64)
+    a = np.asarray(offered_load, dtype=np.float64)
+    k, a = np.broadcast_arrays(k, a)
+    kmax = int(k.max()) if k.size else 0
+    b = np.ones(k.shape)
+    for j in range(1, kmax + 1):
+        ab = a * b
+        b = np.where(j <= k, ab / (j + ab), b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(k >= 1, a / np.maximum(k, 1.0), np.inf)
+        c = b / (1.0 - rho * (1.0 - b))
+    c = np.where(rho >= 1, 1.0, c)
+    return np.where(a <= 0, 0.0, c)
+
+
+_ROWS: dict[int, Array] = {}
+_RHO_GRID = np.linspace(0.0, 1.0, ERLANG_GRID + 1)
+
+
+def _erlang_rows(ks: Sequence[int]) -> Array:
+    missing = [k for k in ks if k not in _ROWS]
+    if missing:
+        if len(_ROWS) > 4096:
+            _ROWS.clear()
+        kk = np.asarray(missing, dtype=np.float64)[:, None]
+        rows = erlang_c(kk, _RHO_GRID[None, :] * kk)
+        rows[:, -1] = 1.0
+        for k, row in zip(missing, rows, strict=True):
+            _ROWS[k] = row
+    return np.stack([_ROWS[k] for k in ks])
+
+
+def erlang_c_fast(servers: Any, offered_load: Any) -> Array:
+    """Erlang C by linear interpolation in rho on a per-server-count table (2,049 points, cached).
+
+    Agrees with ``erlang_c`` to about 1e-4; costs O(n) per call plus the table of each new server
+    count, so it suits (samples x hours) arrays where servers take a few integer values.
+    """
+    a = np.asarray(offered_load, dtype=np.float64)
+    if np.ndim(servers) == 0:
+        k = int(round(float(servers)))
+        if k < 1:
+            return np.where(a > 0, 1.0, 0.0)
+        return np.interp(a * (1.0 / k), _RHO_GRID, _erlang_rows([k])[0])  # clamps: rho >= 1 -> 1, a <= 0 -> 0
+    kf, a = np.broadcast_arrays(np.asarray(servers, dtype=np.float64), a)
+    ki = np.maximum(np.rint(kf), 0).astype(np.int64)
+    if ki.size == 0:
+        return np.zeros(ki.shape)
+    kmin, kmax = int(ki.min()), int(ki.max())
+    if kmin == kmax:
+        return erlang_c_fast(kmin, a)
+    present = np.flatnonzero(np.bincount((ki - kmin).ravel(), minlength=kmax - kmin + 1)) + kmin
+    ks = [int(x) for x in present if x >= 1]
+    table = np.vstack([np.ones(ERLANG_GRID + 1), _erlang_rows(ks)]) if ks else np.ones((1, ERLANG_GRID + 1))
+    row_of = np.zeros(kmax - kmin + 1, dtype=np.int64)
+    for i, kv in enumerate(ks):
+        row_of[kv - kmin] = i + 1  # row 0: no servers (rho = inf -> 1)
+    rows = row_of[ki - kmin]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = a / ki
+    pos = np.clip(rho, 0.0, 1.0) * ERLANG_GRID
+    i0 = np.minimum(pos.astype(np.int64), ERLANG_GRID - 1)
+    frac = pos - i0
+    flat = table.ravel()
+    base = rows * (ERLANG_GRID + 1) + i0
+    value = flat[base] * (1.0 - frac) + flat[base + 1] * frac
+    return np.where(a <= 0, 0.0, value)
+
+
+def wait_quantiles_ms(servers: Any, arrival_rate: Any, service_s: float, qs: Sequence[float], *,
+                      fast: bool = True) -> list[Array]:
+    """q-quantiles of the M/M/c wait in ms (``engine.sla.wait_quantile_ms``), element-wise over
+    servers and arrival rate for a service time ``service_s`` (s): ``ln(C/(1-q)) / (c/S - lam)``
+    clipped at 0, inf when unstable. Erlang C is computed once for every quantile."""
+    lam = np.asarray(arrival_rate, dtype=np.float64)
+    if service_s <= 0:
+        return [np.zeros(lam.shape) for _ in qs]
+    cw = (erlang_c_fast if fast else erlang_c)(servers, lam * service_s)
+    rate = np.asarray(servers, dtype=np.float64) * (1.0 / service_s) - lam
+    with np.errstate(divide="ignore"):
+        inv_rate_ms = np.where(rate > 0, 1000.0 / np.where(rate > 0, rate, 1.0), np.inf)
+        log_c = np.log(np.maximum(cw, 1e-300))
+    out = []
+    for q in qs:
+        if not 0 < q < 1:
+            raise ValueError("q must be in (0, 1)")
+        term = log_c - math.log(1.0 - q)
+        out.append(np.where(term > 0, term * inv_rate_ms, 0.0))
+    return out
+
+
+def wait_quantile_ms(servers: Any, arrival_rate: Any, service_s: float, q: float, *, fast: bool = True) -> Array:
+    return wait_quantiles_ms(servers, arrival_rate, service_s, (q,), fast=fast)[0]
+
+
+# =========================================================================== history
+
+
+@dataclass
+class History:
+    """Observed hourly history on a day grid: ``series[resource_id][metric]`` is (days x 24)."""
+
+    days: list[date]
+    series: dict[str, dict[Metric, Array]]
+    hours_available: int
+
+    @property
+    def weekend(self) -> NDArray[np.bool_]:
+        return np.array([d.weekday() >= 5 for d in self.days], dtype=bool)
+
+    def get(self, resource_id: str, metric: Metric) -> Array | None:
+        return self.series.get(resource_id, {}).get(metric)
+
+
+def _fill(arr: Array) -> Array | None:
+    mask = ~np.isnan(arr)
+    total = int(mask.sum())
+    if total == 0:
+        return None
+    if total == arr.size:
+        return arr
+    counts = mask.sum(axis=0)
+    sums = np.where(mask, arr, 0.0).sum(axis=0)
+    overall = float(sums.sum() / total)
+    col = np.where(counts > 0, sums / np.maximum(counts, 1), overall)
+    return np.where(mask, arr, col[None, :])
+
+
+def history_from_hourly(
+    hourly: Mapping[str, Mapping[Metric, Sequence[HourlyAggregate]]],
+    period_s: Mapping[str, Mapping[Metric, int]] | None = None,
+    *,
+    min_hours: int = DEFAULT_MIN_HISTORY_HOURS,
+) -> History:
+    """Build the day grid from hourly aggregates. Raises ``InsufficientHistory`` (409) with the hours
+    available vs required when fewer than ``min_hours`` hours or no day with ``MIN_DAY_HOURS`` hours exist."""
+    hours_seen: set[datetime] = set()
+    for metrics in hourly.values():
+        for metric, aggs in metrics.items():
+            if metric == Metric.COST_USD:
+                continue
+            hours_seen.update(a.hour for a in aggs if a.count)
+    per_day: dict[date, int] = {}
+    for h in hours_seen:
+        per_day[h.date()] = per_day.get(h.date(), 0) + 1
+    days = sorted(d for d, n in per_day.items() if n >= MIN_DAY_HOURS)
+    if len(hours_seen) < min_hours or not days:
+        raise InsufficientHistory(
+            f"the service has {len(hours_seen)} hours of hourly history; simulation needs at least {min_hours} "
+            f"(and one day with {MIN_DAY_HOURS}+ hours)",
+            extra={"hours_available": len(hours_seen), "hours_required": min_hours},
+        )
+    index = {d: i for i, d in enumerate(days)}
+    series: dict[str, dict[Metric, Array]] = {}
+    for rid, metrics in hourly.items():
+        for metric, aggs in metrics.items():
+            if metric == Metric.COST_USD or not aggs:
+                continue
+            arr = np.full((len(days), HOURS_PER_DAY), np.nan)
+            per_hour = 3600.0 / float((period_s or {}).get(rid, {}).get(metric) or DEFAULT_PERIOD_S)
+            for agg in aggs:
+                i = index.get(agg.hour.date())
+                if i is None or not agg.count:
+                    continue
+                mean = agg.sum / agg.count
+                arr[i, agg.hour.hour] = mean * per_hour if metric in SUM_METRICS else mean
+            filled = _fill(arr)
+            if filled is not None:
+                series.setdefault(rid, {})[Metric(metric)] = filled
+    return History(days=days, series=series, hours_available=len(hours_seen))
+
+
+def history_from_usage(usage: Any, *, min_hours: int = DEFAULT_MIN_HISTORY_HOURS) -> History:
+    """From ``costopt.observe.usage.ServiceUsage`` (anything with ``resources[rid].hourly/period_s``)."""
+    return history_from_hourly({rid: ru.hourly for rid, ru in usage.resources.items()},
+                               {rid: ru.period_s for rid, ru in usage.resources.items()}, min_hours=min_hours)
+
+
+# =========================================================================== calendar and traffic
+
+
+def bootstrap_days(weekend: NDArray[np.bool_], start: date, horizon_days: int, samples: int,
+                   rng: np.random.Generator) -> NDArray[np.int64]:
+    """(samples x horizon_days) indices of observed days, drawn within weekday class."""
+    pools = {False: np.flatnonzero(~weekend), True: np.flatnonzero(weekend)}
+    every = np.arange(len(weekend))
+    sim_weekend = np.array([(start + timedelta(days=d)).weekday() >= 5 for d in range(horizon_days)])
+    u = rng.random((samples, horizon_days))
+    idx = np.empty((samples, horizon_days), dtype=np.int64)
+    for cls in (False, True):
+        cols = np.flatnonzero(sim_weekend == cls)
+        if cols.size == 0:
+            continue
+        pool = pools[cls] if pools[cls].size else every
+        idx[:, cols] = pool[np.minimum((u[:, cols] * pool.size).astype(np.int64), pool.size - 1)]
+    return idx
+
+
+def traffic_factor(plan: SimulationPlan, hours: int) -> Array:
+    h = np.arange(hours, dtype=np.float64)
+    factor = plan.traffic_multiplier * np.power(1.0 + plan.growth_pct_per_month / 100.0, h / HOURS_PER_MONTH)
+    for ev in plan.events:
+        factor[ev.start_day * HOURS_PER_DAY:(ev.start_day + ev.days) * HOURS_PER_DAY] *= ev.factor
+    return factor
+
+
+def off_hours_mask(window: OffHours, start: date, hours: int) -> NDArray[np.bool_]:
+    h = np.arange(hours) + window.utc_offset_hours
+    local_hour = np.mod(h, HOURS_PER_DAY)
+    local_day = np.floor_divide(h, HOURS_PER_DAY)
+    start_wd = start.weekday()
+    weekday = np.mod(start_wd + local_day, 7)
+    if window.start_hour > window.end_hour:
+        night = (local_hour >= window.start_hour) | (local_hour < window.end_hour)
+    else:
+        night = (local_hour >= window.start_hour) & (local_hour < window.end_hour)
+    return night | ((weekday >= 5) if window.weekends else np.zeros(hours, dtype=bool))
+
+
+# =========================================================================== per-resource models
+
+
+@dataclass
+class Clause:
+    name: str
+    limit: float
+    value: Any  # broadcastable to (horizon_days, observed_days, 24); inf = cannot hold
+    lower_bound: bool = False  # True: value must be >= limit (min_replicas)
+    breach: Any = None  # precomputed breach (bool array/scalar) overriding the comparison
+
+
+@dataclass
+class Evaluation:
+    lines: dict[str, Any] = field(default_factory=dict)  # cost per hour, broadcastable to the grid
+    clauses: list[Clause] = field(default_factory=list)
+
+
+@dataclass
+class Grid:
+    """Every (simulated day, observed day, hour) once: shape (horizon_days, observed_days, 24).
+
+    Nothing in the model carries state from one hour to the next (autoscaling has no lag), so an
+    hour's cost and clause values depend only on the traffic factor of the simulated hour and the
+    observed day a sample drew for that day. Evaluating this grid once and gathering per-sample
+    totals from it is exactly the same as evaluating (samples x hours) arrays, at a fraction of the cost.
+    """
+
+    history: History
+    t: Array  # (horizon_days, 1, 24) traffic factor
+    off: NDArray[np.bool_] | None  # (horizon_days, 1, 24) off-hours mask
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (int(self.t.shape[0]), len(self.history.days), HOURS_PER_DAY)
+
+    def get(self, resource_id: str, metric: Metric) -> Array | None:
+        """An observed metric as (1, observed_days, 24)."""
+        arr = self.history.get(resource_id, metric)
+        return None if arr is None else arr[None, :, :]
+
+    def load(self, resource_id: str, metric: Metric) -> Array | None:
+        """A load metric under the simulated traffic, (horizon_days, observed_days, 24)."""
+        arr = self.get(resource_id, metric)
+        return None if arr is None else arr * self.t
+
+
+@dataclass
+class Context:
+    sla: Sla
+    catalog: Catalog
+    target_utilization: float
+    allow_spot: bool
+
+
+@dataclass
+class Prepared:
+    """Per-resource constants read once from the whole history (not per sample)."""
+
+    cpu_fraction: float | None = None  # Lambda
+    cpu_s_per_request: float | None = None  # pools
+    calibration: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _safe_div(num: Any, den: Any, when_zero: float) -> Any:
+    if np.ndim(den) == 0:
+        d = float(den)
+        if d > 0:
+            return num * (1.0 / d)
+        return np.where(np.asarray(num) > 0, when_zero, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.divide(num, den)
+    return np.where(np.asarray(den) > 0, out, np.where(np.asarray(num) > 0, when_zero, 0.0))
+
+
+# ------------------------------------------------------------------ Lambda
+
+
+def _prepare_lambda(rp: ResourcePlan, history: History) -> Prepared:
+    """The recommender's CPU-bound fraction: mean CPU time / median duration; unknown -> f = 1."""
+    rid = rp.resource_id
+    cpu, dur = history.get(rid, Metric.CPU_TIME_MS), history.get(rid, Metric.DURATION_MS)
+    prep = Prepared(cpu_fraction=1.0)
+    if cpu is not None and dur is not None and float(np.median(dur)) > 0:
+        prep.cpu_fraction = float(min(1.0, max(0.0, cpu.mean() / np.median(dur))))
+    elif rp.scenario != rp.resource.config:
+        prep.notes.append("no Lambda Insights cpu time: duration assumed fully CPU-bound (f = 1)")
+    if dur is None:
+        prep.notes.append("no duration data: Lambda duration cost and latency are not modelled")
+    return prep
+
+
+def _lambda(ctx: Context, rp: ResourcePlan, cfg: LambdaConfig, grid: Grid, prep: Prepared) -> Evaluation:
+    rid, current = rp.resource_id, rp.resource.config
+    assert isinstance(current, LambdaConfig)
+    ev = Evaluation()
+    prices = ctx.catalog.lambda_.architectures[cfg.architecture]
+    req = grid.load(rid, Metric.REQUESTS)
+    dur0 = grid.get(rid, Metric.DURATION_MS)
+    gb = cfg.memory_mb / 1024.0
+    if req is not None:
+        ev.lines["requests"] = req * (ctx.catalog.lambda_.request_usd_per_million / 1e6)
+    dur = None
+    if dur0 is not None:
+        f = 1.0 if prep.cpu_fraction is None else prep.cpu_fraction
+        dur = dur0 * duration_ratio(current.memory_mb, cfg.memory_mb, f)
+    gbs = req * dur * (gb / 1000.0) if req is not None and dur is not None else None
+    price = lambda_gb_second_price(ctx.catalog, cfg.architecture)
+    if cfg.provisioned_concurrency > 0:
+        capacity = cfg.provisioned_concurrency * gb * 3600.0
+        ev.lines["provisioned_concurrency"] = capacity * prices.provisioned_concurrency_usd_per_gb_second
+        if gbs is not None:
+            on_pc = np.minimum(gbs, capacity)
+            ev.lines["provisioned_duration"] = on_pc * prices.provisioned_duration_usd_per_gb_second
+            ev.lines["duration"] = (gbs - on_pc) * price
+    elif gbs is not None:
+        ev.lines["duration"] = gbs * price
+    sla = ctx.sla
+    if dur is not None:
+        for name, limit in (("latency_p95_ms", sla.latency_p95_ms), ("latency_p99_ms", sla.latency_p99_ms)):
+            if limit is not None:  # the p99 duration bounds the p95 from above
+                ev.clauses.append(Clause(name, limit, dur))
+    mem = grid.get(rid, Metric.MEMORY_PCT)
+    if mem is not None:
+        ev.clauses.append(Clause("max_memory_utilization_pct", sla.max_memory_utilization_pct,
+                                 mem * (current.memory_mb / cfg.memory_mb)))
+    errors = grid.get(rid, Metric.ERRORS)
+    raw_req = grid.get(rid, Metric.REQUESTS)
+    if sla.max_error_rate_pct is not None and errors is not None and raw_req is not None:
+        ev.clauses.append(Clause("max_error_rate_pct", sla.max_error_rate_pct,
+                                 _safe_div(errors * 100.0, raw_req, 100.0)))
+    return ev
+
+
+# ------------------------------------------------------------------ pools: ECS, generic, EC2
+
+
+@dataclass
+class Pool:
+    count: Any  # fixed replicas per hour: scalar or (hours,)
+    lo: Any
+    hi: Any
+    autoscaled: bool
+    cores: float
+    memory_gb: float
+    lines: dict[str, float]  # per replica-hour
+    running: Any = 1.0  # EC2 off-hours stop: (hours,) 0/1
+
+    @property
+    def servers_per_replica(self) -> int:
+        return max(1, math.floor(self.cores + 1e-9))
+
+    @property
+    def speed(self) -> float:
+        return self.cores / self.servers_per_replica
+
+
+def _scheduled(on: Any, off: Any, mask: NDArray[np.bool_] | None) -> Any:
+    if mask is None or off is None or off == on:
+        return on
+    return np.where(mask, float(off), float(on))
+
+
+def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, Any] | None = None,
+            mask: NDArray[np.bool_] | None = None) -> Pool:
+    off = off or {}
+    if kind == "ecs_service" and isinstance(cfg, EcsConfig):
+        prices = catalog.fargate.architectures[cfg.architecture]
+        factor = (1.0 - catalog.fargate.spot_discount) if cfg.capacity == "spot" else 1.0
+        fargate_hourly(catalog, cfg.cpu_units, cfg.memory_mb, cfg.architecture, cfg.capacity)  # validates
+        autoscaled = cfg.max_count is not None and (cfg.min_count or 0) < cfg.max_count
+        lo = cfg.min_count if cfg.min_count is not None else min(1, cfg.max_count or 1)
+        return Pool(
+            count=_scheduled(cfg.desired_count, off.get("desired_count"), mask),
+            lo=_scheduled(lo, off.get("min_count"), mask), hi=cfg.max_count, autoscaled=autoscaled,
+            cores=cfg.cpu_units / 1024.0, memory_gb=cfg.memory_mb / 1024.0,
+            lines={"vcpu": cfg.cpu_units / 1024.0 * prices.usd_per_vcpu_hour * factor,
+                   "memory": cfg.memory_mb / 1024.0 * prices.usd_per_gb_hour * factor})
+    if kind == "generic" and isinstance(cfg, GenericConfig):
+        autoscaled = cfg.max_replicas is not None and (cfg.min_replicas or 0) < cfg.max_replicas
+        lo = cfg.min_replicas if cfg.min_replicas is not None else min(1, cfg.max_replicas or 1)
+        return Pool(
+            count=_scheduled(cfg.replicas, off.get("replicas"), mask),
+            lo=_scheduled(lo, off.get("min_replicas"), mask), hi=cfg.max_replicas, autoscaled=autoscaled,
+            cores=cfg.cpu_cores, memory_gb=cfg.memory_gb,
+            lines={"cpu": cfg.cpu_cores * cfg.price_per_core_hour_usd,
+                   "memory": cfg.memory_gb * cfg.price_per_gb_hour_usd})
+    if kind == "ec2_instance" and isinstance(cfg, Ec2Config):
+        it = instance_type(catalog, cfg.instance_type)
+        running = _scheduled(1.0, 0.0 if off.get("running") is False else None, mask)
+        return Pool(count=1, lo=1, hi=1, autoscaled=False, cores=float(it.vcpu), memory_gb=it.memory_gib,
+                    lines={"compute": it.hourly_usd}, running=running)
+    raise TypeError(f"{kind} is not a pool")
+
+
+def _prepare_pool(rp: ResourcePlan, history: History, catalog: Catalog) -> Prepared:
+    rid = rp.resource_id
+    prep = Prepared()
+    ref = pool_of(rp.resource.kind, rp.resource.config, catalog)
+    cpu, req = history.get(rid, Metric.CPU_PCT), history.get(rid, Metric.REQUESTS)
+    if cpu is None:
+        prep.notes.append("no CPU data: utilization, replicas under autoscaling and latency are not modelled")
+        return prep
+    if req is None or float(req.sum()) <= 0:
+        return prep
+    demand = cpu / 100.0 * float(ref.count) * ref.cores  # cores, (days, 24)
+    s = float(demand.sum() * 3600.0 / req.sum())
+    if s <= 0:
+        return prep
+    prep.cpu_s_per_request = s
+    lat = history.get(rid, Metric.LATENCY_MS)
+    if lat is not None:
+        servers = float(ref.count) * ref.servers_per_replica
+        s_eff = s / ref.speed
+        model = s_eff * 1000.0 + wait_quantile_ms(servers, req / 3600.0, s_eff, 0.99, fast=False)
+        ok = np.isfinite(model) & (model > 0) & (lat > 0)
+        if ok.any():
+            prep.calibration = float(np.median(lat[ok] / model[ok]))
+    return prep
+
+
+def _pool(ctx: Context, rp: ResourcePlan, cfg: ResourceConfig, grid: Grid, prep: Prepared,
+          off: Mapping[str, Any] | None, spot: bool) -> Evaluation:
+    rid, kind = rp.resource_id, rp.resource.kind
+    ref = pool_of(kind, rp.resource.config, ctx.catalog)
+    pool = pool_of(kind, cfg, ctx.catalog, off, grid.off)
+    ev = Evaluation()
+    sla = ctx.sla
+    cpu = grid.get(rid, Metric.CPU_PCT)
+    demand = None if cpu is None else cpu * (float(ref.count) * ref.cores / 100.0) * grid.t
+    if pool.autoscaled and demand is not None:
+        want = np.ceil(demand / (pool.cores * ctx.target_utilization) - 1e-9)
+        replicas: Any = np.clip(want, pool.lo, pool.hi)
+    else:
+        replicas = pool.count
+    replicas = replicas * pool.running if not isinstance(pool.running, float) else replicas
+    for line, per_replica in pool.lines.items():
+        ev.lines[line] = replicas * per_replica
+    total_cores = replicas * pool.cores
+    if demand is not None:
+        ev.clauses.append(Clause("max_cpu_utilization_pct", sla.max_cpu_utilization_pct,
+                                 _safe_div(demand * 100.0, total_cores, math.inf)))
+    mem = grid.get(rid, Metric.MEMORY_PCT)
+    if mem is not None:
+        ev.clauses.append(Clause("max_memory_utilization_pct", sla.max_memory_utilization_pct,
+                                 mem * (ref.memory_gb / pool.memory_gb)))
+    rho = None
+    req = grid.get(rid, Metric.REQUESTS)
+    if req is not None and prep.cpu_s_per_request is not None:
+        lam = req * grid.t / 3600.0
+        s = prep.cpu_s_per_request
+        rho = _safe_div(lam * s, total_cores, math.inf)
+        ev.clauses.append(Clause("queue_utilization", 1.0, rho, breach=rho >= 1.0))
+        if sla.latency_p95_ms is not None or sla.latency_p99_ms is not None:
+            servers = replicas * pool.servers_per_replica
+            s_eff = s / pool.speed
+            wanted = [(name, limit, q) for name, limit, q in (("latency_p95_ms", sla.latency_p95_ms, 0.95),
+                                                              ("latency_p99_ms", sla.latency_p99_ms, 0.99))
+                      if limit is not None]
+            waits = wait_quantiles_ms(servers, lam, s_eff, [q for _, _, q in wanted])
+            for (name, limit, _), wait in zip(wanted, waits, strict=True):
+                ev.clauses.append(Clause(name, limit, (wait + s_eff * 1000.0) * prep.calibration))
+    errors = grid.get(rid, Metric.ERRORS)
+    if sla.max_error_rate_pct is not None and errors is not None and req is not None:
+        rate = _safe_div(errors * 100.0, req, 100.0)
+        if rho is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                shed = np.where(rho >= 1.0, (1.0 - 1.0 / np.maximum(rho, 1.0)) * 100.0, 0.0)
+            rate = rate + shed
+        ev.clauses.append(Clause("max_error_rate_pct", sla.max_error_rate_pct, rate))
+    if kind in ("ecs_service", "generic"):
+        ev.clauses.append(Clause("min_replicas", float(sla.effective_min_replicas), replicas, lower_bound=True))
+    if spot and sla.availability_pct is not None and sla.availability_pct >= SPOT_MAX_AVAILABILITY_PCT:
+        ev.clauses.append(Clause("availability_pct", sla.availability_pct, sla.availability_pct,
+                                 breach=not ctx.allow_spot))
+    return ev
+
+
+# ------------------------------------------------------------------ EBS
+
+
+def ebs_capacity(cfg: EbsConfig) -> tuple[float, float]:
+    """(IOPS, MB/s) a volume delivers: gp3 as provisioned; gp2 3 IOPS/GB (bursting to 3,000 under 1 TiB)."""
+    if cfg.volume_type == "gp3":
+        return float(cfg.iops or GP3_BASELINE_IOPS), float(cfg.throughput_mbps or GP3_BASELINE_THROUGHPUT_MBPS)
+    if cfg.volume_type == "gp2":
+        burst = 3000.0 if cfg.size_gb < 1024 else 0.0
+        return max(gp2_baseline_iops(cfg.size_gb), burst), gp2_max_throughput_mbps(cfg.size_gb)
+    if cfg.volume_type in ("io1", "io2"):
+        iops = float(cfg.iops or 100)
+        return iops, min(1000.0, iops * 0.256)
+    return (500.0, 500.0) if cfg.volume_type == "st1" else (250.0, 250.0)
+
+
+def _ebs(ctx: Context, rp: ResourcePlan, cfg: EbsConfig, grid: Grid) -> Evaluation:
+    rid = rp.resource_id
+    cost = ebs_monthly(ctx.catalog, cfg.volume_type, cfg.size_gb, cfg.iops, cfg.throughput_mbps, hours=1.0)
+    ev = Evaluation(lines=dict(cost.lines))
+    iops_cap, tp_cap = ebs_capacity(cfg)
+    iops, tp = grid.load(rid, Metric.IOPS), grid.load(rid, Metric.THROUGHPUT_MBPS)
+    if iops is not None:
+        ev.clauses.append(Clause("ebs_iops", iops_cap, iops))
+    if tp is not None:
+        ev.clauses.append(Clause("ebs_throughput_mbps", tp_cap, tp))
+    return ev
+
+
+# ------------------------------------------------------------------ DynamoDB
+
+
+def _dynamodb(ctx: Context, rp: ResourcePlan, cfg: DynamoDbConfig, grid: Grid,
+              off: Mapping[str, Any] | None) -> Evaluation:
+    rid = rp.resource_id
+    prices = ctx.catalog.dynamodb
+    ev = Evaluation()
+    rcu, wcu = grid.load(rid, Metric.CONSUMED_RCU), grid.load(rid, Metric.CONSUMED_WCU)
+    if cfg.billing_mode == "PAY_PER_REQUEST":
+        if rcu is not None:
+            ev.lines["reads"] = rcu * (3600.0 * prices.on_demand.usd_per_million_read_request_units / 1e6)
+        if wcu is not None:
+            ev.lines["writes"] = wcu * (3600.0 * prices.on_demand.usd_per_million_write_request_units / 1e6)
+        return ev
+    off = off or {}
+    read_cap = _scheduled(float(cfg.rcu or 0), off.get("rcu"), grid.off)
+    write_cap = _scheduled(float(cfg.wcu or 0), off.get("wcu"), grid.off)
+    ev.lines["reads"] = read_cap * prices.provisioned.usd_per_rcu_hour
+    ev.lines["writes"] = write_cap * prices.provisioned.usd_per_wcu_hour
+    if rcu is not None:
+        ev.clauses.append(Clause("dynamodb_read_capacity_pct", 100.0, _safe_div(rcu * 100.0, read_cap, math.inf)))
+    if wcu is not None:
+        ev.clauses.append(Clause("dynamodb_write_capacity_pct", 100.0,
+                                 _safe_div(wcu * 100.0, write_cap, math.inf)))
+    return ev
+
+
+# =========================================================================== accumulation
+
+
+@dataclass
+class _ClauseTable:
+    limit: float
+    lower_bound: bool
+    hours: NDArray[np.int64]  # (horizon_days, observed_days): breached hours of that day pair
+    worst: Array  # (horizon_days, observed_days): max (min for lower bounds) value of that day pair
+
+
+@dataclass
+class _Side:
+    """Day-pair tables of one side (baseline or scenario), gathered per sample at the end."""
+
+    shape: tuple[int, int, int]
+    lines: dict[tuple[str, str], Array] = field(default_factory=dict)  # (horizon_days, observed_days) day cost
+    clauses: dict[tuple[str, str], _ClauseTable] = field(default_factory=dict)
+    any_breach: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        self.any_breach = np.zeros(self.shape, dtype=bool)
+
+    def add(self, rid: str, ev: Evaluation) -> None:
+        for line, cost in ev.lines.items():
+            day = np.broadcast_to(np.asarray(cost, dtype=np.float64), self.shape).sum(axis=-1)
+            self.lines[(rid, line)] = self.lines.get((rid, line), 0.0) + day
+        for clause in ev.clauses:
+            value = np.broadcast_to(np.asarray(clause.value, dtype=np.float64), self.shape)
+            if clause.breach is not None:
+                breach = np.broadcast_to(np.asarray(clause.breach, dtype=bool), self.shape)
+            elif clause.lower_bound:
+                breach = value < clause.limit
+            else:
+                breach = ~(value <= clause.limit)  # NaN and inf fail
+            np.logical_or(self.any_breach, breach, out=self.any_breach)
+            worst = value.min(axis=-1) if clause.lower_bound else value.max(axis=-1)
+            self.clauses[(rid, clause.name)] = _ClauseTable(
+                limit=clause.limit, lower_bound=clause.lower_bound, hours=breach.sum(axis=-1), worst=worst)
+
+
+def _gather(table: Array, idx: NDArray[np.int64]) -> Array:
+    """(samples x horizon_days) values of a day-pair table for the days each sample drew."""
+    return table[np.arange(table.shape[0])[None, :], idx]
+
+
+@dataclass
+class _Samples:
+    """Per-sample outcome of one side."""
+
+    lines: dict[tuple[str, str], Array]  # cost over the horizon
+    clause_hours: dict[tuple[str, str], NDArray[np.int64]]
+    clause_worst: dict[tuple[str, str], Array]
+    clauses: dict[tuple[str, str], _ClauseTable]
+    breach_hours: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, side: _Side, idx: NDArray[np.int64]) -> _Samples:
+        lines = {k: _gather(v, idx).sum(axis=1) for k, v in side.lines.items()}
+        hours = {k: _gather(c.hours, idx).sum(axis=1) for k, c in side.clauses.items()}
+        worst = {k: (_gather(c.worst, idx).min(axis=1) if c.lower_bound else _gather(c.worst, idx).max(axis=1))
+                 for k, c in side.clauses.items()}
+        any_hours = side.any_breach.sum(axis=-1)
+        return cls(lines=lines, clause_hours=hours, clause_worst=worst, clauses=side.clauses,
+                   breach_hours=_gather(any_hours, idx).sum(axis=1))
+
+    def total(self, rid: str | None = None) -> Array:
+        out = np.zeros(self.breach_hours.shape)
+        for (r, _), v in self.lines.items():
+            if rid is None or r == rid:
+                out = out + v
+        return out
+
+
+# =========================================================================== the simulation
+
+
+def _pct(values: Array, scale: float = 1.0) -> Percentiles:
+    p10, p50, p90 = np.percentile(values * scale, [10, 50, 90])
+    return Percentiles(p10=round(float(p10), 6), p50=round(float(p50), 6), p90=round(float(p90), 6))
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 4) if math.isfinite(x) else None
+
+
+def _outcome(side: _Samples, scale: float, cls: type[BaselineOutcome]) -> BaselineOutcome:
+    breached = []
+    for key, table in side.clauses.items():
+        hours = side.clause_hours[key]
+        hit = hours > 0
+        if not hit.any():
+            continue
+        rid, name = key
+        worst = side.clause_worst[key]
+        worst_q = float(np.percentile(worst, 1, method="lower") if table.lower_bound
+                        else np.percentile(worst, 99, method="higher"))
+        breached.append(BreachedClause(
+            clause=name, resource_id=rid, limit=table.limit, probability=round(float(hit.mean()), 6),
+            expected_breach_hours=round(float(hours.mean()), 4), predicted_p99=_finite(worst_q)))
+    breached.sort(key=lambda b: (-b.probability, -b.expected_breach_hours, b.resource_id, b.clause))
+    return cls(monthly_cost_usd=_pct(side.total(), scale),
+               sla_probability=round(float((side.breach_hours == 0).mean()), 6),
+               expected_breach_hours=round(float(side.breach_hours.mean()), 4), breached_clauses=breached)
+
+
+def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simulation_id: str = "",
+             start: date | None = None) -> SimulationResult:
+    """Run ``plan`` over ``history``. ``start`` is the first simulated day (default: the day after the
+    last observed day, so a fixed seed over the same history always gives the same result)."""
+    service = plan.service
+    hours = plan.horizon_days * HOURS_PER_DAY
+    start = start or (history.days[-1] + timedelta(days=1))
+    rng = np.random.default_rng(plan.seed)
+    idx = bootstrap_days(history.weekend, start, plan.horizon_days, plan.samples, rng)
+    t = traffic_factor(plan, hours)
+    mask = off_hours_mask(plan.off_hours, start, hours) if plan.off_hours else None
+    ctx = Context(sla=service.sla, catalog=catalog,
+                  target_utilization=service.policy.rightsizing.cpu_target_utilization,
+                  allow_spot=service.policy.allow_spot)
+
+    prepared: dict[str, Prepared] = {}
+    for rp in plan.resources:
+        kind = rp.resource.kind
+        if kind == "lambda_function":
+            prepared[rp.resource_id] = _prepare_lambda(rp, history)
+        elif kind in ("ecs_service", "generic", "ec2_instance"):
+            prepared[rp.resource_id] = _prepare_pool(rp, history, catalog)
+        else:
+            prepared[rp.resource_id] = Prepared()
+
+    def evaluate(rp: ResourcePlan, cfg: ResourceConfig, off: Mapping[str, Any] | None, spot: bool,
+                 grid: Grid) -> Evaluation:
+        prep = prepared[rp.resource_id]
+        if isinstance(cfg, LambdaConfig):
+            return _lambda(ctx, rp, cfg, grid, prep)
+        if isinstance(cfg, (EcsConfig, GenericConfig, Ec2Config)):
+            return _pool(ctx, rp, cfg, grid, prep, off, spot)
+        if isinstance(cfg, EbsConfig):
+            return _ebs(ctx, rp, cfg, grid)
+        if isinstance(cfg, DynamoDbConfig):
+            return _dynamodb(ctx, rp, cfg, grid, off)
+        raise TypeError(type(cfg).__name__)
+
+    grid = Grid(history=history, t=t.reshape(plan.horizon_days, 1, HOURS_PER_DAY),
+                off=None if mask is None else mask.reshape(plan.horizon_days, 1, HOURS_PER_DAY))
+    base_side, scen_side = _Side(grid.shape), _Side(grid.shape)
+    for rp in plan.resources:
+        base_ev = evaluate(rp, rp.baseline, None, rp.baseline_spot, grid)
+        base_side.add(rp.resource_id, base_ev)
+        scen_ev = evaluate(rp, rp.scenario, rp.off_hours, rp.spot, grid) if rp.changed else base_ev
+        scen_side.add(rp.resource_id, scen_ev)
+    baseline, scenario = _Samples.of(base_side, idx), _Samples.of(scen_side, idx)
+
+    scale = HOURS_PER_MONTH / hours
+    per_resource = []
+    for rp in plan.resources:
+        rid = rp.resource_id
+        b_total, s_total = baseline.total(rid), scenario.total(rid)
+        line_names = sorted({ln for (r, ln) in (*baseline.lines, *scenario.lines) if r == rid})
+        lines = [CostLine(
+            line=ln,
+            baseline_monthly_usd=round(float(np.median(baseline.lines.get((rid, ln), np.zeros(1)))) * scale, 6),
+            scenario_monthly_usd=round(float(np.median(scenario.lines.get((rid, ln), np.zeros(1)))) * scale, 6),
+        ) for ln in line_names]
+        per_resource.append(ResourceOutcome(
+            resource_id=rid, kind=rp.resource.kind, changed=rp.changed,
+            baseline_config=rp.baseline.model_dump(mode="json"),
+            scenario_config=rp.scenario.model_dump(mode="json"),
+            baseline_monthly_cost_usd=_pct(b_total, scale), scenario_monthly_cost_usd=_pct(s_total, scale),
+            savings_usd=_pct(b_total - s_total, scale), lines=lines,
+            notes=[*rp.notes, *prepared[rid].notes],
+        ))
+
+    weekend = history.weekend
+    assumptions = [
+        *ASSUMPTIONS,
+        f"History: {history.hours_available} observed hours; {len(history.days)} days kept "
+        f"({int((~weekend).sum())} weekdays, {int(weekend.sum())} weekend days); the horizon starts "
+        f"{start.isoformat()} (UTC days).",
+        f"Traffic x{plan.traffic_multiplier:g}, growth {plan.growth_pct_per_month:g}% a month (compounding).",
+        f"Prices: {catalog.region} catalog as of {catalog.as_of}.",
+        *catalog.warnings,
+        *plan.notes,
+    ]
+    result = SimulationResult(
+        simulation_id=simulation_id, service_id=service.service_id, horizon_days=plan.horizon_days,
+        samples=plan.samples, seed=plan.seed, traffic_multiplier=plan.traffic_multiplier,
+        growth_pct_per_month=plan.growth_pct_per_month, recommendation_ids=plan.recommendation_ids,
+        baseline=_outcome(baseline, scale, BaselineOutcome),
+        scenario=_outcome(scenario, scale, ScenarioOutcome),  # type: ignore[arg-type]
+        savings_usd=_pct(baseline.total() - scenario.total(), scale),
+        per_resource=per_resource, assumptions=assumptions, history_hours=history.hours_available,
+    )
+    return result
+

@@ -1,0 +1,11 @@
+"""What costopt observes, summarized (DESIGN §4 Observations, Data sufficiency). Pure, numpy-free.
+
+- ``costopt.observe.sketch``: ``MetricSummary`` (DDSketch 1 % + count/sum/min/max, compact codec),
+  ``DaySummary`` (one UTC day of one resource metric, idempotent ``fold``), ``group_by_day``.
+- ``costopt.observe.window``: ``Window.ending(now, lookback_days)``, ``merge_days``, ``MIN_HOURS = 30``,
+  ``insufficient(...)``.
+- ``costopt.observe.usage``: ``load_usage(service, lookback_days, now, repo=None) -> ServiceUsage`` and
+  ``usage_from_series(service, series, lookback_days, now) -> ServiceUsage`` (the engines' input).
+
+Each module's docstring lists its exact public API.
+"""

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Behaviour
     default_lookback_days: int = Field(default=14, validation_alias="COSTOPT_LOOKBACK_DAYS")
     simulation_ttl_days: int = Field(default=30, validation_alias="COSTOPT_SIMULATION_TTL_DAYS")
+    simulation_lookback_days: int = Field(default=28, ge=1, le=93, validation_alias="COSTOPT_SIMULATION_LOOKBACK_DAYS")
+    simulation_min_history_hours: int = Field(default=48, ge=24, validation_alias="COSTOPT_SIMULATION_MIN_HOURS")
     idempotency_ttl_s: int = Field(default=86_400, validation_alias="COSTOPT_IDEMPOTENCY_TTL_S")
     pagination_secret: str = Field(default="costopt-dev-pagination", validation_alias="COSTOPT_PAGINATION_SECRET")
 

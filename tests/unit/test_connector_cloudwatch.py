@@ -102,8 +102,10 @@ def test_percentiles_via_stubber_with_paging() -> None:
          "service_name": "web", "target_group_arn": TG_ARN, "load_balancer_arn": LB_ARN,
          "config": {"cpu_units": 512, "memory_mb": 1024, "desired_count": 2}},
     ])
-    queries = [qq for r in svc.resources for qq in queries_for(r)]
+    stats = ("p50", "p95", "p99")
+    queries = [qq for r in svc.resources for qq in queries_for(r, stats)]
     assert len(queries) == 9 + 5
+    assert [q.stat for q in queries_for(svc.resources[0])][:2] == ["p99", "Sum"]  # p99 only by default
     api_queries = [qq.to_api(f"q{i}", 300) for i, qq in enumerate(queries)]
     ids = {qq.key if qq.resource_id == "fn" else "web_" + qq.key: f"q{i}" for i, qq in enumerate(queries)}
     end = T0 + timedelta(minutes=10)
@@ -121,7 +123,7 @@ def test_percentiles_via_stubber_with_paging() -> None:
                               _result(ids["web_cpu"], [T0], [61.0])]},
         {**base, "NextToken": "page-2"})
     with stub:
-        series = CloudWatchTelemetry(client=client).fetch(svc, T0, end)
+        series = CloudWatchTelemetry(client=client, duration_stats=stats).fetch(svc, T0, end)
         stub.assert_no_pending_responses()
     got = {(s.resource_id, s.metric, s.stat): {p.t: p.v for p in s.points} for s in series}
     assert got[("fn", Metric.DURATION_MS, "p99")] == {T0: 812.5, t1: 901.0}

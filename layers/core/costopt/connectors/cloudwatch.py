@@ -4,8 +4,9 @@ One query per (resource, CloudWatch metric, statistic); at most 500 queries per 
 (CloudWatch's limit), each call paged with ``NextToken``. Per kind:
 
 =================  =============================================================================
-lambda_function    AWS/Lambda Duration p50/p95/p99 (p99 is ``duration_ms``; p50/p95 come as extra
-                   ``duration_ms`` series with stat "p50"/"p95"), Invocations→requests, Errors,
+lambda_function    AWS/Lambda Duration p99 → duration_ms (``duration_stats`` adds p50/p95 as extra
+                   ``duration_ms`` series with stat "p50"/"p95" for ad-hoc reads: the observation store
+                   keeps one stat per (resource, metric), so the pull folds p99 only), Invocations→requests, Errors,
                    Throttles (Sum), ConcurrentExecutions (Maximum); LambdaInsights
                    memory_utilization→memory_utilization_pct, cpu_total_time→cpu_time_ms (when the
                    function has the Insights extension; otherwise CloudWatch returns nothing for them)
@@ -102,7 +103,11 @@ def load_balancer_dimension(arn: str) -> str:
 # --------------------------------------------------------------------------- per-kind plans
 
 
-def queries_for(resource: Resource) -> list[MetricQuery]:
+DEFAULT_DURATION_STATS = ("p99",)
+
+
+def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DURATION_STATS) -> list[MetricQuery]:
+    """The GetMetricData queries of one resource (p99 first among the Lambda duration percentiles)."""
     rid = resource.resource_id
     kind = resource.kind
 
@@ -112,10 +117,8 @@ def queries_for(resource: Resource) -> list[MetricQuery]:
     if kind == "lambda_function":
         fn = {"FunctionName": lambda_function_name(resource.function_name)}  # type: ignore[union-attr]
         insights = {"function_name": fn["FunctionName"]}
-        return [
-            q("duration_p50", "AWS/Lambda", "Duration", fn, "p50"),
-            q("duration_p95", "AWS/Lambda", "Duration", fn, "p95"),
-            q("duration_p99", "AWS/Lambda", "Duration", fn, "p99"),
+        stats = ["p99"] + [s for s in duration_stats if s != "p99"]
+        return [q(f"duration_{s}", "AWS/Lambda", "Duration", fn, s) for s in stats] + [
             q("invocations", "AWS/Lambda", "Invocations", fn, "Sum"),
             q("errors", "AWS/Lambda", "Errors", fn, "Sum"),
             q("throttles", "AWS/Lambda", "Throttles", fn, "Sum"),
@@ -230,8 +233,10 @@ class CloudWatchTelemetry(TelemetrySource):
 
     name: ClassVar[str] = SOURCE
 
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: Any | None = None,
+                 duration_stats: tuple[str, ...] = DEFAULT_DURATION_STATS) -> None:
         self._client = client  # tests pass a stubbed client; otherwise one cached client per region
+        self._duration_stats = duration_stats
 
     def client_for(self, region: str) -> Any:
         return self._client or boto_client("cloudwatch", region)
@@ -242,7 +247,7 @@ class CloudWatchTelemetry(TelemetrySource):
             raise ConnectorError(SOURCE, f"period_s {period} is not a multiple of 60", retryable=False)
         by_region: dict[str, list[MetricQuery]] = defaultdict(list)
         for resource in service.resources:
-            by_region[resource.region or service.region].extend(queries_for(resource))
+            by_region[resource.region or service.region].extend(queries_for(resource, self._duration_stats))
         values: dict[str, Values] = defaultdict(dict)
         for region, queries in by_region.items():
             got = self.get_metric_data(self.client_for(region), queries, start, end, period)

@@ -112,24 +112,24 @@ def recommend_lambda(ctx: Context) -> Plan:
         price = lambda_gb_second_price(cat, arch, invocations * d_avg0 / 1000.0 * m0 / 1024.0)
         pc_price = cat.lambda_.architectures[arch].provisioned_concurrency_usd_per_gb_second
 
-        def rank_cost(m: int) -> float:
-            gb = m / 1024.0
-            return invocations * d_avg0 * duration_ratio(m0, m, f) / 1000.0 * gb * price + pc0 * gb * \
-                SECONDS_PER_MONTH * pc_price
-
-        def speed_key(m: int) -> tuple[float, float]:
-            return duration_ratio(m0, m, f), rank_cost(m)
+        gb_price = d_avg0 / 1000.0 / 1024.0 * invocations * price
+        pc_gb_price = pc0 / 1024.0 * SECONDS_PER_MONTH * pc_price
+        c0 = cpu_share(m0)
+        ratio = {m: (1.0 - f) + f * c0 / cpu_share(m) for m in feasible}  # d(m)/d(m0), computed once
+        rank = {m: m * (gb_price * ratio[m] + pc_gb_price) for m in feasible}
+        ratio.setdefault(m0, 1.0)
+        rank.setdefault(m0, m0 * (gb_price + pc_gb_price))
 
         def pick(cands: list[int]) -> int | None:
             if not cands:
                 return None
             if ctx.strategy == "cost":
-                return min(cands, key=lambda m: (round(rank_cost(m), 9), duration_ratio(m0, m, f), m))
+                return min(cands, key=lambda m: (round(rank[m], 9), ratio[m], m))
             if ctx.strategy == "speed":
-                budget = rank_cost(m0) * (1 + 1e-9)
-                within = [m for m in cands if rank_cost(m) <= budget] or [m0]
-                return min(within, key=speed_key)
-            return min(cands, key=lambda m: (round(rank_cost(m) * duration_ratio(m0, m, f), 12), m))
+                budget = rank[m0] * (1 + 1e-9)
+                within = [m for m in cands if rank[m] <= budget] or [m0]
+                return min(within, key=lambda m: (ratio[m], rank[m], m))
+            return min(cands, key=lambda m: (round(rank[m] * ratio[m], 12), m))
 
         limits = [x for x in (ctx.sla.latency_p95_ms, ctx.sla.latency_p99_ms) if x is not None]
 
@@ -138,7 +138,7 @@ def recommend_lambda(ctx: Context) -> Plan:
                 return True
             if d_lat0 is None:
                 return m >= m0
-            return d_lat0 * duration_ratio(m0, m, f) <= min(limits)
+            return d_lat0 * ratio[m] <= min(limits)
 
         chosen: list[int] = []
         free_pick = pick(feasible)

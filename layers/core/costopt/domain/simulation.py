@@ -62,20 +62,26 @@ class Percentiles(Model):
 
 
 class BreachedClause(Model):
+    """One SLA clause of one resource over the horizon (also used for clauses that never broke)."""
+
     clause: str = Field(description="e.g. latency_p99_ms, max_cpu_utilization_pct, min_replicas")
     resource_id: str
     limit: float
     probability: float = Field(description="Share of samples with at least one breached hour")
     expected_breach_hours: float = Field(description="Mean breached hours per sample over the horizon")
-    predicted_p99: float | None = Field(default=None,
-                                        description="p99 over samples of the worst hour's predicted value")
+    predicted_p99: float | None = Field(
+        default=None, description="The worst hour's predicted value in the 99th-percentile sample (the 1st "
+                                  "percentile for lower bounds such as min_replicas); null when unbounded")
 
 
 class BaselineOutcome(Model):
     monthly_cost_usd: Percentiles
     sla_probability: float = Field(description="Share of samples in which every clause holds for the whole horizon")
     expected_breach_hours: float = 0.0
-    breached_clauses: list[BreachedClause] = Field(default_factory=list)
+    breached_clauses: list[BreachedClause] = Field(default_factory=list,
+                                                   description="Clauses breached in at least one sample")
+    clauses: list[BreachedClause] = Field(default_factory=list,
+                                          description="Every clause evaluated, including those that always held")
 
 
 class ScenarioOutcome(BaselineOutcome):

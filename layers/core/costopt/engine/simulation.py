@@ -172,7 +172,7 @@ def erlang_c_fast(servers: Any, offered_load: Any) -> Array:
     """
     a = np.asarray(offered_load, dtype=np.float64)
     if np.ndim(servers) == 0:
-        k = int(round(float(servers)))
+        k = round(float(servers))
         if k < 1:
             return np.where(a > 0, 1.0, 0.0)
         return np.interp(a * (1.0 / k), _RHO_GRID, _erlang_rows([k])[0])  # clamps: rho >= 1 -> 1, a <= 0 -> 0
@@ -728,7 +728,7 @@ class _Side:
                 limit=clause.limit, lower_bound=clause.lower_bound, hours=breach.sum(axis=-1), worst=worst)
 
 
-def _gather(table: Array, idx: NDArray[np.int64]) -> Array:
+def _gather(table: NDArray[Any], idx: NDArray[np.int64]) -> NDArray[Any]:
     """(samples x horizon_days) values of a day-pair table for the days each sample drew."""
     return table[np.arange(table.shape[0])[None, :], idx]
 
@@ -774,23 +774,21 @@ def _finite(x: float) -> float | None:
 
 
 def _outcome(side: _Samples, scale: float, cls: type[BaselineOutcome]) -> BaselineOutcome:
-    breached = []
+    clauses = []
     for key, table in side.clauses.items():
         hours = side.clause_hours[key]
-        hit = hours > 0
-        if not hit.any():
-            continue
         rid, name = key
         worst = side.clause_worst[key]
         worst_q = float(np.percentile(worst, 1, method="lower") if table.lower_bound
                         else np.percentile(worst, 99, method="higher"))
-        breached.append(BreachedClause(
-            clause=name, resource_id=rid, limit=table.limit, probability=round(float(hit.mean()), 6),
+        clauses.append(BreachedClause(
+            clause=name, resource_id=rid, limit=table.limit, probability=round(float((hours > 0).mean()), 6),
             expected_breach_hours=round(float(hours.mean()), 4), predicted_p99=_finite(worst_q)))
-    breached.sort(key=lambda b: (-b.probability, -b.expected_breach_hours, b.resource_id, b.clause))
+    clauses.sort(key=lambda b: (-b.probability, -b.expected_breach_hours, b.resource_id, b.clause))
     return cls(monthly_cost_usd=_pct(side.total(), scale),
                sla_probability=round(float((side.breach_hours == 0).mean()), 6),
-               expected_breach_hours=round(float(side.breach_hours.mean()), 4), breached_clauses=breached)
+               expected_breach_hours=round(float(side.breach_hours.mean()), 4),
+               breached_clauses=[c for c in clauses if c.probability > 0], clauses=clauses)
 
 
 def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simulation_id: str = "",
@@ -877,7 +875,7 @@ def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simula
         samples=plan.samples, seed=plan.seed, traffic_multiplier=plan.traffic_multiplier,
         growth_pct_per_month=plan.growth_pct_per_month, recommendation_ids=plan.recommendation_ids,
         baseline=_outcome(baseline, scale, BaselineOutcome),
-        scenario=_outcome(scenario, scale, ScenarioOutcome),  # type: ignore[arg-type]
+        scenario=_outcome(scenario, scale, ScenarioOutcome),
         savings_usd=_pct(baseline.total() - scenario.total(), scale),
         per_resource=per_resource, assumptions=assumptions, history_hours=history.hours_available,
     )

@@ -17,7 +17,17 @@ from pydantic import Field, ValidationError
 
 from costopt.domain.common import Model, ResourceId
 from costopt.domain.recommendation import Recommendation
-from costopt.domain.resources import CONFIG_MODELS, Resource, ResourceConfig
+from costopt.domain.resources import (
+    CONFIG_MODELS,
+    DynamoDbConfig,
+    EbsConfig,
+    Ec2Config,
+    EcsConfig,
+    GenericConfig,
+    LambdaConfig,
+    Resource,
+    ResourceConfig,
+)
 from costopt.domain.service import Service
 from costopt.domain.simulation import Scenario, TemplateId, TemplateInfo
 from costopt.errors import Unprocessable
@@ -280,14 +290,14 @@ def _validated(draft: _Draft, resource: Resource) -> ResourceConfig:
     except ValidationError as exc:
         raise Unprocessable(f"the scenario's config for {resource.resource_id!r} is not a valid "
                             f"{model.__name__}", errors=_errors(exc, loc)) from None
-    assert isinstance(config, (*CONFIG_MODELS.values(),))
+    assert isinstance(config, (LambdaConfig, EcsConfig, Ec2Config, EbsConfig, DynamoDbConfig, GenericConfig))
     if config != resource.config:
         try:
             config_cost(resource.kind, config, None, draft.catalog)
         except PricingError as exc:
             raise Unprocessable(f"{resource.resource_id}: {exc.detail}",
                                 errors=[{"loc": list(loc), "msg": exc.detail, "type": "cannot_price"}]) from None
-    return config  # type: ignore[return-value]
+    return config
 
 
 def _apply_recommendation(draft: _Draft, rec: Recommendation, loc: Sequence[str | int]) -> None:

@@ -1,0 +1,16 @@
+"""simulate: scenario simulation (what a change costs and risks before anyone makes it)."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from costopt.api import simulate
+from costopt.http import make_resolver
+from costopt.observability import logger, tracer
+
+app = make_resolver()
+app.include_router(simulate.router)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

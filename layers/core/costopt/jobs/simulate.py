@@ -1,0 +1,221 @@
+"""Run simulations: load what a scenario needs, run the engine, store the result.
+
+I/O lives here (services, observations, recommendations, prices, the Simulations table); the
+engine (``costopt.engine.simulation``, numpy) is imported lazily, only when a scenario runs.
+
+Public API::
+
+    run_scenario(scenario: Scenario, *, now: datetime | None = None, deps: Dependencies | None = None)
+        -> SimulationResult                     # stored; raises CostoptError (404/409/422)
+    run_batch(scenarios: list[dict], *, now=None, deps=None) -> BatchResult
+        each scenario validated and run on its own; a bad one becomes its own problem entry;
+        results in request order; more than MAX_BATCH -> PayloadTooLarge (413)
+    Dependencies(services, recommendations, usage, catalog, simulations) -- injectable for tests/bench
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from costopt.config import settings
+from costopt.domain.recommendation import Recommendation
+from costopt.domain.service import Service
+from costopt.domain.simulation import (
+    MAX_BATCH,
+    BatchEntry,
+    BatchProblem,
+    BatchResult,
+    Scenario,
+    SimulationResult,
+)
+from costopt.errors import CostoptError, NotFound, PayloadTooLarge
+from costopt.observability import logger
+from costopt.pricing.catalog import Catalog
+
+if TYPE_CHECKING:
+    from costopt.engine.simulation import History
+
+PROBLEM_BASE = "https://costopt.dev/problems/"
+MAX_LOOKBACK_DAYS = 93
+
+
+def _services() -> Any:
+    from costopt.store.services import ServiceRepository
+
+    return ServiceRepository()
+
+
+def _recommendations() -> Any:
+    from costopt.store.recommendations import RecommendationRepository
+
+    return RecommendationRepository()
+
+
+def _usage(service: Service, lookback_days: int, now: datetime) -> Any:
+    from costopt.observe.usage import load_usage
+
+    return load_usage(service, lookback_days, now)
+
+
+def _catalog(region: str) -> Catalog:
+    from costopt.pricing import get_catalog
+
+    return get_catalog(region)
+
+
+def _simulations() -> Any:
+    from costopt.store.simulations import SimulationRepository
+
+    return SimulationRepository()
+
+
+@dataclass
+class Dependencies:
+    services: Any = field(default_factory=_services)
+    recommendations: Any = field(default_factory=_recommendations)
+    usage: Callable[[Service, int, datetime], Any] = _usage
+    catalog: Callable[[str], Catalog] = _catalog
+    simulations: Any = field(default_factory=_simulations)
+
+
+def lookback_days(service: Service) -> int:
+    return min(MAX_LOOKBACK_DAYS, max(service.policy.lookback_days, settings.simulation_lookback_days))
+
+
+class _Loaded:
+    """Per-request cache: a batch that simulates one service many times loads it once."""
+
+    def __init__(self, deps: Dependencies, now: datetime) -> None:
+        self.deps, self.now = deps, now
+        self._services: dict[str, Service] = {}
+        self._history: dict[str, History | CostoptError] = {}
+        self._active: dict[str, list[Recommendation]] = {}
+
+    def service(self, service_id: str) -> Service:
+        if service_id not in self._services:
+            self._services[service_id] = self.deps.services.get(service_id)
+        return self._services[service_id]
+
+    def history(self, service: Service) -> History:
+        from costopt.engine.simulation import history_from_usage
+
+        sid = service.service_id
+        if sid not in self._history:
+            try:
+                usage = self.deps.usage(service, lookback_days(service), self.now)
+                self._history[sid] = history_from_usage(usage, min_hours=settings.simulation_min_history_hours)
+            except CostoptError as exc:
+                self._history[sid] = exc
+        cached = self._history[sid]
+        if isinstance(cached, CostoptError):
+            raise cached
+        return cached
+
+    def active(self, service_id: str) -> list[Recommendation]:
+        if service_id not in self._active:
+            items: list[Recommendation] = []
+            token: str | None = None
+            while True:
+                page, token = self.deps.recommendations.list(service_id, status="ACTIVE", limit=100,
+                                                             next_token=token)
+                items.extend(page)
+                if not token:
+                    break
+            self._active[service_id] = items
+        return self._active[service_id]
+
+    def by_ids(self, service_id: str, ids: list[str]) -> dict[str, Recommendation]:
+        found: dict[str, Recommendation] = {}
+        for rid in dict.fromkeys(ids):
+            try:
+                found[rid] = self.deps.recommendations.get(service_id, rid)
+            except NotFound:
+                continue
+        return found
+
+
+def _simulate(scenario: Scenario, loaded: _Loaded, simulation_id: str) -> SimulationResult:
+    from costopt.engine.simulation import simulate
+    from costopt.engine.simulation_templates import build_plan
+
+    service = loaded.service(scenario.service_id)
+    catalog = loaded.deps.catalog(service.region)
+    seed = scenario.seed if scenario.seed is not None else secrets.randbelow(2**32)
+    plan = build_plan(
+        service, scenario, catalog, seed=seed,
+        recommendations=lambda ids: loaded.by_ids(service.service_id, ids),
+        active_recommendations=lambda: loaded.active(service.service_id),
+    )
+    history = loaded.history(service)
+    result = simulate(plan, history, catalog, simulation_id=simulation_id)
+    return result.model_copy(update={"template": scenario.template})
+
+
+def run_scenario(scenario: Scenario, *, now: datetime | None = None,
+                 deps: Dependencies | None = None) -> SimulationResult:
+    from costopt.store.simulations import new_simulation_id
+
+    now = now or datetime.now(UTC)
+    deps = deps or Dependencies()
+    result = _simulate(scenario, _Loaded(deps, now), new_simulation_id(now))
+    stored: SimulationResult = deps.simulations.put(result, now)
+    return stored
+
+
+def _problem(exc: CostoptError) -> BatchProblem:
+    return BatchProblem(type=PROBLEM_BASE + exc.type_slug, title=exc.title, status=exc.status, detail=exc.detail,
+                        errors=exc.errors)
+
+
+def run_batch(scenarios: list[dict[str, Any]], *, now: datetime | None = None,
+              deps: Dependencies | None = None) -> BatchResult:
+    from costopt.store.simulations import new_simulation_id
+
+    if len(scenarios) > MAX_BATCH:
+        raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} scenarios; got {len(scenarios)}",
+                              extra={"max_scenarios": MAX_BATCH, "scenarios": len(scenarios)},
+                              errors=[{"loc": ["body", "scenarios"], "msg": f"at most {MAX_BATCH} items"}])
+    now = now or datetime.now(UTC)
+    deps = deps or Dependencies()
+    loaded = _Loaded(deps, now)
+    entries: list[BatchEntry] = []
+    results: list[SimulationResult] = []
+    for i, raw in enumerate(scenarios):
+        try:
+            try:
+                scenario = Scenario.model_validate(raw)
+            except ValidationError as exc:
+                errors = [{"loc": ["body", "scenarios", i, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                          for e in exc.errors()]
+                entries.append(BatchEntry(index=i, status=422, problem=BatchProblem(
+                    type=PROBLEM_BASE + "invalid-request", title="Invalid request", status=422,
+                    detail="the scenario does not match the schema", errors=errors)))
+                continue
+            result = _simulate(scenario, loaded, new_simulation_id(now))
+            results.append(result)
+            entries.append(BatchEntry(index=i, status=200, result=result))
+        except CostoptError as exc:
+            entries.append(BatchEntry(index=i, status=exc.status, problem=_problem(exc)))
+        except Exception:  # one scenario's bug must not fail the others
+            logger.exception("simulation failed", extra={"index": i})
+            entries.append(BatchEntry(index=i, status=500, problem=BatchProblem(
+                type=PROBLEM_BASE + "internal", title="Internal error", status=500,
+                detail="an unexpected error occurred; it has been logged")))
+    if results:
+        stored = {r.simulation_id: r for r in deps.simulations.put_many(results, now)}
+        entries = [e.model_copy(update={"result": stored[e.result.simulation_id]}) if e.result else e
+                   for e in entries]
+    ok = sum(1 for e in entries if e.result is not None)
+    return BatchResult(results=entries, succeeded=ok, failed=len(entries) - ok)
+
+
+def get_simulation(simulation_id: str, *, deps: Dependencies | None = None) -> SimulationResult:
+    repo = deps.simulations if deps else _simulations()
+    result: SimulationResult = repo.get(simulation_id)
+    return result

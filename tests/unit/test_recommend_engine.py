@@ -267,3 +267,19 @@ def test_min_savings_policy_filters_small_options():
     svc = make_service({"vol": RESOURCES["vol"]}, policy={"rightsizing": {"min_savings_usd": 50}})
     assert run(svc, days=3).recommendations == []
     assert math.isclose(run(make_service({"vol": RESOURCES["vol"]}), days=3).recommendations[0].monthly_savings_usd, 10)
+
+
+def test_lambda_cpu_fraction_and_mean_duration_from_billing():
+    from costopt.connectors.synthetic import generate_costs
+
+    svc = make_service({"fn": RESOURCES["fn"]})  # synthetic defaults: 40 ms CPU + 30 ms I/O per request
+    series = generate(svc, NOW - timedelta(days=3), NOW) + generate_costs(svc, NOW - timedelta(days=3), NOW)
+    result = run(svc, days=3, strategy="cost", series=series)
+    (mem,) = by(result, "fn", "lambda_memory")
+    assert mem.evidence.percentiles["cpu_bound_fraction"] == pytest.approx(40 / 70, rel=0.02)
+    assert mem.evidence.percentiles["duration_mean_ms"] == pytest.approx(70, rel=0.03)
+    m = mem.proposed["memory_mb"]
+    true_ms = 30 + 40 * 1769 / min(m, 1769)  # the generator's own duration at the proposed size
+    invocations = mem.evidence.percentiles["invocations_per_month"]
+    expected = invocations * true_ms / 1000 * m / 1024 * 0.0000166667 + invocations / 1e6 * 0.20
+    assert mem.monthly_cost_proposed_usd == pytest.approx(expected, rel=0.02)

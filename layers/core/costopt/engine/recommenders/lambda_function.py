@@ -3,7 +3,9 @@
 Duration model (DESIGN §4): ``d(m) = d0 * ((1 - f) + f * cpu(m0) / cpu(m))`` with
 ``cpu(m) = min(m, 1769) / 1769`` (Lambda gives one full vCPU at 1,769 MB; the model assumes the
 function cannot use more than one). ``f`` is the CPU-bound fraction: the mean CPU time per invocation
-(Lambda Insights ``cpu_total_time``) over the median per-period p99 duration. Without CPU time ``f`` is
+(Lambda Insights ``cpu_total_time``) over the mean duration, which comes from the billed cost when there
+is billing data (GB-seconds / invocations), else the median per-period p99 duration (a lower bound on f,
+said so in the evidence). Without CPU time ``f`` is
 unknown and taken as 1 -- the worst case for a downsize -- for latency *and* cost, so no downsize is
 ever claimed to be latency-neutral and no saving is claimed from a slower, smaller function.
 
@@ -48,6 +50,28 @@ def duration_ratio(m0: float, m: float, f: float) -> float:
     return (1.0 - f) + f * cpu_share(m0) / cpu_share(m)
 
 
+def billed_mean_duration_ms(ctx: Context, invocations: float, d_p99_median: float | None) -> float | None:
+    """Mean duration implied by the billed cost: (cost - requests) / GB-s price / (invocations x GB).
+
+    Only without provisioned concurrency, and only when the result is plausible (0 < mean <= p99)."""
+    from costopt.pricing import lambda_gb_second_price
+
+    cost = ctx.usage.summaries.get(Metric.COST_USD)
+    cfg = ctx.resource.config
+    if cost is None or not cost.count or cost.mean is None or invocations <= 0 or cfg.provisioned_concurrency:
+        return None
+    period_h = (ctx.usage.period_s.get(Metric.COST_USD) or 86_400) / 3600.0
+    monthly = cost.mean * 730.0 / period_h
+    duration_usd = monthly - invocations / 1e6 * ctx.catalog.lambda_.request_usd_per_million
+    price = lambda_gb_second_price(ctx.catalog, cfg.architecture)
+    if duration_usd <= 0 or price <= 0:
+        return None
+    mean_ms = duration_usd / price / (invocations * cfg.memory_mb / 1024.0) * 1000.0
+    if d_p99_median is None or not 0 < mean_ms <= d_p99_median * 1.05:
+        return None
+    return mean_ms
+
+
 def recommend_lambda(ctx: Context) -> Plan:
     from costopt.pricing import lambda_cost, lambda_gb_second_price
 
@@ -56,16 +80,25 @@ def recommend_lambda(ctx: Context) -> Plan:
     m0, arch, pc0 = cfg.memory_mb, cfg.architecture, cfg.provisioned_concurrency
     invocations = monthly_count(u, Metric.REQUESTS) or 0.0
     dur = u.summaries.get(Metric.DURATION_MS)
-    d_avg0 = (dur.mean if dur is not None else None) or 0.0
     d_lat0 = u.quantile(Metric.DURATION_MS, ctx.q)
-    notes: list[str] = ["cost uses the mean of the per-period p99 durations (an upper bound on the mean duration)"]
+    d_median = u.quantile(Metric.DURATION_MS, 0.5)
+    billed = billed_mean_duration_ms(ctx, invocations, d_median)
+    notes: list[str] = []
+    if billed is not None:
+        d_avg0 = billed
+        notes.append(f"mean duration {billed:.1f} ms derived from the billed cost (GB-seconds / invocations)")
+    else:
+        d_avg0 = (dur.mean if dur is not None else None) or 0.0
+        notes.append("cost uses the mean of the per-period p99 durations (an upper bound on the mean duration)")
 
     cpu_time = u.mean(Metric.CPU_TIME_MS)
-    d_median = u.quantile(Metric.DURATION_MS, 0.5)
-    if cpu_time is not None and d_median:
-        f = max(0.0, min(1.0, cpu_time / d_median))
+    denominator = billed if billed is not None else d_median
+    if cpu_time is not None and denominator:
+        f = max(0.0, min(1.0, cpu_time / denominator))
         f_known = True
-        notes.append(f"CPU-bound fraction f = {f:.2f} from CPU time / duration")
+        notes.append(f"CPU-bound fraction f = {f:.2f} = mean CPU time / "
+                     + ("billed mean duration" if billed is not None else
+                        "median per-period p99 duration (without billing data this underestimates f)"))
     else:
         f, f_known = 1.0, False
         notes.append("CPU-bound fraction unknown (no CPU-time data): assumed f = 1, the worst case for a "
@@ -88,7 +121,7 @@ def recommend_lambda(ctx: Context) -> Plan:
 
     current_cost = cost(m0)
     percentiles: dict[str, float] = {"invocations_per_month": round(invocations, 1),
-                                     "duration_mean_of_p99_ms": round(d_avg0, 3)}
+                                     "duration_mean_ms": round(d_avg0, 3)}
     if d_lat0 is not None:
         percentiles[f"duration_p99_ms_p{ctx.rs.cpu_percentile:g}"] = round(d_lat0, 3)
     if mem_max is not None:

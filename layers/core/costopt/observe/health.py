@@ -184,7 +184,7 @@ def latency_events_points(recent: Sequence[Series], metric: Metric, target_ms: f
 
 
 def evaluate_clause(clause: str, target: float, slo: float, hourly: list[Events], as_of: datetime,
-                    points: list[Events] | None, current: float | None) -> ClauseHealth:
+                    points: list[Events] | None, current: float | None, with_budget: bool = True) -> ClauseHealth:
     b1 = burn_rate(hourly, as_of - PAGE_LONG, as_of, slo)
     b6 = burn_rate(hourly, as_of - TICKET_LONG, as_of, slo)
     if points:
@@ -199,7 +199,7 @@ def evaluate_clause(clause: str, target: float, slo: float, hourly: list[Events]
         alert = "page"
     elif b6 is not None and b30 is not None and b6 >= TICKET_BURN and b30 >= TICKET_BURN:
         alert = "ticket"
-    budget = budget_remaining_pct(hourly, as_of - SLO_WINDOW, as_of, slo)
+    budget = budget_remaining_pct(hourly, as_of - SLO_WINDOW, as_of, slo) if with_budget else None
     return ClauseHealth(clause=clause, target=target, slo=slo, current=_round(current),
                         error_budget_remaining_pct=_round(budget), burn_rate_1h=_round(b1), burn_rate_6h=_round(b6),
                         burn_rate_5m=_round(b5), burn_rate_30m=_round(b30), short_window=short, alert=alert)
@@ -211,11 +211,12 @@ def _round(v: float | None, digits: int = 6) -> float | None:
 
 def service_health(service_id: str, sla: Sla, hourly: dict[Metric, list[list[HourlyAggregate]]], now: datetime,
                    last_data_at: datetime | None, stale_sources: Sequence[str] = (),
-                   recent: Sequence[Series] | None = None) -> ServiceHealth:
+                   recent: Sequence[Series] | None = None, with_budget: bool = True) -> ServiceHealth:
     """Health of a service from its hourly aggregates (per metric: one list per resource).
 
     ``hourly`` should cover at least the 30-day SLO window ending at the last complete hour.
     ``recent``: raw datapoints of the last hour, when the caller has them (exact short windows).
+    ``with_budget=False`` skips the 30-day error budget (callers holding only a few hours of data).
     """
     as_of = floor_hour(now)
     last_hour = as_of - timedelta(hours=1)
@@ -236,7 +237,7 @@ def service_health(service_id: str, sla: Sla, hourly: dict[Metric, list[list[Hou
             if slo >= 1.0:
                 continue  # a 100 % target has no error budget to burn
             current = None if ratio is None else (100.0 * (1 - ratio) if name == "availability_pct" else 100.0 * ratio)
-            clauses.append(evaluate_clause(name, target, slo, events, as_of, points, current))
+            clauses.append(evaluate_clause(name, target, slo, events, as_of, points, current, with_budget))
 
     latency_metric = Metric.LATENCY_MS if hourly.get(Metric.LATENCY_MS) else Metric.DURATION_MS
     for name, target, slo in (("latency_p99_ms", sla.latency_p99_ms, 0.99), ("latency_p95_ms", sla.latency_p95_ms,
@@ -248,7 +249,7 @@ def service_health(service_id: str, sla: Sla, hourly: dict[Metric, list[list[Hou
         points = latency_events_points(recent, latency_metric, target) if recent else None
         last_aggs = [a for aggs in data for a in aggs if floor_hour(a.hour) == last_hour]
         current = max((a.mean for a in last_aggs), default=None)
-        clauses.append(evaluate_clause(name, target, slo, events, as_of, points, current))
+        clauses.append(evaluate_clause(name, target, slo, events, as_of, points, current, with_budget))
 
     status: Status
     if last_data_at is None:

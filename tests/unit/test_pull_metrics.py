@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
-from costopt.connectors.base import BILLING, TELEMETRY, TelemetrySource, register_telemetry
+from costopt.connectors.base import (
+    BILLING,
+    TELEMETRY,
+    BillingSource,
+    TelemetrySource,
+    register_billing,
+    register_telemetry,
+)
 from costopt.connectors.synthetic import SyntheticTelemetry
 from costopt.domain.observation import Metric, Series
 from costopt.domain.service import Service, ServicePut
 from costopt.errors import ConnectorError
-from costopt.jobs.pull_metrics import run
+from costopt.jobs.pull_metrics import pull_billing, run
 from costopt.store.observations import ObservationRepository
 from costopt.store.services import ServiceRepository
 
@@ -168,3 +175,29 @@ def test_scheduled_event_through_the_handler(services: ServiceRepository, lambda
     assert out["as_of"] == "2026-11-20T12:00:00Z" and out["services"] == 3 and out["stale"] == []
     assert out["not_reached"] == [] and out["out_of_time"] is False
     assert ObservationRepository().get_watermark("search", TELEMETRY) == AS_OF
+
+
+class BillingDown(BillingSource):
+    name = "synthetic"
+
+    def fetch_costs(self, service: Service, start: datetime, end: datetime) -> list[Series]:
+        raise ConnectorError("cost_explorer", "AccessDeniedException: not authorized", retryable=False)
+
+
+def test_billing_fails_alone_and_pull_billing_raises(services: ServiceRepository) -> None:
+    obs = ObservationRepository()
+    register_billing("synthetic", BillingDown)
+    try:
+        pulled = run(NOW, deadline_s=300, services=["checkout"]).services[0]
+        assert pulled.telemetry.outcome == "ok" and pulled.billing.outcome == "stale"
+        assert "AccessDenied" in (pulled.billing.error or "")
+        fresh = obs.freshness("checkout")
+        assert fresh[BILLING].stale is True and fresh[TELEMETRY].stale is False
+        assert obs.get_watermark("checkout", BILLING) is None
+        with pytest.raises(ConnectorError):
+            pull_billing(ServiceRepository().get("checkout"), NOW)
+    finally:
+        register_billing("synthetic", None)
+    ok = pull_billing(ServiceRepository().get("checkout"), NOW)
+    assert ok.outcome == "ok" and ok.end == datetime(2026, 11, 20, tzinfo=UTC)
+    assert obs.freshness("checkout")[BILLING].stale is False

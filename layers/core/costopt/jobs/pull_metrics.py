@@ -2,6 +2,8 @@
 
 ``run(now: datetime, deadline_s: float, services: Iterable[str] | None = None, *, clock=time.monotonic)
 -> PullReport``
+``pull_billing(service: Service, now: datetime, obs=None) -> SourcePull`` (raises ConnectorError after
+marking billing stale)
 
 Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Scan):
 
@@ -159,7 +161,11 @@ def verify_recent_changes(service: Service, now: datetime) -> str | None:
     if hook is None:
         return None
     result = hook(service, now)
-    return None if result is None else str(result)
+    if result is None:
+        return None
+    if isinstance(result, list | tuple):
+        return f"{len(result)} change(s) checked"
+    return str(result)
 
 
 def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None, *,
@@ -245,28 +251,40 @@ def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, 
     return out
 
 
-def _pull_billing(service: Service, now: datetime, obs: Any, budget: _Budget) -> SourcePull:
+def pull_billing(service: Service, now: datetime, obs: Any = None, budget: _Budget | None = None) -> SourcePull:
+    """Pull the billing days due (see ``billing_window``) and fold them; idempotent.
+
+    On a ConnectorError the service's billing data is marked stale (nothing is removed) and the
+    error is raised again, so callers (recompute) can say why costs are old.
+    """
     sid = service.service_id
+    obs = obs or _repos()[1]
     watermark = obs.get_watermark(sid, BILLING)
     start, end = billing_window(service, watermark, now)
     out = SourcePull(outcome="up_to_date", start=start, end=end, watermark=watermark)
     if start >= end:
         return out
-    if not budget.allows():
+    if budget is not None and not budget.allows():
         out.outcome = "not_reached"
         return out
     try:
         series = billing_for(service).fetch_costs(service, start, end)
-        folded = obs.fold(sid, series, now)
     except ConnectorError as exc:
         logger.warning("billing source failed; data marked stale",
                        extra={"service_id": sid, "source": exc.source, "error": exc.detail})
         obs.mark_stale(sid, BILLING, exc.detail, now)
-        out.outcome, out.error = "stale", exc.detail
-        return out
+        raise
+    folded = obs.fold(sid, series, now)
     out.points_folded, out.points_skipped = folded.points_folded, folded.points_skipped
     out.hours_folded, out.hours_skipped = folded.hours_folded, folded.hours_skipped
     obs.set_watermark(sid, BILLING, end)
     obs.mark_success(sid, BILLING, now)
     out.outcome, out.watermark = "ok", end
     return out
+
+
+def _pull_billing(service: Service, now: datetime, obs: Any, budget: _Budget) -> SourcePull:
+    try:
+        return pull_billing(service, now, obs, budget)
+    except ConnectorError as exc:
+        return SourcePull(outcome="stale", error=exc.detail)

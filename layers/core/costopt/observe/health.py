@@ -240,10 +240,12 @@ def service_health(service_id: str, sla: Sla, hourly: dict[Metric, list[list[Hou
             clauses.append(evaluate_clause(name, target, slo, events, as_of, points, current, with_budget))
 
     latency_metric = Metric.LATENCY_MS if hourly.get(Metric.LATENCY_MS) else Metric.DURATION_MS
-    for name, target, slo in (("latency_p99_ms", sla.latency_p99_ms, 0.99), ("latency_p95_ms", sla.latency_p95_ms,
-                                                                               0.95)):
-        if target is None:
+    latency_specs: list[tuple[str, float | None, float]] = [
+        ("latency_p99_ms", sla.latency_p99_ms, 0.99), ("latency_p95_ms", sla.latency_p95_ms, 0.95)]
+    for name, limit, slo in latency_specs:
+        if limit is None:
             continue
+        target = limit
         data = hourly.get(latency_metric, [])
         events = latency_events_hourly(data, target)
         points = latency_events_points(recent, latency_metric, target) if recent else None

@@ -66,8 +66,7 @@ def ecs_service(cluster: str, name: str, cpu: int = 1024, memory: int = 2048, co
 
 def ec2_instance(instance_type: str = "m5.xlarge") -> str:
     ec2 = boto3.client("ec2", region_name=REGION)
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    return str(ec2.run_instances(ImageId=image, InstanceType=instance_type, MinCount=1, MaxCount=1)
+    return str(ec2.run_instances(ImageId="ami-0abcdef1234567890", InstanceType=instance_type, MinCount=1, MaxCount=1)
                ["Instances"][0]["InstanceId"])
 
 
@@ -96,3 +95,39 @@ def event_queue(name: str, source: str = "costopt.config") -> str:
     events.put_rule(Name=f"{name}-rule", EventPattern=json.dumps({"source": [source]}))
     events.put_targets(Rule=f"{name}-rule", Targets=[{"Id": "q", "Arn": arn}])
     return url
+
+
+def register(service_id: str, resources: list[dict[str, Any]], **policy: Any) -> Service:
+    """The service in the Services table (as PUT /v1/services would store it)."""
+    from costopt.domain.service import ServicePut
+    from costopt.store.services import ServiceRepository
+
+    spec = ServicePut.model_validate({"name": "Checkout", "team": "payments", "region": REGION,
+                                      "resources": resources, "policy": policy,
+                                      "sla": {"latency_p99_ms": 300, "max_error_rate_pct": 1.0}})
+    service, _ = ServiceRepository().put(service_id, spec)
+    return service
+
+
+def recommendation(service_id: str, resource_id: str, kind: str, action: str, current: dict[str, Any],
+                   proposed: dict[str, Any], *, cost_now: float, cost_proposed: float,
+                   failing: list[str] | None = None) -> Any:
+    """A stored ACTIVE recommendation (as the recommend job writes it)."""
+    from costopt.domain.recommendation import Evidence, Recommendation, SlaClauseVerdict, SlaVerdict
+    from costopt.store.base import new_etag, time_ordered_id
+    from costopt.store.recommendations import RecommendationRepository
+
+    clauses = [SlaClauseVerdict(clause="latency_p99_ms", limit=300, predicted=210, margin_pct=30, ok=True)]
+    clauses += [SlaClauseVerdict(clause=c, limit=80, predicted=95, margin_pct=-18.75, ok=False) for c in failing or []]
+    saved = cost_now - cost_proposed
+    rec = Recommendation(
+        service_id=service_id, recommendation_id=time_ordered_id("r"), resource_id=resource_id, kind=kind,
+        action=action, current=current, proposed=proposed, monthly_cost_current_usd=cost_now,
+        monthly_cost_proposed_usd=cost_proposed, monthly_savings_usd=saved,
+        savings_pct=round(saved / cost_now * 100, 2), performance_risk=1 if not failing else 4, confidence=0.9,
+        priority="P2", xor_group=f"{resource_id}:size", sla=SlaVerdict(compliant=not failing, clauses=clauses),
+        etag=new_etag(), evidence=Evidence(lookback_days=14, hours_covered=300), engine_version="test",
+        created_at=NOW, updated_at=NOW,
+    )
+    RecommendationRepository().put(rec)
+    return rec

@@ -223,10 +223,11 @@ def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = No
                       actions=[ServiceItem.change_lock.set(change.change_id)], condition=lock_condition)
             tw.save(item_for(change), condition=ChangeItem.change_id.does_not_exist())
     except TransactWriteError as exc:
+        # PynamoDB sends puts before updates: [change put, recommendation update, service lock update]
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-        if not reasons:
+        if len(reasons) != 3:
             raise
-        if reasons[0] == "ConditionalCheckFailed":
+        if reasons[1] == "ConditionalCheckFailed":
             current = recs.find(change.service_id, change.recommendation_id)
             if current is None:
                 raise NotFound(f"recommendation {change.recommendation_id!r} does not exist") from None
@@ -235,13 +236,15 @@ def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = No
                                extra={"current_etag": current.etag, "recommendation_status": current.status}) from None
             raise Conflict(f"recommendation {change.recommendation_id} is {current.status}, not ACTIVE",
                            extra={"recommendation_status": current.status, "etag": current.etag}) from None
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if reasons[2] == "ConditionalCheckFailed":
             try:
                 holder = ServiceItem.get(change.service_id, consistent_read=True).change_lock
             except DoesNotExist:
                 raise NotFound(f"service {change.service_id!r} does not exist") from None
             raise Conflict("another change is in progress for this service",
                            extra={"change_in_progress": holder}) from None
+        if reasons[0] == "ConditionalCheckFailed":
+            raise Conflict(f"change {change.change_id} exists already") from None
         if "TransactionConflict" in reasons:
             raise Conflict("another request is claiming this recommendation or service right now",
                            extra={"transaction_conflict": True}) from None

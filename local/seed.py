@@ -121,7 +121,8 @@ def run_job(name: str, say: Say = print) -> bool:
     try:
         result = fn.invoke(scheduler_event(name))
     except Exception as exc:
-        say(f"  warning: {name} failed: {type(exc).__name__}: {exc}")
+        first_line = (str(exc).splitlines() or [""])[0]
+        say(f"  warning: {name} failed: {type(exc).__name__}: {first_line}")
         return False
     summary = json.dumps(result, default=str)
     say(f"  {name}: done in {time.monotonic() - started:.1f}s  {summary[:160]}")
@@ -156,7 +157,9 @@ def drain_queue(function: str, queue_url: str, sandbox_url: str, *, max_batches:
         try:
             result = fn.invoke(sqs_event(messages, queue_arn)) or {}
         except Exception as exc:
-            say(f"  warning: {function} failed on an SQS batch: {type(exc).__name__}: {exc}")
+            first_line = (str(exc).splitlines() or [""])[0]
+            say(f"  warning: {function} failed on an SQS batch (it returns to the queue, as in AWS): "
+                f"{type(exc).__name__}: {first_line}")
             break  # the messages become visible again after the visibility timeout, as in AWS
         failed = {f.get("itemIdentifier") for f in (result.get("batchItemFailures") or [])
                   if isinstance(result, dict)}

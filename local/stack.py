@@ -179,14 +179,16 @@ def _banner(base: str, token: str, routes: int, missing: list[str]) -> None:
     say("")
     say("try:")
     auth = '-H "Authorization: Bearer $TOKEN"'
+    post = f"{auth} -H 'content-type: application/json' -X POST"
     say(f"  curl -s {auth} '{base}/v1/metrics/services?limit=10'")
-    say(f"  curl -s {auth} {base}/v1/services/checkout-api")
-    say(f"  curl -s {auth} -X POST {base}/v1/recommend -d '{{\"service_id\": \"orders-service\"}}'")
+    say(f"  curl -s {auth} {base}/v1/services/orders-service")
+    say(f"  curl -s {post} {base}/v1/recommend -d '{{\"service_id\": \"nightly-batch\"}}'")
     say(f"  curl -s {auth} {base}/v1/recommendations/nightly-batch")
-    say(f"  curl -s {auth} -X POST {base}/v1/simulate "
-        "-d '{\"service_id\": \"orders-service\", \"template\": \"rightsize-all\", \"seed\": 7}'")
-    say(f"  curl -s {auth} -X POST {base}/v1/config/apply -H 'Idempotency-Key: demo-1' "
+    say(f"  curl -s {post} {base}/v1/simulate -d '{{\"service_id\": \"orders-service\", "
+        "\"template\": {\"id\": \"rightsize-all\"}, \"traffic_multiplier\": 1.5, \"seed\": 7}'")
+    say(f"  curl -s {post} {base}/v1/config/apply -H 'Idempotency-Key: demo-1' "
         "-d '{\"service_id\": \"nightly-batch\", \"recommendation_id\": \"<id>\", \"etag\": \"<etag>\"}'")
-    say(f"  curl -s {auth} {base}/v1/services/nightly-batch/budget")
+    say(f"  curl -s {auth} {base}/v1/config/history/nightly-batch")
+    say(f"  curl -s {auth} {base}/v1/services/nightly-batch/budget     # the over-budget demo service")
     say("")
     say("Ctrl-C stops everything.")

@@ -200,7 +200,7 @@ def evaluate_clause(clause: str, target: float, slo: float, hourly: list[Events]
     elif b6 is not None and b30 is not None and b6 >= TICKET_BURN and b30 >= TICKET_BURN:
         alert = "ticket"
     budget = budget_remaining_pct(hourly, as_of - SLO_WINDOW, as_of, slo) if with_budget else None
-    return ClauseHealth(clause=clause, target=target, slo=slo, current=_round(current),
+    return ClauseHealth(clause=clause, target=target, slo=round(slo, 9), current=_round(current),
                         error_budget_remaining_pct=_round(budget), burn_rate_1h=_round(b1), burn_rate_6h=_round(b6),
                         burn_rate_5m=_round(b5), burn_rate_30m=_round(b30), short_window=short, alert=alert)
 

@@ -73,6 +73,14 @@ def _now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).astimezone(UTC)
 
 
+def _clock(now: datetime | None) -> Callable[[], datetime]:
+    """A fixed time when the caller gives one (jobs, tests), else the wall clock at each call."""
+    if now is not None:
+        fixed = _now(now)
+        return lambda: fixed
+    return lambda: _now(None)
+
+
 def _dump(config: Model) -> dict[str, Any]:
     return config.model_dump(mode="json")
 
@@ -121,7 +129,8 @@ def _drift(act: Actuator, expected: Model, live: Model, what: str) -> Conflict |
 
 def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str | None = None,
                          now: datetime | None = None) -> ChangeResult:
-    now = _now(now)
+    clock = _clock(now)
+    now = clock()
     service: Service = _services().get(req.service_id)
     recs = _recs()
     rec: Recommendation = recs.get(req.service_id, req.recommendation_id)
@@ -151,7 +160,7 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
 
     def refuse(reason: str, error: CostoptError) -> NoReturn:
         changes.transition(service.service_id, change_id, from_statuses=["PENDING"], to_status="FAILED",
-                           error=reason, completed_at=_now(None))
+                           error=reason, completed_at=clock())
         _unclaim(recs, claimed, reason)
         release_change_lock(service.service_id, change_id)
         raise error
@@ -171,11 +180,11 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
         done = act.apply(service, resource, live, target, change_id=change_id, now=now)
     except Exception as exc:
         _fail_actuation(act, service, resource, live, change_id, exc, changes=changes, recs=recs,
-                        claimed=claimed, what="apply")
+                        claimed=claimed, what="apply", clock=clock)
     verify_until = now + timedelta(hours=service.policy.verify_hours)
     warnings = [*warnings, *(w for w in done.warnings if w not in warnings)]
     changes.transition(service.service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="SUCCEEDED",
-                       after=_dump(done.after), warnings=warnings, completed_at=_now(None),
+                       after=_dump(done.after), warnings=warnings, completed_at=clock(),
                        verify_until=verify_until, rollback_not_before=done.rollback_not_before)
     final = recs.transition(service.service_id, rec.recommendation_id, expected_etag=claimed.etag,
                             from_statuses=["CLAIMED"], to_status="SUCCEEDED", applied_change_id=change_id,
@@ -198,7 +207,7 @@ def _unclaim(recs: Any, claimed: Recommendation, reason: str) -> None:
 
 def _fail_actuation(act: Actuator, service: Service, resource: Resource, before: Model, change_id: str,
                     exc: Exception, *, changes: ChangeRepository, recs: Any, claimed: Recommendation | None,
-                    what: str) -> NoReturn:
+                    what: str, clock: Callable[[], datetime]) -> NoReturn:
     """Record the failure completely (restoring ``before`` first if the resource was partly changed)."""
     detail = exc.detail if isinstance(exc, CostoptError) else f"{type(exc).__name__}: {exc}"
     partial = getattr(exc, "partial", True) if isinstance(exc, ActuatorError) else True
@@ -209,7 +218,7 @@ def _fail_actuation(act: Actuator, service: Service, resource: Resource, before:
         try:
             live_now = act.read(service, resource)
             if act.differences(before, live_now):
-                act.apply(service, resource, live_now, before, change_id=change_id, now=_now(None))
+                act.apply(service, resource, live_now, before, change_id=change_id, now=clock())
                 note = "; the before config was restored"
             else:
                 note = "; the live config is still the before config"
@@ -218,7 +227,7 @@ def _fail_actuation(act: Actuator, service: Service, resource: Resource, before:
             note = f"; restoring the before config FAILED ({restore_detail}): check the resource"
     error = f"{what} failed: {detail}{note}"
     changes.transition(service.service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="FAILED",
-                       error=error[:2000], completed_at=_now(None))
+                       error=error[:2000], completed_at=clock())
     if claimed is not None:
         _unclaim(recs, claimed, error)
     release_change_lock(service.service_id, change_id)
@@ -260,7 +269,8 @@ def _sync_registered_config(service_id: str, resource_id: str, config: dict[str,
 def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: str, reason: str | None = None,
                             idempotency_key: str | None = None, change_type: ChangeType = "ROLLBACK",
                             now: datetime | None = None) -> ChangeResult:
-    now = _now(now)
+    clock = _clock(now)
+    now = clock()
     service: Service = _services().get(service_id)
     recs = _recs()
     changes = ChangeRepository()
@@ -291,7 +301,7 @@ def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: s
 
     def refuse(why: str, error: CostoptError) -> NoReturn:
         changes.transition(service_id, change_id, from_statuses=["PENDING"], to_status="FAILED", error=why,
-                           completed_at=_now(None))
+                           completed_at=clock())
         release_change_lock(service_id, change_id)
         raise error
 
@@ -314,10 +324,10 @@ def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: s
         done = act.apply(service, resource, live, target, change_id=change_id, now=now)
     except Exception as exc:
         _fail_actuation(act, service, resource, live, change_id, exc, changes=changes, recs=recs, claimed=None,
-                        what=change_type.lower().replace("_", " "))
+                        what=change_type.lower().replace("_", " "), clock=clock)
     warnings = [*warnings, *(w for w in done.warnings if w not in warnings)]
     changes.transition(service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="SUCCEEDED",
-                       after=_dump(done.after), warnings=warnings, completed_at=_now(None),
+                       after=_dump(done.after), warnings=warnings, completed_at=clock(),
                        rollback_not_before=done.rollback_not_before)
     why = reason or "rolled back"
     final = recs.transition(service_id, recommendation_id, expected_etag=rec.etag, from_statuses=["SUCCEEDED"],

@@ -71,6 +71,7 @@ def test_latency_breach_after_the_change_rolls_it_back(applied):
     service = ServiceRepository().get("checkout")
     [v] = verify_recent_changes(service, APPLIED_AT + timedelta(hours=6, minutes=5))
     assert v.status == "rolled_back" and v.rolled_back and v.breached == ["latency_p99_ms"]
+    assert v.change_id == result.change_id
     assert v.after.hours == 6 and v.after.latency_p99_ms == pytest.approx(420.0)
     assert v.baseline.latency_p99_ms == pytest.approx(180.0)
     assert v.after.error_rate_pct == pytest.approx(0.2)  # 2 errors per 1000 requests: within 1 %

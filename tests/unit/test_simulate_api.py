@@ -116,6 +116,7 @@ def test_simulate_stores_the_result_and_get_reads_it_back(call, shop) -> None:
 
     status, problem, headers = call("GET", "/v1/simulate/sim-doesnotexist")
     assert status == 404 and headers["Content-Type"] == "application/problem+json"
+    assert "sim-doesnotexist" in problem["detail"]
 
 
 def test_same_seed_through_the_api_gives_the_same_numbers(call, shop) -> None:
@@ -211,7 +212,7 @@ def test_a_service_without_enough_history_is_409_with_the_hours(call, tables) ->
 
 def test_unknown_service_is_404(call, tables) -> None:
     status, problem, _ = call("POST", "/v1/simulate", body={"service_id": "ghost-service"})
-    assert status == 404
+    assert status == 404 and "ghost-service" in problem["detail"]
 
 
 def test_scopes_posts_write_gets_read(call, shop_without_history) -> None:

@@ -699,38 +699,72 @@ class _ClauseTable:
 
 
 @dataclass
+class _Tables:
+    """One resource's evaluation reduced to day-pair tables (computed once, shared by both sides when
+    the resource is unchanged)."""
+
+    lines: dict[str, Array]  # (horizon_days, observed_days) cost of that day pair
+    clauses: dict[str, _ClauseTable]
+    any_breach: NDArray[np.bool_]  # grid: any clause of this resource breached in that hour
+
+
+def _tables(ev: Evaluation, shape: tuple[int, int, int]) -> _Tables:
+    lines: dict[str, Array] = {}
+    for line, cost in ev.lines.items():
+        arr = np.asarray(cost, dtype=np.float64)
+        day = arr.sum(axis=-1) if arr.ndim == 3 else np.broadcast_to(arr, shape).sum(axis=-1)
+        lines[line] = np.broadcast_to(day, shape[:2])
+    clauses: dict[str, _ClauseTable] = {}
+    any_breach = np.zeros(shape, dtype=bool)
+    for clause in ev.clauses:
+        value = np.broadcast_to(np.asarray(clause.value, dtype=np.float64), shape)
+        if clause.breach is not None:
+            breach = np.broadcast_to(np.asarray(clause.breach, dtype=bool), shape)
+        elif clause.lower_bound:
+            breach = value < clause.limit
+        else:
+            breach = ~(value <= clause.limit)  # NaN and inf fail
+        np.logical_or(any_breach, breach, out=any_breach)
+        worst = value.min(axis=-1) if clause.lower_bound else value.max(axis=-1)
+        clauses[clause.name] = _ClauseTable(limit=clause.limit, lower_bound=clause.lower_bound,
+                                            hours=breach.sum(axis=-1), worst=worst)
+    return _Tables(lines=lines, clauses=clauses, any_breach=any_breach)
+
+
+@dataclass
 class _Side:
     """Day-pair tables of one side (baseline or scenario), gathered per sample at the end."""
 
     shape: tuple[int, int, int]
-    lines: dict[tuple[str, str], Array] = field(default_factory=dict)  # (horizon_days, observed_days) day cost
+    lines: dict[tuple[str, str], Array] = field(default_factory=dict)
     clauses: dict[tuple[str, str], _ClauseTable] = field(default_factory=dict)
     any_breach: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
         self.any_breach = np.zeros(self.shape, dtype=bool)
 
-    def add(self, rid: str, ev: Evaluation) -> None:
-        for line, cost in ev.lines.items():
-            day = np.broadcast_to(np.asarray(cost, dtype=np.float64), self.shape).sum(axis=-1)
-            self.lines[(rid, line)] = self.lines.get((rid, line), 0.0) + day
-        for clause in ev.clauses:
-            value = np.broadcast_to(np.asarray(clause.value, dtype=np.float64), self.shape)
-            if clause.breach is not None:
-                breach = np.broadcast_to(np.asarray(clause.breach, dtype=bool), self.shape)
-            elif clause.lower_bound:
-                breach = value < clause.limit
-            else:
-                breach = ~(value <= clause.limit)  # NaN and inf fail
-            np.logical_or(self.any_breach, breach, out=self.any_breach)
-            worst = value.min(axis=-1) if clause.lower_bound else value.max(axis=-1)
-            self.clauses[(rid, clause.name)] = _ClauseTable(
-                limit=clause.limit, lower_bound=clause.lower_bound, hours=breach.sum(axis=-1), worst=worst)
+    def add(self, rid: str, tables: _Tables) -> None:
+        for line, day in tables.lines.items():
+            self.lines[(rid, line)] = day
+        for name, table in tables.clauses.items():
+            self.clauses[(rid, name)] = table
+        np.logical_or(self.any_breach, tables.any_breach, out=self.any_breach)
 
 
-def _gather(table: NDArray[Any], idx: NDArray[np.int64]) -> NDArray[Any]:
-    """(samples x horizon_days) values of a day-pair table for the days each sample drew."""
-    return table[np.arange(table.shape[0])[None, :], idx]
+class _Gather:
+    """Per-sample sums/max/min over the horizon of day-pair tables, for the days each sample drew;
+    memoized per table so a table shared by both sides is gathered once."""
+
+    def __init__(self, idx: NDArray[np.int64], observed_days: int) -> None:
+        self.flat = idx + (np.arange(idx.shape[1]) * observed_days)[None, :]
+        self._memo: dict[tuple[int, str], NDArray[Any]] = {}
+
+    def __call__(self, table: NDArray[Any], how: str) -> NDArray[Any]:
+        key = (id(table), how)
+        if key not in self._memo:
+            drawn = np.take(np.ascontiguousarray(table).ravel(), self.flat)
+            self._memo[key] = getattr(drawn, how)(axis=1)
+        return self._memo[key]
 
 
 @dataclass
@@ -744,14 +778,12 @@ class _Samples:
     breach_hours: NDArray[np.int64]
 
     @classmethod
-    def of(cls, side: _Side, idx: NDArray[np.int64]) -> _Samples:
-        lines = {k: _gather(v, idx).sum(axis=1) for k, v in side.lines.items()}
-        hours = {k: _gather(c.hours, idx).sum(axis=1) for k, c in side.clauses.items()}
-        worst = {k: (_gather(c.worst, idx).min(axis=1) if c.lower_bound else _gather(c.worst, idx).max(axis=1))
-                 for k, c in side.clauses.items()}
-        any_hours = side.any_breach.sum(axis=-1)
+    def of(cls, side: _Side, gather: _Gather) -> _Samples:
+        lines = {k: gather(v, "sum") for k, v in side.lines.items()}
+        hours = {k: gather(c.hours, "sum") for k, c in side.clauses.items()}
+        worst = {k: gather(c.worst, "min" if c.lower_bound else "max") for k, c in side.clauses.items()}
         return cls(lines=lines, clause_hours=hours, clause_worst=worst, clauses=side.clauses,
-                   breach_hours=_gather(any_hours, idx).sum(axis=1))
+                   breach_hours=gather(side.any_breach.sum(axis=-1), "sum"))
 
     def total(self, rid: str | None = None) -> Array:
         out = np.zeros(self.breach_hours.shape)
@@ -764,28 +796,50 @@ class _Samples:
 # =========================================================================== the simulation
 
 
-def _pct(values: Array, scale: float = 1.0) -> Percentiles:
-    p10, p50, p90 = np.percentile(values * scale, [10, 50, 90])
-    return Percentiles(p10=round(float(p10), 6), p50=round(float(p50), 6), p90=round(float(p90), 6))
+class _Percentiles:
+    """p10/p50/p90 of many per-sample arrays in one numpy call (x ``scale``, rounded to 1e-6)."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self.arrays: list[Array] = []
+        self.values: Array = np.zeros((0, 3))
+
+    def add(self, values: Array) -> int:
+        self.arrays.append(values)
+        return len(self.arrays) - 1
+
+    def compute(self) -> None:
+        self.values = np.percentile(np.stack(self.arrays) * self.scale, [10, 50, 90], axis=1).T
+
+    def get(self, i: int) -> Percentiles:
+        p10, p50, p90 = (round(float(v), 6) for v in self.values[i])
+        return Percentiles(p10=p10, p50=p50, p90=p90)
 
 
 def _finite(x: float) -> float | None:
     return round(x, 4) if math.isfinite(x) else None
 
 
-def _outcome(side: _Samples, scale: float, cls: type[BaselineOutcome]) -> BaselineOutcome:
+def _outcome(side: _Samples, cost: Percentiles, cls: type[BaselineOutcome]) -> BaselineOutcome:
+    keys = list(side.clauses)
+    worst_q: dict[tuple[str, str], float] = {}
+    for lower in (False, True):
+        group = [k for k in keys if side.clauses[k].lower_bound == lower]
+        if group:
+            stacked = np.stack([side.clause_worst[k] for k in group])
+            values = (np.percentile(stacked, 1, axis=1, method="lower") if lower
+                      else np.percentile(stacked, 99, axis=1, method="higher"))
+            worst_q.update(zip(group, (float(v) for v in values), strict=True))
     clauses = []
-    for key, table in side.clauses.items():
+    for key in keys:
         hours = side.clause_hours[key]
         rid, name = key
-        worst = side.clause_worst[key]
-        worst_q = float(np.percentile(worst, 1, method="lower") if table.lower_bound
-                        else np.percentile(worst, 99, method="higher"))
         clauses.append(BreachedClause(
-            clause=name, resource_id=rid, limit=table.limit, probability=round(float((hours > 0).mean()), 6),
-            expected_breach_hours=round(float(hours.mean()), 4), predicted_p99=_finite(worst_q)))
+            clause=name, resource_id=rid, limit=side.clauses[key].limit,
+            probability=round(float((hours > 0).mean()), 6), expected_breach_hours=round(float(hours.mean()), 4),
+            predicted_p99=_finite(worst_q[key])))
     clauses.sort(key=lambda b: (-b.probability, -b.expected_breach_hours, b.resource_id, b.clause))
-    return cls(monthly_cost_usd=_pct(side.total(), scale),
+    return cls(monthly_cost_usd=cost,
                sla_probability=round(float((side.breach_hours == 0).mean()), 6),
                expected_breach_hours=round(float(side.breach_hours.mean()), 4),
                breached_clauses=[c for c in clauses if c.probability > 0], clauses=clauses)
@@ -833,31 +887,35 @@ def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simula
                 off=None if mask is None else mask.reshape(plan.horizon_days, 1, HOURS_PER_DAY))
     base_side, scen_side = _Side(grid.shape), _Side(grid.shape)
     for rp in plan.resources:
-        base_ev = evaluate(rp, rp.baseline, None, rp.baseline_spot, grid)
-        base_side.add(rp.resource_id, base_ev)
-        scen_ev = evaluate(rp, rp.scenario, rp.off_hours, rp.spot, grid) if rp.changed else base_ev
-        scen_side.add(rp.resource_id, scen_ev)
-    baseline, scenario = _Samples.of(base_side, idx), _Samples.of(scen_side, idx)
+        base = _tables(evaluate(rp, rp.baseline, None, rp.baseline_spot, grid), grid.shape)
+        base_side.add(rp.resource_id, base)
+        scen = _tables(evaluate(rp, rp.scenario, rp.off_hours, rp.spot, grid), grid.shape) if rp.changed else base
+        scen_side.add(rp.resource_id, scen)
+    gather = _Gather(idx, len(history.days))
+    baseline, scenario = _Samples.of(base_side, gather), _Samples.of(scen_side, gather)
 
     scale = HOURS_PER_MONTH / hours
-    per_resource = []
+    pct = _Percentiles(scale)
+    rows = []
     for rp in plan.resources:
         rid = rp.resource_id
         b_total, s_total = baseline.total(rid), scenario.total(rid)
         line_names = sorted({ln for (r, ln) in (*baseline.lines, *scenario.lines) if r == rid})
-        lines = [CostLine(
-            line=ln,
-            baseline_monthly_usd=round(float(np.median(baseline.lines.get((rid, ln), np.zeros(1)))) * scale, 6),
-            scenario_monthly_usd=round(float(np.median(scenario.lines.get((rid, ln), np.zeros(1)))) * scale, 6),
-        ) for ln in line_names]
-        per_resource.append(ResourceOutcome(
-            resource_id=rid, kind=rp.resource.kind, changed=rp.changed,
-            baseline_config=rp.baseline.model_dump(mode="json"),
-            scenario_config=rp.scenario.model_dump(mode="json"),
-            baseline_monthly_cost_usd=_pct(b_total, scale), scenario_monthly_cost_usd=_pct(s_total, scale),
-            savings_usd=_pct(b_total - s_total, scale), lines=lines,
-            notes=[*rp.notes, *prepared[rid].notes],
-        ))
+        zeros = np.zeros(plan.samples)
+        lines = [(ln, pct.add(baseline.lines.get((rid, ln), zeros)), pct.add(scenario.lines.get((rid, ln), zeros)))
+                 for ln in line_names]
+        rows.append((rp, pct.add(b_total), pct.add(s_total), pct.add(b_total - s_total), lines))
+    totals = (pct.add(baseline.total()), pct.add(scenario.total()),
+              pct.add(baseline.total() - scenario.total()))
+    pct.compute()
+    per_resource = [ResourceOutcome(
+        resource_id=rp.resource_id, kind=rp.resource.kind, changed=rp.changed,
+        baseline_config=rp.baseline.model_dump(mode="json"), scenario_config=rp.scenario.model_dump(mode="json"),
+        baseline_monthly_cost_usd=pct.get(b), scenario_monthly_cost_usd=pct.get(sc), savings_usd=pct.get(sv),
+        lines=[CostLine(line=ln, baseline_monthly_usd=pct.get(lb).p50, scenario_monthly_usd=pct.get(ls).p50)
+               for ln, lb, ls in lines],
+        notes=[*rp.notes, *prepared[rp.resource_id].notes],
+    ) for rp, b, sc, sv, lines in rows]
 
     weekend = history.weekend
     assumptions = [
@@ -874,9 +932,9 @@ def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simula
         simulation_id=simulation_id, service_id=service.service_id, horizon_days=plan.horizon_days,
         samples=plan.samples, seed=plan.seed, traffic_multiplier=plan.traffic_multiplier,
         growth_pct_per_month=plan.growth_pct_per_month, recommendation_ids=plan.recommendation_ids,
-        baseline=_outcome(baseline, scale, BaselineOutcome),
-        scenario=_outcome(scenario, scale, ScenarioOutcome),
-        savings_usd=_pct(baseline.total() - scenario.total(), scale),
+        baseline=_outcome(baseline, pct.get(totals[0]), BaselineOutcome),
+        scenario=_outcome(scenario, pct.get(totals[1]), ScenarioOutcome),
+        savings_usd=pct.get(totals[2]),
         per_resource=per_resource, assumptions=assumptions, history_hours=history.hours_available,
     )
     return result

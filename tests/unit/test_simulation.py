@@ -182,7 +182,7 @@ def test_every_template_runs_on_the_demo_service(demo: tuple[Service, History], 
     assert result.baseline.clauses, "every SLA clause is evaluated"
     changed = {r.resource_id for r in result.per_resource if r.changed}
     expected = {"rightsize-all": {"fn"}, "graviton": {"fn", "api", "host"}, "spot": {"api", "k8s"},
-                "traffic-spike": set(), "seasonal-peak": set(), "nights-and-weekends": {"api", "k8s", "tbl"},
+                "traffic-spike": set(), "seasonal-peak": set(), "nights-and-weekends": {"api", "tbl"},
                 "gp3-migration": {"vol"}}[template_id]
     assert changed == expected
     if template_id in ("traffic-spike", "seasonal-peak"):
@@ -262,6 +262,11 @@ def test_nights_and_weekends_scales_fixed_tasks_down_off_hours() -> None:
     expected = (on * 4 + off * 2) * task * HOURS_PER_MONTH / (28 * 24)
     assert result.scenario.monthly_cost_usd.p50 == pytest.approx(expected, abs=1e-6)
     assert result.scenario.sla_probability == 1.0  # 2 tasks at 20% CPU still meet every clause
+    # with availability >= 99.9 the SLA's 2 replicas are the floor: 2 tasks are never scaled down
+    two = service([ECS], sla={"availability_pct": 99.9})
+    kept = run(two, history, seed=1, horizon_days=28, template={"id": "nights-and-weekends"})
+    assert not kept.per_resource[0].changed and kept.savings_usd.p50 == 0
+    assert kept.scenario.sla_probability == 1.0
 
 
 # --------------------------------------------------------------------------- SLA under traffic

@@ -156,7 +156,9 @@ class NightsAndWeekendsParams(ResourceFilter):
     weekends: bool = Field(default=True, description="Scale down all of Saturday and Sunday too")
     utc_offset_hours: int = Field(default=0, ge=-12, le=14, description="Local time = UTC + offset")
     keep_fraction: float = Field(default=0.5, ge=0, le=1, description="Share of capacity kept off-hours")
-    min_replicas: int = Field(default=1, ge=0, le=1000, description="Never fewer replicas than this off-hours")
+    min_replicas: int | None = Field(default=None, ge=0, le=1000,
+                                     description="Never fewer replicas than this off-hours (default: the SLA's "
+                                                 "min_replicas, 2 when availability_pct >= 99.9, else 1)")
     stop_ec2: bool = Field(default=False, description="Stop EC2 instances off-hours")
 
 
@@ -430,8 +432,10 @@ def _nights_and_weekends(draft: _Draft, params: NightsAndWeekendsParams, scenari
     draft.window = OffHours(start_hour=params.night_start_hour, end_hour=params.night_end_hour,
                             weekends=params.weekends, utc_offset_hours=params.utc_offset_hours)
 
+    floor = params.min_replicas if params.min_replicas is not None else draft.service.sla.effective_min_replicas
+
     def keep(n: int) -> int:
-        return min(n, max(params.min_replicas, math.ceil(n * params.keep_fraction)))
+        return min(n, max(floor, math.ceil(n * params.keep_fraction)))
 
     for r in _targets(draft, params, ("ecs_service", "generic", "ec2_instance", "dynamodb_table")):
         cfg = draft.configs[r.resource_id]
@@ -449,6 +453,7 @@ def _nights_and_weekends(draft: _Draft, params: NightsAndWeekendsParams, scenari
         elif cfg.get("billing_mode") == "PROVISIONED":
             off["rcu"] = max(1, math.ceil(int(cfg["rcu"]) * params.keep_fraction))
             off["wcu"] = max(1, math.ceil(int(cfg["wcu"]) * params.keep_fraction))
+        off = {k: v for k, v in off.items() if cfg.get(k, True) != v}
         if off:
             draft.off_hours[r.resource_id] = off
             draft.notes[r.resource_id].append("off hours: " + ", ".join(f"{k}={v}" for k, v in off.items()))

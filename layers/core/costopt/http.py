@@ -11,17 +11,24 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from costopt.config import settings
 from costopt.errors import BadRequest, CostoptError, Forbidden, Unauthorized
@@ -78,6 +85,89 @@ def validation_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
+# --------------------------------------------------------------------------- request bodies
+
+MAX_JSON_DEPTH = 32  # no request model nests deeper than a few levels; free-form dicts stay shallow
+
+
+class UnsupportedMediaType(CostoptError):
+    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses to inf
+        raise BadRequest(f"the number {text[:40]} is out of range",
+                         errors=[{"loc": ["body"], "msg": "numbers must be finite"}])
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"{name} is not a JSON number", errors=[{"loc": ["body"], "msg": f"{name} is not allowed"}])
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def parse_json_body(text: str) -> Any:
+    """Strict JSON for request bodies: no NaN/Infinity, finite numbers, bounded nesting.
+
+    Syntax errors stay ``json.JSONDecodeError`` (Powertools answers them 400 ``json_invalid``);
+    the rest raise ``BadRequest``."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels",
+                         errors=[{"loc": ["body"], "msg": "too deeply nested"}]) from exc
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # e.g. an integer literal longer than Python's 4300-digit limit
+        raise BadRequest("the body holds a number that cannot be read",
+                         errors=[{"loc": ["body"], "msg": "number out of range"}]) from exc
+    if _depth_exceeds(value, MAX_JSON_DEPTH):
+        raise BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels",
+                         errors=[{"loc": ["body"], "msg": "too deeply nested"}])
+    return value
+
+
+def require_json_body(event: BaseProxyEvent) -> None:
+    """Bodies are JSON: a body sent as another media type is a 415 (not parsed as a form or multipart)."""
+    if not event.body:
+        return
+    media_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type not in ("", "application/json"):
+        raise UnsupportedMediaType(f"send the body as application/json, not {media_type[:100]}",
+                                   errors=[{"loc": ["header", "content-type"], "msg": "unsupported media type"}])
+
+
+class HttpApiEvent(APIGatewayProxyEventV2):
+    """The v2 event with a body decoder that answers 400 for base64 that is not base64 of UTF-8 text."""
+
+    @cached_property
+    def decoded_body(self) -> str | None:
+        body: str | None = self.body
+        if self.is_base64_encoded and body:
+            try:
+                return base64.b64decode(body, validate=True).decode("utf-8")
+            except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+                raise BadRequest("the body is not base64-encoded UTF-8 text",
+                                 errors=[{"loc": ["body"], "msg": "invalid encoding"}]) from exc
+        return body
+
+
 # --------------------------------------------------------------------------- auth
 
 
@@ -122,9 +212,13 @@ def authorize(event: APIGatewayProxyEventV2, security: list[dict[str, list[str]]
 class CostoptResolver(APIGatewayHttpResolver):
     """HTTP API resolver that checks the route's scopes before validating the request."""
 
+    def _to_proxy_event(self, event: dict) -> BaseProxyEvent:
+        return HttpApiEvent(event, parse_json_body)
+
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> Any:
         try:
             authorize(self.current_event, route.security)
+            require_json_body(self.current_event)
         except CostoptError as exc:
             return self._response_builder_class(response=problem_from(exc), serializer=self._serializer,
                                                 route=route)
@@ -147,6 +241,11 @@ def make_resolver() -> CostoptResolver:
         status = 400 if any(e["type"] == "json_invalid" for e in errors) else 422
         return problem(status, "Invalid request", "the request does not match the schema",
                        type_slug="invalid-request", errors=errors)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response:
+        return problem(415, "Unsupported media type", "send the body as application/json",
+                       type_slug="unsupported-media-type", errors=validation_errors(exc.errors()))
 
     @app.exception_handler(CostoptError)
     def _costopt(exc: CostoptError) -> Response:

@@ -103,6 +103,27 @@ def test_erlang_c_matches_the_sla_engine_on_a_grid() -> None:
     assert float(erlang_c(2, 1.0)) == pytest.approx(1 / 3)
 
 
+def test_erlang_c_for_many_servers_stays_close_to_exact() -> None:
+    for c in (300, 1000, 3000):
+        rhos = np.array([0.5, 0.9, 0.95, 0.99])
+        fast = erlang_c_fast(np.full(4, c), c * rhos)
+        for r, got in zip(rhos, fast, strict=True):
+            assert got == pytest.approx(sla_engine.erlang_c(c, c * float(r)), abs=0.01)
+
+
+def test_a_huge_autoscaled_pool_simulates() -> None:
+    cfg = {"replicas": 2000, "cpu_cores": 16, "memory_gb": 64, "min_replicas": 100, "max_replicas": 10_000}
+    svc = service([{"resource_id": "k8s", "kind": "generic", "workload": "ns/d", "config": cfg}],
+                  sla={"latency_p99_ms": 500})
+    shape = [0.5 + 0.5 * math.sin(h / 24 * 2 * math.pi) ** 2 for h in range(24)]
+    history = constant_history({"k8s": {Metric.CPU_PCT: 40.0, Metric.REQUESTS: 2e6 * 3600,
+                                        Metric.LATENCY_MS: 80.0}}, shape=shape)
+    result = run(svc, history, seed=1, traffic_multiplier=3)
+    lat = next(c for c in result.baseline.clauses if c.clause == "latency_p99_ms")
+    assert lat.predicted_p99 is not None and lat.predicted_p99 < 500
+    assert result.baseline.sla_probability == 1.0
+
+
 def test_wait_quantile_matches_the_sla_engine() -> None:
     for c, lam, s, q in [(1, 5.0, 0.1, 0.99), (4, 80.0, 0.04, 0.99), (4, 80.0, 0.04, 0.95), (8, 100.0, 0.05, 0.99),
                          (2, 1.0, 0.1, 0.99), (3, 100.0, 0.04, 0.99)]:
@@ -121,7 +142,7 @@ def test_wait_quantile_matches_the_sla_engine() -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> tuple[Service, History]:
-    """A demo-like service with every resource kind and synthetic telemetry (3 weeks)."""
+    """A demo-like service with every resource kind and synthetic telemetry (2 weeks)."""
     svc = Service.model_validate({
         "service_id": "demo-all", "name": "Demo", "team": "t", "version": 1, "created_at": NOW, "updated_at": NOW,
         "resources": [
@@ -140,7 +161,7 @@ def demo() -> tuple[Service, History]:
         "sla": {"latency_p99_ms": 800, "availability_pct": 99.9, "max_error_rate_pct": 5},
         "telemetry": {"source": "synthetic", "synthetic": {"base_rps": 10, "spike_probability": 0.0}},
     })
-    usage = usage_from_series(svc, generate(svc, NOW - timedelta(days=21), NOW), lookback_days=21, now=NOW)
+    usage = usage_from_series(svc, generate(svc, NOW - timedelta(days=14), NOW), lookback_days=14, now=NOW)
     return svc, history_from_usage(usage)
 
 

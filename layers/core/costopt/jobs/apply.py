@@ -158,24 +158,21 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
     claimed_etag = claim_apply(change, expected_etag=req.etag, now=now)
     claimed = rec.model_copy(update={"status": "CLAIMED", "etag": claimed_etag})
 
-    def refuse(reason: str, error: CostoptError) -> NoReturn:
-        changes.transition(service.service_id, change_id, from_statuses=["PENDING"], to_status="FAILED",
-                           error=reason, completed_at=clock())
-        _unclaim(recs, claimed, reason)
-        release_change_lock(service.service_id, change_id)
-        raise error
-
+    stage = "reading the live config"
     try:
         live = act.read(service, resource)
-    except CostoptError as exc:
-        refuse(f"reading the live config failed: {exc.detail}", exc)
-    drift = _drift(act, current, live, "the recommendation's current config")
-    if drift:
-        drift.extra["change_id"] = change_id
-        refuse(f"refused: {drift.detail}", drift)
-
-    changes.transition(service.service_id, change_id, from_statuses=["PENDING"], to_status="IN_PROGRESS",
-                       before=_dump(live))
+        stage = "drift check"
+        drift = _drift(act, current, live, "the recommendation's current config")
+        if drift:
+            raise drift
+        stage = "recording the change"
+        changes.transition(service.service_id, change_id, from_statuses=["PENDING"], to_status="IN_PROGRESS",
+                           before=_dump(live))
+    except BaseException as exc:
+        _abandon(changes, service.service_id, change_id, _why(stage, exc), clock, recs=recs, claimed=claimed)
+        if isinstance(exc, CostoptError):
+            exc.extra.setdefault("change_id", change_id)
+        raise
     try:
         done = act.apply(service, resource, live, target, change_id=change_id, now=now)
     except Exception as exc:
@@ -183,17 +180,45 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
                         claimed=claimed, what="apply", clock=clock)
     verify_until = now + timedelta(hours=service.policy.verify_hours)
     warnings = [*warnings, *(w for w in done.warnings if w not in warnings)]
-    changes.transition(service.service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="SUCCEEDED",
-                       after=_dump(done.after), warnings=warnings, completed_at=clock(),
-                       verify_until=verify_until, rollback_not_before=done.rollback_not_before)
-    final = recs.transition(service.service_id, rec.recommendation_id, expected_etag=claimed.etag,
-                            from_statuses=["CLAIMED"], to_status="SUCCEEDED", applied_change_id=change_id,
-                            status_reason=f"applied by {actor} as change {change_id}")
-    release_change_lock(service.service_id, change_id)
+    try:
+        changes.transition(service.service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="SUCCEEDED",
+                           after=_dump(done.after), warnings=warnings, completed_at=clock(),
+                           verify_until=verify_until, rollback_not_before=done.rollback_not_before)
+        final = recs.transition(service.service_id, rec.recommendation_id, expected_etag=claimed.etag,
+                                from_statuses=["CLAIMED"], to_status="SUCCEEDED", applied_change_id=change_id,
+                                status_reason=f"applied by {actor} as change {change_id}")
+    finally:
+        _release(service.service_id, change_id)
     _sync_registered_config(service.service_id, rec.resource_id, _dump(done.after))
     return ChangeResult(change_id=change_id, status="SUCCEEDED", recommendation_status=final.status,
                         before=_dump(live), after=_dump(done.after), warnings=warnings,
                         verify_until=verify_until, rollback_not_before=done.rollback_not_before, **base)
+
+
+def _why(stage: str, exc: BaseException) -> str:
+    detail = exc.detail if isinstance(exc, CostoptError) else f"{type(exc).__name__}: {exc}"
+    return f"refused: {detail}" if stage == "drift check" else f"{stage} failed: {detail}"
+
+
+def _release(service_id: str, change_id: str) -> None:
+    try:
+        release_change_lock(service_id, change_id)
+    except Exception:
+        logger.exception("could not release the change lock (it expires after change_lock_stale_s)",
+                         extra={"service_id": service_id, "change_id": change_id})
+
+
+def _abandon(changes: ChangeRepository, service_id: str, change_id: str, why: str, clock: Callable[[], datetime],
+             *, recs: Any, claimed: Recommendation | None) -> None:
+    """Before anything live was touched: the change FAILED, the recommendation back, the lock free (best effort)."""
+    try:
+        changes.transition(service_id, change_id, from_statuses=["PENDING"], to_status="FAILED", error=why[:2000],
+                           completed_at=clock())
+    except Exception:
+        logger.exception("could not record the refused change", extra={"change_id": change_id})
+    if claimed is not None:
+        _unclaim(recs, claimed, why)
+    _release(service_id, change_id)
 
 
 def _unclaim(recs: Any, claimed: Recommendation, reason: str) -> None:
@@ -226,11 +251,14 @@ def _fail_actuation(act: Actuator, service: Service, resource: Resource, before:
             restore_detail = getattr(restore_exc, "detail", str(restore_exc))
             note = f"; restoring the before config FAILED ({restore_detail}): check the resource"
     error = f"{what} failed: {detail}{note}"
-    changes.transition(service.service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="FAILED",
-                       error=error[:2000], completed_at=clock())
+    try:
+        changes.transition(service.service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="FAILED",
+                           error=error[:2000], completed_at=clock())
+    except Exception:
+        logger.exception("could not record the failed change", extra={"change_id": change_id})
     if claimed is not None:
         _unclaim(recs, claimed, error)
-    release_change_lock(service.service_id, change_id)
+    _release(service.service_id, change_id)
     logger.warning("change failed", extra={"change_id": change_id, "error": error})
     if isinstance(exc, CostoptError) and not isinstance(exc, ActuatorError):
         exc.extra.update(change_id=change_id, change_status="FAILED")
@@ -296,44 +324,43 @@ def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: s
                         created_at=now, updated_at=now, **base)
         changes.create(change)
     except BaseException:
-        release_change_lock(service_id, change_id)
+        _release(service_id, change_id)
         raise
 
-    def refuse(why: str, error: CostoptError) -> NoReturn:
-        changes.transition(service_id, change_id, from_statuses=["PENDING"], to_status="FAILED", error=why,
-                           completed_at=clock())
-        release_change_lock(service_id, change_id)
-        raise error
-
+    stage = "reading the live config"
     try:
         live = act.read(service, resource)
-    except CostoptError as exc:
-        refuse(f"reading the live config failed: {exc.detail}", exc)
-    drift = _drift(act, act.parse(applied.after), live, f"what change {applied.change_id} applied")
-    if drift:
-        drift.extra["change_id"] = change_id
-        refuse(f"refused: {drift.detail}", drift)
-    target, notes = act.rollback_target(act.parse(applied.before), live)
-    try:
+        stage = "drift check"
+        drift = _drift(act, act.parse(applied.after), live, f"what change {applied.change_id} applied")
+        if drift:
+            raise drift
+        target, notes = act.rollback_target(act.parse(applied.before), live)
         warnings = [*act.check(service, resource, live, target), *notes]
-    except CostoptError as exc:
-        refuse(f"refused: {exc.detail}", exc)
-    changes.transition(service_id, change_id, from_statuses=["PENDING"], to_status="IN_PROGRESS",
-                       before=_dump(live), after=_dump(target), warnings=warnings)
+        stage = "recording the change"
+        changes.transition(service_id, change_id, from_statuses=["PENDING"], to_status="IN_PROGRESS",
+                           before=_dump(live), after=_dump(target), warnings=warnings)
+    except BaseException as exc:
+        why = _why("drift check" if stage == "drift check" else stage, exc)
+        _abandon(changes, service_id, change_id, why, clock, recs=recs, claimed=None)
+        if isinstance(exc, CostoptError):
+            exc.extra.setdefault("change_id", change_id)
+        raise
     try:
         done = act.apply(service, resource, live, target, change_id=change_id, now=now)
     except Exception as exc:
         _fail_actuation(act, service, resource, live, change_id, exc, changes=changes, recs=recs, claimed=None,
                         what=change_type.lower().replace("_", " "), clock=clock)
     warnings = [*warnings, *(w for w in done.warnings if w not in warnings)]
-    changes.transition(service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="SUCCEEDED",
-                       after=_dump(done.after), warnings=warnings, completed_at=clock(),
-                       rollback_not_before=done.rollback_not_before)
     why = reason or "rolled back"
-    final = recs.transition(service_id, recommendation_id, expected_etag=rec.etag, from_statuses=["SUCCEEDED"],
-                            to_status="ROLLED_BACK",
-                            status_reason=f"{change_type} {change_id} by {actor}: {why}"[:1000])
-    release_change_lock(service_id, change_id)
+    try:
+        changes.transition(service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="SUCCEEDED",
+                           after=_dump(done.after), warnings=warnings, completed_at=clock(),
+                           rollback_not_before=done.rollback_not_before)
+        final = recs.transition(service_id, recommendation_id, expected_etag=rec.etag, from_statuses=["SUCCEEDED"],
+                                to_status="ROLLED_BACK",
+                                status_reason=f"{change_type} {change_id} by {actor}: {why}"[:1000])
+    finally:
+        _release(service_id, change_id)
     _sync_registered_config(service_id, rec.resource_id, _dump(done.after))
     return ChangeResult(change_id=change_id, status="SUCCEEDED", recommendation_status=final.status,
                         before=_dump(live), after=_dump(done.after), warnings=warnings,

@@ -159,13 +159,14 @@ def test_batch_keeps_order_and_isolates_a_bad_scenario(call, shop) -> None:
         {**good, "changes": [{"resource_id": "fn", "config": {"memory_mb": 64}}]},
         {**good, "service_id": "no-such-service"},
         {**good, "template": {"id": "spot"}},
+        "not a scenario",
     ]
     status, body, _ = call("POST", "/v1/simulate/batch", body={"scenarios": scenarios})
     assert status == 200, body
     entries = body["results"]
-    assert [e["index"] for e in entries] == [0, 1, 2, 3, 4]
-    assert [e["status"] for e in entries] == [200, 422, 422, 404, 200]
-    assert body["succeeded"] == 2 and body["failed"] == 3
+    assert [e["index"] for e in entries] == [0, 1, 2, 3, 4, 5]
+    assert [e["status"] for e in entries] == [200, 422, 422, 404, 200, 422]
+    assert body["succeeded"] == 2 and body["failed"] == 4
     assert entries[1]["problem"]["errors"][0]["loc"] == ["body", "scenarios", 1, "traffic_multiplier"]
     assert entries[2]["problem"]["errors"][0]["loc"] == ["changes", 0, "config", "memory_mb"]
     assert entries[3]["problem"]["title"] == "Not found"

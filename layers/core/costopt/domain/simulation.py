@@ -128,8 +128,10 @@ class SimulationResult(Model):
 
 
 class BatchRequest(Model):
-    scenarios: list[dict[str, Any]] = Field(
-        min_length=1, description=f"Up to {MAX_BATCH} scenarios (more is a 413); each is validated on its own",
+    scenarios: list[Any] = Field(
+        min_length=1,
+        description=f"Up to {MAX_BATCH} scenarios, each shaped as the body of POST /v1/simulate (more is a 413). "
+                    "Each is validated on its own: an invalid one gets its own problem entry.",
     )
 
 

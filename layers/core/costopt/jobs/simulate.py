@@ -173,7 +173,7 @@ def _problem(exc: CostoptError) -> BatchProblem:
                         errors=exc.errors)
 
 
-def run_batch(scenarios: list[dict[str, Any]], *, now: datetime | None = None,
+def run_batch(scenarios: list[Any], *, now: datetime | None = None,
               deps: Dependencies | None = None) -> BatchResult:
     from costopt.store.simulations import new_simulation_id
 

@@ -29,6 +29,7 @@ ServiceIdPath = Annotated[ServiceId, Path(description="3-64 chars: lowercase let
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
+    200: {"description": "The change made (or, for dry_run, the plan)"},
     409: {"description": "Stale etag, not ACTIVE / not applied, another change in progress, or drift"},
     422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take"},
     503: {"description": "The actuator failed; the change is recorded FAILED"},

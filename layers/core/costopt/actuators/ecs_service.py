@@ -37,6 +37,21 @@ def capacity_of(strategy: list[dict[str, Any]] | None) -> str:
     return "on_demand"
 
 
+def _fits(task_def: dict[str, Any], target: EcsConfig) -> None:
+    """Container-level limits must fit in the new task size, or ECS rejects the revision."""
+    containers = task_def.get("containerDefinitions", [])
+    too_big = [c["name"] for c in containers if int(c.get("memory") or 0) > target.memory_mb]
+    cpu = sum(int(c.get("cpu") or 0) for c in containers)
+    if too_big or cpu > target.cpu_units:
+        from costopt.errors import Unprocessable
+
+        raise Unprocessable(
+            f"the containers' own limits do not fit the new task size ({target.cpu_units} CPU units, "
+            f"{target.memory_mb} MiB): " + (f"memory of {', '.join(too_big)}; " if too_big else "")
+            + (f"container CPU {cpu} units" if cpu > target.cpu_units else "")
+            + "; lower them in the task definition first", extra={"actuator": KIND})
+
+
 class EcsActuator(Actuator):
     kind = KIND
     config_model = EcsConfig
@@ -100,6 +115,7 @@ class EcsActuator(Actuator):
             t.cpu_units, t.memory_mb, t.architecture)
         new_arn = None
         if size_changes:
+            _fits(task_def, t)
             register = {k: task_def[k] for k in COPIED if task_def.get(k) not in (None, [], {})}
             register["cpu"] = str(t.cpu_units)
             register["memory"] = str(t.memory_mb)

@@ -232,6 +232,12 @@ class CostoptResolver(APIGatewayHttpResolver):
         return who
 
 
+DYNAMODB_UNAVAILABLE = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
+})
+
+
 def make_resolver() -> CostoptResolver:
     app = CostoptResolver(enable_validation=True)
 
@@ -252,6 +258,23 @@ def make_resolver() -> CostoptResolver:
         if exc.status >= 500:
             logger.warning("request failed on a dependency", extra={"error": str(exc)})
         return problem_from(exc)
+
+    from pynamodb.exceptions import PynamoDBException
+
+    @app.exception_handler(PynamoDBException)
+    def _dynamodb(exc: PynamoDBException) -> Response:
+        code = exc.cause_response_code or ""
+        if code == "ValidationException" and type(exc).__name__ in ("QueryError", "ScanError"):
+            # what a client controls in a read is its parameters and next_token (e.g. a start key
+            # outside the queried partition); DynamoDB's message names no secret but is not echoed
+            logger.warning("read rejected by DynamoDB", extra={"error": exc.cause_response_message})
+            return problem(400, "Bad request", "next_token or a parameter does not fit this list",
+                           type_slug="bad-request")
+        if code in DYNAMODB_UNAVAILABLE:
+            logger.warning("DynamoDB unavailable", extra={"code": code})
+            return problem(503, "Dependency unavailable", "the database is busy or unavailable; retry shortly",
+                           type_slug="dependency-unavailable")
+        return _unexpected(exc)
 
     @app.exception_handler(NotFoundError)
     def _not_found(exc: NotFoundError) -> Response:
@@ -274,34 +297,59 @@ def make_resolver() -> CostoptResolver:
 
 
 class PageToken:
-    """Opaque, HMAC-signed pagination token around a DynamoDB LastEvaluatedKey."""
+    """Opaque, HMAC-signed pagination token around a DynamoDB LastEvaluatedKey.
+
+    ``scope`` names the list a token belongs to (e.g. ``"changes:checkout"``); it is part of the
+    signature, so a token of one list handed to another is a 400, never a DynamoDB error."""
+
+    MAX_ATTRIBUTES = 4  # table hash + range, index hash + range
 
     @staticmethod
-    def _sign(payload: bytes) -> str:
-        mac = hmac.new(settings.pagination_secret.encode(), payload, hashlib.sha256).digest()[:12]
+    def _sign(payload: bytes, scope: str = "") -> str:
+        message = payload if not scope else scope.encode() + b"\x00" + payload
+        mac = hmac.new(settings.pagination_secret.encode(), message, hashlib.sha256).digest()[:12]
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
     @classmethod
-    def encode(cls, key: dict[str, Any] | None) -> str | None:
+    def encode(cls, key: dict[str, Any] | None, scope: str = "") -> str | None:
         if not key:
             return None
         payload = json.dumps(key, separators=(",", ":"), sort_keys=True, default=str).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-        return f"{body}.{cls._sign(payload)}"
+        return f"{body}.{cls._sign(payload, scope)}"
 
     @classmethod
-    def decode(cls, token: str | None) -> dict[str, Any] | None:
+    def _is_start_key(cls, key: Any) -> bool:
+        """A LastEvaluatedKey: 1-4 attributes, each a single S/N/B string value."""
+        if not isinstance(key, dict) or not 1 <= len(key) <= cls.MAX_ATTRIBUTES:
+            return False
+        for name, value in key.items():
+            if not (isinstance(name, str) and name and isinstance(value, dict) and len(value) == 1):
+                return False
+            (kind, raw), = value.items()
+            if kind not in ("S", "N", "B") or not isinstance(raw, str) or not raw:
+                return False
+            if kind == "N":
+                try:
+                    if not math.isfinite(float(raw)):
+                        return False
+                except ValueError:
+                    return False
+        return True
+
+    @classmethod
+    def decode(cls, token: str | None, scope: str = "") -> dict[str, Any] | None:
         if not token:
             return None
         try:
             body, sig = token.split(".", 1)
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            if not hmac.compare_digest(sig, cls._sign(payload)):
+            if not hmac.compare_digest(sig.encode(), cls._sign(payload, scope).encode()):
                 raise ValueError("bad signature")
             key = json.loads(payload)
-            if not isinstance(key, dict):
-                raise ValueError("not an object")
-            return key
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest("next_token is not a token this API issued",
+            if not cls._is_start_key(key):
+                raise ValueError("not a start key")
+            return dict(key)
+        except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+            raise BadRequest("next_token is not a token this API issued for this list",
                              errors=[{"loc": ["query", "next_token"], "msg": "invalid token"}]) from exc

@@ -143,13 +143,14 @@ class ServiceRepository:
 
     def list(self, limit: int = 50, next_token: str | None = None,
              team: str | None = None) -> tuple[list[ServiceSummary], str | None]:
-        start = PageToken.decode(next_token)
+        scope = f"services:{team or ''}"  # a token of one list is a 400 on another
+        start = PageToken.decode(next_token, scope)
         if team:
             query = ServiceItem.by_team.query(team, limit=limit, last_evaluated_key=start)
         else:
             query = ServiceItem.by_entity.query(ENTITY, limit=limit, last_evaluated_key=start)
         items = [i.to_summary() for i in query]
-        return items, PageToken.encode(query.last_evaluated_key)
+        return items, PageToken.encode(query.last_evaluated_key, scope)
 
     def iter_ids(self, page_size: int = 100) -> Any:
         """Every service id, paging the GSI (jobs use this; no Scan)."""

@@ -221,7 +221,8 @@ class RecommendationRepository:
     def list(self, service_id: str, status: str | None = None, limit: int = 50,
              next_token: str | None = None) -> tuple[list[Recommendation], str | None]:
         """Newest first; with ``status`` through the ``by_status`` GSI. One page per call."""
-        start = PageToken.decode(next_token)
+        scope = f"recommendations:{service_id}:{status or ''}"  # a token of one list is a 400 on another
+        start = PageToken.decode(next_token, scope)
         if status:
             query = RecommendationItem.by_status.query(service_status(service_id, status), limit=limit,
                                                        scan_index_forward=False, last_evaluated_key=start)
@@ -229,7 +230,7 @@ class RecommendationRepository:
             query = RecommendationItem.query(service_id, limit=limit, scan_index_forward=False,
                                              last_evaluated_key=start)
         items = [i.to_domain() for i in query]
-        return items, PageToken.encode(query.last_evaluated_key) if len(items) >= limit else None
+        return items, PageToken.encode(query.last_evaluated_key, scope) if len(items) >= limit else None
 
 
 def _conditional(exc: Exception) -> bool:

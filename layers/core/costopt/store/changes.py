@@ -120,10 +120,11 @@ class ChangeRepository:
     def history(self, service_id: str, limit: int = 50,
                 next_token: str | None = None) -> tuple[list[Change], str | None]:
         """The service's changes, newest first, one page."""
+        scope = f"changes:{service_id}"  # a token of one list is a 400 on another
         query = ChangeItem.query(service_id, scan_index_forward=False, limit=limit,
-                                 last_evaluated_key=PageToken.decode(next_token))
+                                 last_evaluated_key=PageToken.decode(next_token, scope))
         items = [i.to_domain() for i in query]
-        return items, PageToken.encode(query.last_evaluated_key)
+        return items, PageToken.encode(query.last_evaluated_key, scope)
 
     def newest_first(self, service_id: str, page_size: int = 50) -> Iterator[Change]:
         for item in ChangeItem.query(service_id, scan_index_forward=False, page_size=page_size):

@@ -333,3 +333,17 @@ def test_history_paginates_newest_first(apply_call, lambda_rec):
     assert [c["type"] for c in page2["items"]] == ["APPLY"]
     assert apply_call("GET", "/v1/config/history/nosuch")[0] == 404
     assert apply_call("GET", "/v1/config/history/checkout", query={"next_token": "forged.token"})[0] == 400
+
+
+def test_idle_stop_of_an_instance_is_not_applied_automatically(apply_call, tables):
+    instance = ec2_instance("m5.large")
+    register("batch", [{"resource_id": "box", "kind": "ec2_instance", "instance_id": instance,
+                        "config": {"instance_type": "m5.large"}}], allow_disruptive=True)
+    rec = recommendation("batch", "box", "ec2_instance", "idle_stop", {"instance_type": "m5.large"},
+                         {"state": "stopped"}, cost_now=70.08, cost_proposed=0.0)
+    status, body = apply_call("POST", "/v1/config/apply", body=apply_body(rec))
+    assert status == 422 and body["action"] == "idle_stop" and "do it yourself" in body["detail"]
+    assert RecommendationRepository().get("batch", rec.recommendation_id).etag == rec.etag
+    inst = boto3.client("ec2", region_name=REGION).describe_instances(
+        InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert inst["State"]["Name"] == "running" and history("batch") == []

@@ -35,6 +35,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from pydantic import ValidationError
 
 from costopt.actuators.base import Actuator
 from costopt.actuators.registry import actuator_for
@@ -96,6 +97,16 @@ def _resource_of(service: Service, rec: Recommendation) -> Resource:
     return resource
 
 
+def _configs(act: Actuator, rec: Recommendation) -> tuple[Model, Model]:
+    """The recommendation's current and proposed configs in the kind's shape, or 422 when the action
+    is not a config change (e.g. stop or delete an idle resource: done by a person after review)."""
+    try:
+        return act.parse(rec.current), act.parse(rec.proposed)
+    except ValidationError:
+        raise Unprocessable(f"{rec.action} proposes {rec.proposed}, which is not a {rec.kind} config change "
+                            "costopt applies; do it yourself after review", extra={"action": rec.action}) from None
+
+
 def _guard_apply(req: ApplyRequest, service: Service, rec: Recommendation, act: Actuator,
                  resource: Resource) -> list[str]:
     if rec.status != "ACTIVE":
@@ -136,7 +147,7 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
     rec: Recommendation = recs.get(req.service_id, req.recommendation_id)
     resource = _resource_of(service, rec)
     act = actuator_for(rec.kind)
-    current, target = act.parse(rec.current), act.parse(rec.proposed)
+    current, target = _configs(act, rec)
     warnings = _guard_apply(req, service, rec, act, resource)
     forced = req.force and not rec.sla.compliant
     base = {"type": "APPLY", "service_id": service.service_id, "recommendation_id": rec.recommendation_id,

@@ -197,6 +197,8 @@ def test_schedules(tpl: dict[str, Any]) -> None:
     daily = _event(tpl, "RecomputeFunction", "ScheduleV2")
     assert re.fullmatch(r"cron\(\d{1,2} \d{1,2} \* \* \? \*\)", daily["ScheduleExpression"])
     assert tpl["Resources"]["PullMetricsFunction"]["Properties"]["Timeout"] >= 300
+    for schedule in (hourly, daily):  # one stack per stage in one account: names must not collide
+        assert "${Stage}" in schedule["Name"]["Fn::Sub"]
 
 
 @pytest.mark.parametrize("logical_id", ["PullMetricsFunction", "RecomputeFunction"])
@@ -234,7 +236,7 @@ def test_function_environment(tpl: dict[str, Any]) -> None:
         assert env[logical_id]["BILLING_API_URL"] == {"Ref": "BillingApiUrl"}
         assert env[logical_id]["BILLING_API_KEY_SECRET"] == {"Ref": "BillingApiKeySecretName"}
         assert env[logical_id]["PROMETHEUS_URL"] == {"Ref": "PrometheusUrl"}
-    for name in ("BillingApiUrl", "BillingApiKeySecretName", "PrometheusUrl"):
+    for name in ("BillingApiUrl", "BillingApiKeySecretName", "PrometheusUrl", "FocusCsvBucket"):
         assert tpl["Parameters"][name]["Default"] == ""
 
 
@@ -310,7 +312,7 @@ def test_function_policies_are_templates_or_this_stacks_managed_policies(tpl: di
     """No AWS-managed *FullAccess policies: SAM policy templates scoped to one resource, or ours."""
     own = {k for k, v in tpl["Resources"].items() if v["Type"] == "AWS::IAM::ManagedPolicy"}
     templates = {"DynamoDBCrudPolicy", "DynamoDBReadPolicy", "SQSSendMessagePolicy", "SNSPublishMessagePolicy",
-                 "EventBridgePutEventsPolicy", "AWSSecretsManagerGetSecretValuePolicy"}
+                 "EventBridgePutEventsPolicy", "AWSSecretsManagerGetSecretValuePolicy", "S3ReadPolicy"}
 
     def check(item: Any) -> None:
         if isinstance(item, dict) and "Fn::If" in item:

@@ -22,6 +22,7 @@ from local.events import http_event
 from local.functions import function_by_name
 from local.routes import load_routes, select_route
 from local.seed import scheduler_event
+from local.template import ROOT
 
 OPERATOR = "alice@example.com"
 SERVICE_ID = "e2e-checkout"
@@ -53,7 +54,9 @@ class Api:
 def run_schedule(function: str) -> dict[str, Any]:
     """The function's ScheduleV2 event (template Input / events/<function>-schedule.json), now."""
     event = scheduler_event(function)
-    assert event.get("source") == "aws.scheduler" and event.get("detail-type") == "Scheduled Event"
+    sample = json.loads((ROOT / "events" / f"{function}-schedule.json").read_text())
+    assert set(event) == set(sample) and event["detail"] == sample["detail"]
+    assert event["source"] == "aws.scheduler" and event["detail-type"] == "Scheduled Event"
     result: dict[str, Any] = function_by_name(function).invoke(event)
     return result
 

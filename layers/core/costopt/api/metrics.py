@@ -52,7 +52,10 @@ class MetricQuery(Model):
     @field_validator("start", "end")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        try:
+            return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC time
+            raise ValueError("the time is out of range in UTC") from None
 
     @model_validator(mode="after")
     def _range(self) -> MetricQuery:

@@ -9,9 +9,9 @@ contract: ``baseline``/``scenario`` cost percentiles and SLA probability, ``savi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from costopt.domain.common import Model, ResourceId, ServiceId
 
@@ -21,6 +21,9 @@ TemplateId = Literal[
 ]
 
 MAX_BATCH = 50
+
+# as ApplyRequest.recommendation_id: an empty or >1 KB id would reach DynamoDB as an invalid key
+RecommendationRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class ScenarioChange(Model):
@@ -44,7 +47,7 @@ class Scenario(Model):
 
     service_id: ServiceId
     changes: list[ScenarioChange] = Field(default_factory=list, max_length=100)
-    recommendation_ids: list[str] = Field(default_factory=list, max_length=100)
+    recommendation_ids: list[RecommendationRef] = Field(default_factory=list, max_length=100)
     template: TemplateRef | None = None
     traffic_multiplier: float = Field(default=1.0, ge=0.1, le=100, description="Scales every hour's load")
     growth_pct_per_month: float = Field(default=0.0, ge=-90, le=1000,

@@ -24,6 +24,7 @@ import base64
 import copy
 import importlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,8 @@ DEMO = "fuzz-demo"
 BASE_URL = "http://fuzz.local"
 ALLOWED_5XX = {501, 503}
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
-MAX_EXAMPLES = 30  # per route and generation mode; the whole file stays well under two minutes
+# per route and generation mode; the whole file stays under two minutes. COSTOPT_FUZZ_EXAMPLES=500 for a deep run
+MAX_EXAMPLES = int(os.environ.get("COSTOPT_FUZZ_EXAMPLES", "30"))
 ONE_MB = 1024 * 1024
 
 ROUTES: list[RouteDef] = [r for r in load_routes() if r.function.exists]
@@ -249,8 +251,9 @@ def _concrete_path(route: RouteDef, demo: Demo, **override: str) -> str:
 
 def _valid_body(route: RouteDef, demo: Demo) -> dict[str, Any] | None:
     """A well-formed body for the routes that take one (None: the route takes none)."""
-    scenario = {"service_id": DEMO, "changes": [{"resource_id": "api", "config": {"memory_mb": 512}}],
-                "horizon_days": 7, "samples": 100, "seed": 1}
+    scenario = {"service_id": DEMO, "changes": [{"resource_id": "web", "config": {"desired_count": 3}}],
+                "recommendation_ids": [demo.recommendation_id], "template": {"id": "traffic-spike", "params": {}},
+                "traffic_multiplier": 1.5, "horizon_days": 7, "samples": 100, "seed": 1}
     bodies: dict[str, dict[str, Any]] = {
         "PUT /v1/services/{service_id}": {**demo.spec, "version": 1},
         "POST /v1/recommend": {"service_id": DEMO, "lookback_days": 14},
@@ -260,7 +263,8 @@ def _valid_body(route: RouteDef, demo: Demo) -> dict[str, Any] | None:
         "POST /v1/config/apply": {"service_id": DEMO, "recommendation_id": demo.recommendation_id,
                                   "etag": demo.etag, "dry_run": True},
         "POST /v1/config/rollback/{service_id}/{recommendation_id}": {"reason": "fuzz"},
-        "POST /v1/metrics/query": {"service_id": DEMO, "metric": "cpu_utilization_pct", "start": "2026-11-01T00:00:00Z",
+        "POST /v1/metrics/query": {"service_id": DEMO, "resource_id": "api", "metric": "cpu_utilization_pct",
+                                   "stat": "max", "period": "hour", "start": "2026-11-01T00:00:00Z",
                                    "end": "2026-11-02T00:00:00Z"},
     }
     if route.method in ("GET", "DELETE"):
@@ -308,9 +312,27 @@ def _body_variants(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield f"{label}=null", json.dumps(_replaced(body, at, None))
         yield f"{label}=object", json.dumps(_replaced(body, at, {"$gt": ""}))
         yield f"{label}=array", json.dumps(_replaced(body, at, [value]))
+    yield from _time_range_variants(body)
     yield "unknown-field", json.dumps({**body, "__proto__": {"admin": True}})
     yield "unknown-1MB-field", json.dumps({**body, "pad": "x" * ONE_MB})
     yield "duplicate-keys", json.dumps(body)[:-1] + ', "' + next(iter(body), "k") + '": null}' if body else "{}"
+
+
+EXTREME_TIMES = [("0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00Z"),  # no UTC time before year 1
+                 ("9999-12-31T00:00:00Z", "9999-12-31T23:59:59-14:00"),  # nor after year 9999
+                 ("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z"), ("9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),
+                 ("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z"), ("2026-11-01T00:00:00Z", "2026-11-01T00:00:00Z"),
+                 ("1970-01-01T00:00:00Z", "2026-11-01T00:00:00Z"), ("2026-02-29T00:00:00Z", "2026-03-01T00:00:00Z"),
+                 ("2026-11-01T00:00:00", "2026-11-01T12:00:00+05:45"), ("0", "1"), ("-1", "1e3"),
+                 ("2026-11-01T24:00:00Z", "2026-11-02T00:00:00Z"), ("now", "tomorrow")]
+
+
+def _time_range_variants(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Both ends of a time range at once (one end alone mostly fails the range check first)."""
+    for start_key, end_key in (("start", "end"), ("from", "to"), ("since", "until")):
+        if start_key in body and end_key in body:
+            for start, end in EXTREME_TIMES:
+                yield f"{start_key}={start},{end_key}={end}", json.dumps({**body, start_key: start, end_key: end})
 
 
 RAW_BODIES: list[tuple[str, str | None]] = [
@@ -530,3 +552,32 @@ def test_unknown_method_and_path(demo: Demo, lambda_context: Any) -> None:
             result = handler(event, lambda_context)
             check(Reply(int(result["statusCode"]), dict(result.get("headers") or {}), result.get("body") or "",
                         request=f"{route.function.name}: {method} {path}"))
+
+
+@pytest.mark.parametrize(("code", "status"), [("ValidationException", 400),
+                                              ("ProvisionedThroughputExceededException", 503),
+                                              ("ThrottlingException", 503), ("InternalServerError", 503),
+                                              ("AccessDeniedException", 500)])
+def test_dynamodb_errors_map_to_problems(demo: Demo, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+                                         code: str, status: int) -> None:
+    """A read DynamoDB rejects as invalid is the client's 400; throttled or down is a 503; a
+    misconfiguration (no permission) stays a 500 that says nothing of the cause."""
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import GetError
+
+    from costopt.store.services import ServiceRepository
+
+    message = "secret-ish detail arn:aws:dynamodb:us-east-1:123456789012:table/costopt-services"
+
+    def failing_get(self: Any, service_id: str) -> Any:
+        cause = ClientError({"Error": {"Code": code, "Message": message}}, "GetItem")
+        raise GetError(f"Failed to get item: {cause}", cause)
+
+    monkeypatch.setattr(ServiceRepository, "get", failing_get)
+    reply = send(lambda_context, "GET", f"/v1/services/{DEMO}")
+    assert reply is not None and reply.status == status, reply
+    body = reply.json()
+    assert reply.content_type == "application/problem+json" and body["status"] == status
+    assert message not in reply.text and "arn:aws" not in reply.text
+    if status < 500 or status in ALLOWED_5XX:
+        check(reply)

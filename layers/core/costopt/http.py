@@ -264,11 +264,11 @@ def make_resolver() -> CostoptResolver:
     @app.exception_handler(PynamoDBException)
     def _dynamodb(exc: PynamoDBException) -> Response:
         code = exc.cause_response_code or ""
-        if code == "ValidationException" and type(exc).__name__ in ("QueryError", "ScanError"):
-            # what a client controls in a read is its parameters and next_token (e.g. a start key
-            # outside the queried partition); DynamoDB's message names no secret but is not echoed
+        if code == "ValidationException" and type(exc).__name__ in ("GetError", "QueryError", "ScanError"):
+            # what a client controls in a read is its ids, parameters and next_token (an empty or
+            # oversized key, a start key outside the queried partition); DynamoDB's message is not echoed
             logger.warning("read rejected by DynamoDB", extra={"error": exc.cause_response_message})
-            return problem(400, "Bad request", "next_token or a parameter does not fit this list",
+            return problem(400, "Bad request", "an id, next_token or parameter is not valid for this read",
                            type_slug="bad-request")
         if code in DYNAMODB_UNAVAILABLE:
             logger.warning("DynamoDB unavailable", extra={"code": code})

@@ -242,6 +242,8 @@ def _resolve_env(tpl: dict[str, Any], res: dict[str, Any]) -> tuple[dict[str, st
         ref = value.get("Ref") if isinstance(value, dict) else None
         if var in tables:
             env[var] = tables[var]
+        elif ref in PSEUDO_PARAMETERS:
+            env[var] = PSEUDO_PARAMETERS[ref]
         elif ref in params:
             default = params[ref].get("Default", "")
             env[var] = ",".join(default) if isinstance(default, list) else str(default)
@@ -254,6 +256,10 @@ def _resolve_env(tpl: dict[str, Any], res: dict[str, Any]) -> tuple[dict[str, st
     return env, queues, topics
 
 
+PSEUDO_PARAMETERS = {
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/costopt/4a1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "AWS::StackName": "costopt", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+}
 _METHOD_ORDER = {"PUT": 0, "POST": 1, "GET": 2, "DELETE": 3}
 
 

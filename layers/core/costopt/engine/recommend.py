@@ -74,8 +74,16 @@ def _default_ids() -> tuple[Callable[[datetime], str], Callable[[], str]]:
 def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strategy: Strategy | None = None,
               now: datetime, resource_ids: Iterable[str] | None = None,
               id_factory: Callable[[datetime], str] | None = None,
-              etag_factory: Callable[[], str] | None = None) -> RecommendationResult:
-    """Recommendations, rejected options and data gaps for ``service`` (see the module doc)."""
+              etag_factory: Callable[[], str] | None = None,
+              rolled_back: Iterable[Recommendation] = ()) -> RecommendationResult:
+    """Recommendations, rejected options and data gaps for ``service`` (see the module doc).
+
+    ``rolled_back``: recommendations that were applied and rolled back recently. An option on the same
+    resource, from the same current config, with the same action and at most the rolled-back option's
+    cost (i.e. at least as aggressive) is rejected with the clause ``rolled_back``: it broke the SLA in
+    production, whatever the model predicts now. This stops apply -> breach -> rollback -> apply loops.
+    """
+    burned = list(rolled_back)
     strategy = strategy or service.policy.strategy
     if id_factory is None or etag_factory is None:
         ids, etags = _default_ids()
@@ -128,6 +136,17 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             if saving < rs.min_savings_usd or pct < rs.min_savings_pct:
                 continue
             current = res.config.model_dump(mode="json")
+            burn = _rolled_back_like(burned, res.resource_id, opt.action, current, opt.monthly_cost_usd)
+            if burn is not None:
+                when = burn.updated_at.strftime("%Y-%m-%d %H:%M UTC")
+                result.rejected.append(RejectedOption(
+                    resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
+                    proposed=opt.proposed, monthly_cost_current_usd=_usd(ctx_plan.current_cost_usd),
+                    monthly_cost_proposed_usd=_usd(opt.monthly_cost_usd), monthly_savings_usd=_usd(saving),
+                    failed_clauses=["rolled_back"], sla=verdict,
+                    reason=(f"at least as aggressive as {burn.recommendation_id} ({burn.proposed}), rolled back "
+                            f"on {when}: {burn.status_reason or 'no reason recorded'}")))
+                continue
             if not verdict.compliant:
                 result.rejected.append(RejectedOption(
                     resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
@@ -155,6 +174,15 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
     result.current_monthly_cost_usd = _usd(result.current_monthly_cost_usd)
     result.data_coverage_pct = round(min(coverages) * 100.0, 2) if coverages else 0.0
     return result
+
+
+def _rolled_back_like(burned: list[Recommendation], resource_id: str, action: str, current: dict[str, object],
+                      monthly_cost_usd: float) -> Recommendation | None:
+    for rec in burned:
+        if (rec.resource_id == resource_id and rec.action == action and rec.current == current
+                and monthly_cost_usd <= rec.monthly_cost_proposed_usd + 0.005):
+            return rec
+    return None
 
 
 def _usd(value: float) -> float:

@@ -12,12 +12,14 @@ recompute.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from costopt.domain.recommendation import Strategy
+from costopt.domain.recommendation import Recommendation, Strategy
 from costopt.domain.service import Service
 from costopt.engine.recommend import RecommendationResult, recommend
+
+ROLLBACK_MEMORY_DAYS = 30  # options like one that was rolled back stay rejected this long
 
 if TYPE_CHECKING:
     from costopt.store.recommendations import RecommendationRepository
@@ -35,14 +37,27 @@ def recommend_service(service: Service, *, lookback_days: int | None = None, str
     ids = list(resource_ids) if resource_ids is not None else None
     usage = load_usage(service, lookback, now)
     catalog = get_catalog(service.region)
+    if recommendations is None:
+        from costopt.store.recommendations import RecommendationRepository
+        recommendations = RecommendationRepository()
     result = recommend(service, usage, catalog, strategy=strategy or service.policy.strategy, now=now,
-                       resource_ids=ids)
+                       resource_ids=ids, rolled_back=recently_rolled_back(recommendations, service.service_id, now))
     if persist:
-        if recommendations is None:
-            from costopt.store.recommendations import RecommendationRepository
-            recommendations = RecommendationRepository()
         recommendations.replace_active(service.service_id, result.recommendations, now=now, resource_ids=ids)
     return result
+
+
+def recently_rolled_back(recommendations: RecommendationRepository, service_id: str,
+                         now: datetime) -> list[Recommendation]:
+    """ROLLED_BACK recommendations of the last ``ROLLBACK_MEMORY_DAYS`` days (newest first)."""
+    since = now - timedelta(days=ROLLBACK_MEMORY_DAYS)
+    out: list[Recommendation] = []
+    token: str | None = None
+    while True:
+        items, token = recommendations.list(service_id, status="ROLLED_BACK", limit=100, next_token=token)
+        out += [r for r in items if r.updated_at >= since]
+        if token is None or (items and items[-1].created_at < since):
+            return out
 
 
 def run_recommend(service_id: str, *, lookback_days: int | None = None, strategy: Strategy | None = None,

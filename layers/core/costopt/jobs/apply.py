@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, NoReturn
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -394,18 +395,26 @@ def _applied_change(changes: ChangeRepository, rec: Recommendation) -> Change:
 # --------------------------------------------------------------------------- idempotency
 
 
-persistence_layer = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 idempotency_config = IdempotencyConfig(
     event_key_jmespath="[operation, key, principal]",
     payload_validation_jmespath="body_sha256",
     raise_on_no_idempotency_key=True,
     expires_after_seconds=settings.idempotency_ttl_s,
 )
-@idempotent_function(data_keyword_argument="request", persistence_store=persistence_layer,
-                     config=idempotency_config)
-def _idempotent(*, request: dict[str, Any], run: Callable[[], ChangeResult]) -> dict[str, Any]:
-    # only ``request`` is hashed (key) and validated (body hash); ``run`` does the work once
-    return run().model_dump(mode="json")
+
+
+@cache
+def _idempotent() -> Callable[..., dict[str, Any]]:
+    """The idempotent runner, built on first use: its persistence layer creates a boto3 client,
+    which does not belong in a cold start that may never apply anything."""
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=idempotency_config)
+    def run_once(*, request: dict[str, Any], run: Callable[[], ChangeResult]) -> dict[str, Any]:
+        # only ``request`` is hashed (key) and validated (body hash); ``run`` does the work once
+        return run().model_dump(mode="json")
+
+    return run_once
 
 
 def body_hash(body: Any) -> str:
@@ -418,7 +427,7 @@ def idempotent_change(operation: str, key: str | None, principal: str, body: Any
     if not key:
         return run()
     try:
-        result = _idempotent(request={"operation": operation, "key": key, "principal": principal,
+        result = _idempotent()(request={"operation": operation, "key": key, "principal": principal,
                                       "body_sha256": body_hash(body)}, run=run)
     except IdempotencyValidationError:
         raise Unprocessable("this Idempotency-Key was used with a different request body",

@@ -34,6 +34,7 @@ WILDCARD_ONLY_ACTIONS = {
     "pricing:GetProducts",  # Price List: no resource types at all
     "ecs:DescribeTaskDefinition",  # ECS: task definitions have no ARN-level permission for these two
     "ecs:RegisterTaskDefinition",
+    "ecs:DeregisterTaskDefinition",
     "ec2:DescribeInstances",  # EC2: Describe* actions take no resource types
     "ec2:DescribeVolumes",
     "ec2:DescribeVolumesModifications",

@@ -12,7 +12,7 @@ DDB_DIR   := .tools/ddb
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
 
-.PHONY: help setup tools run token test test-unit test-integration test-contract lint typecheck fmt build bench clean
+.PHONY: help setup tools run token test test-unit test-integration test-contract lint typecheck fmt build validate bench clean
 
 help:
 	@echo "make run    - set up everything and run costopt locally with demo data (http://127.0.0.1:3000)"
@@ -73,7 +73,10 @@ test: tools lint typecheck
 	$(BIN)/pytest -q tests/contract
 
 build: tools
-	$(SAM) build --cached --parallel
+	$(SAM) build            # samconfig.toml: cached, parallel, no container
+
+validate: tools
+	$(SAM) validate --lint
 
 bench: setup
 	$(PYTHON) -m bench

@@ -349,11 +349,15 @@ def test_spot_breaks_availability_at_four_nines_unless_allowed() -> None:
 def test_autoscaled_pool_follows_load_within_bounds() -> None:
     cfg = {"replicas": 4, "cpu_cores": 1, "memory_gb": 2, "min_replicas": 2, "max_replicas": 6}
     svc = service([{"resource_id": "k8s", "kind": "generic", "workload": "ns/d", "config": cfg}])
-    # demand = 50% of 4 cores = 2 cores -> ceil(2 / 0.7) = 3 replicas; at x3: 6 cores -> 9 -> capped at 6
+    # demand = 50% of 4 cores = 2 cores; the autoscaler holds the observed 50% utilization, so the baseline is
+    # today's fleet: ceil(2 / 0.5) = 4 replicas; at x3: 6 cores -> 12 -> capped at 6
     history = constant_history({"k8s": {Metric.CPU_PCT: 50.0, Metric.MEMORY_PCT: 30.0}})
     replica_hour = 1 * 0.0316 + 2 * 0.0042
     one = run(svc, history, seed=1)
-    assert one.baseline.monthly_cost_usd.p50 == pytest.approx(3 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
+    assert one.baseline.monthly_cost_usd.p50 == pytest.approx(4 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
+    # at half the traffic the pool halves: ceil(1 / 0.5) = 2 replicas (the minimum)
+    half = run(svc, history, seed=1, traffic_multiplier=0.5)
+    assert half.baseline.monthly_cost_usd.p50 == pytest.approx(2 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
     three = run(svc, history, seed=1, traffic_multiplier=3)
     assert three.baseline.monthly_cost_usd.p50 == pytest.approx(6 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
     cpu = next(c for c in three.baseline.breached_clauses if c.clause == "max_cpu_utilization_pct")

@@ -109,7 +109,8 @@ ASSUMPTIONS = [
     "fraction; arm64 runs at the same duration as x86_64.",
     "Pools (ECS, generic, EC2): CPU demand scales linearly with traffic; the memory working set per replica "
     "does not; arm64/Graviton and other instance families are assumed to deliver the same per-vCPU throughput.",
-    "Autoscaled pools (min/max set) follow load at the policy's CPU target utilization, with no scaling lag; "
+    "Autoscaled pools (min/max set) follow load with no scaling lag, holding the mean CPU utilization "
+    "observed at the current desired count (the policy's target utilization when there is no CPU data); "
     "their history is read as if it ran at the current desired count.",
     "Latency: M/M/c with c = replicas x cores, calibrated once against the observed p99 at the current config.",
     "EBS gp2 volumes under 1 TiB burst to 3,000 IOPS; EBS IOPS and throughput scale with traffic.",
@@ -442,6 +443,7 @@ class Prepared:
 
     cpu_fraction: float | None = None  # Lambda
     cpu_s_per_request: float | None = None  # pools
+    autoscale_target: float | None = None  # pools: the CPU utilization the current autoscaling holds
     calibration: float = 1.0
     notes: list[str] = field(default_factory=list)
 
@@ -585,9 +587,17 @@ def _prepare_pool(rp: ResourcePlan, history: History, catalog: Catalog) -> Prepa
     if cpu is None:
         prep.notes.append("no CPU data: utilization, replicas under autoscaling and latency are not modelled")
         return prep
+    demand = cpu / 100.0 * float(ref.count) * ref.cores  # cores, (days, 24)
+    if ref.autoscaled and ref.count > 0:
+        # The service's own scaling policy is unknown; infer the utilization it holds from the history
+        # (read at the current desired count), so the baseline reproduces today's fleet and bill.
+        mean_util = float(demand.mean()) / (float(ref.count) * ref.cores)
+        if mean_util > 0:
+            prep.autoscale_target = min(0.95, max(0.05, mean_util))
+            prep.notes.append(f"autoscaling modelled at the observed mean CPU utilization "
+                              f"{prep.autoscale_target:.0%} (the current desired count at the observed load)")
     if req is None or float(req.sum()) <= 0:
         return prep
-    demand = cpu / 100.0 * float(ref.count) * ref.cores  # cores, (days, 24)
     s = float(demand.sum() * 3600.0 / req.sum())
     if s <= 0:
         return prep
@@ -613,7 +623,8 @@ def _pool(ctx: Context, rp: ResourcePlan, cfg: ResourceConfig, grid: Grid, prep:
     cpu = grid.get(rid, Metric.CPU_PCT)
     demand = None if cpu is None else cpu * (float(ref.count) * ref.cores / 100.0) * grid.t
     if pool.autoscaled and demand is not None:
-        want = np.ceil(demand / (pool.cores * ctx.target_utilization) - 1e-9)
+        target = prep.autoscale_target or ctx.target_utilization
+        want = np.ceil(demand / (pool.cores * target) - 1e-9)
         replicas: Any = np.clip(want, pool.lo, pool.hi)
     else:
         replicas = pool.count

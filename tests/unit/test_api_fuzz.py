@@ -540,6 +540,12 @@ def test_headers_hostile(demo: Demo, lambda_context: Any) -> None:
     reply = check(send(lambda_context, "POST", f"/v1/config/rollback/{DEMO}/{demo.recommendation_id}",
                        headers={"Idempotency-Key": "\u0000"}))
     assert reply is not None and 400 <= reply.status < 500
+    # one key, two different bodies: the second is refused, not replayed and not a 500
+    first = check(send(lambda_context, "POST", "/v1/config/apply", body=body, headers={"Idempotency-Key": "k-1"}))
+    other = json.dumps({**json.loads(body), "reason": "another request"})
+    second = check(send(lambda_context, "POST", "/v1/config/apply", body=other, headers={"Idempotency-Key": "k-1"}))
+    assert first is not None and first.status == 200, first
+    assert second is not None and second.status == 422, second
 
 
 def test_unknown_method_and_path(demo: Demo, lambda_context: Any) -> None:

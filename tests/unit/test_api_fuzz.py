@@ -7,7 +7,9 @@ resource of every kind and an ACTIVE recommendation, so requests get past "404 u
 
 - ``test_schema_fuzz``: schemathesis generates positive and negative requests from the OpenAPI
   document the routers produce (``costopt.api.openapi.openapi_document``), half of them pinned to
-  the registered service; deterministic (``derandomize=True``) and bounded.
+  the registered service; deterministic (``derandomize=True``) and bounded. ``test_schema_coverage``
+  sends schemathesis' boundary cases. ``COSTOPT_FUZZ_EXAMPLES=500 COSTOPT_FUZZ_COVERAGE_CASES=0``
+  makes a deep run.
 - the other tests are hand-written adversarial requests per route: bodies that are missing, not
   JSON, arrays, 1 MB strings, nested 100 000 deep, NaN/Infinity, numbers as strings, unknown fields,
   wrong Content-Type, base64-encoded (valid and broken), path parameters with ``..``/``%2F``/emoji,
@@ -235,6 +237,24 @@ def test_schema_fuzz(demo: Demo, lambda_context: Any, path: str, method: str, mo
         check(send(lambda_context, method_, target, body=body, headers=headers))
 
     run()
+
+
+COVERAGE_CASES = int(os.environ.get("COSTOPT_FUZZ_COVERAGE_CASES", "60"))  # per operation; 0 = all of them
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
+def test_schema_coverage(demo: Demo, lambda_context: Any, path: str, method: str) -> None:
+    """schemathesis' coverage phase: boundary and just-out-of-bounds values of every constraint
+    (lengths, patterns, ranges, enums, required/missing, wrong types), an evenly spaced subset of them."""
+    operation = SCHEMA[path][method]
+    cases = list(SCHEMA.iter_coverage_cases(operation,
+                                            generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+                                            generation_config=SCHEMA.config.generation_for(operation=operation)))
+    assert cases
+    step = max(1, len(cases) // COVERAGE_CASES) if COVERAGE_CASES else 1
+    for case in cases[::step]:
+        method_, target, headers, body = _case_request(case)
+        check(send(lambda_context, method_, target, body=body, headers=headers))
 
 
 # --------------------------------------------------------------------------- hand-written adversarial cases

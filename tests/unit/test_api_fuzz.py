@@ -239,6 +239,66 @@ def test_schema_fuzz(demo: Demo, lambda_context: Any, path: str, method: str, mo
     run()
 
 
+HISTORY_ROUTES = [("/v1/simulate", "POST"), ("/v1/simulate/batch", "POST"), ("/v1/recommend", "POST"),
+                  ("/v1/metrics/query", "POST")]
+
+
+@pytest.fixture
+def demo_with_history(tables: Any, lambda_context: Any) -> str:
+    """The demo service with three days of synthetic telemetry folded in, so simulate and recommend compute."""
+    from datetime import UTC, datetime, timedelta
+
+    from costopt.connectors.synthetic import generate
+    from costopt.domain.service import ServicePut
+    from costopt.store.observations import ObservationRepository
+    from costopt.store.services import ServiceRepository
+
+    spec = {**SPEC, "resources": _resources(), "telemetry": {
+        "source": "synthetic", "period_s": 900,
+        "synthetic": {"base_rps": 10, "history_days": 3, "spike_probability": 0.0}}}
+    now = datetime.now(UTC)
+    service, _ = ServiceRepository().put(DEMO, ServicePut.model_validate(spec), now=now)
+    end = now.replace(minute=0, second=0, microsecond=0)
+    ObservationRepository().fold(DEMO, generate(service, end - timedelta(days=3), end), now=now)
+    return DEMO
+
+
+def _pin_service(body: Any, service_id: str) -> None:
+    if isinstance(body, dict):
+        if "service_id" in body:
+            body["service_id"] = service_id
+        for scenario in body.get("scenarios") or []:
+            _pin_service(scenario, service_id)
+
+
+@pytest.mark.parametrize(("path", "method"), [op for op in HISTORY_ROUTES if op in OPERATIONS],
+                         ids=[f"{m} {p}" for p, m in HISTORY_ROUTES if (p, m) in OPERATIONS])
+def test_schema_fuzz_with_history(demo_with_history: str, lambda_context: Any, path: str, method: str) -> None:
+    """Valid requests on a service with telemetry: the engines run on fuzzed parameters
+    (traffic multipliers, growth, horizons, sample counts, strategies) and still answer < 500."""
+    from datetime import UTC, datetime, timedelta
+
+    operation = SCHEMA[path][method]
+    statuses: list[int] = []
+    until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    since = until - timedelta(days=2)
+
+    @settings(max_examples=max(5, MAX_EXAMPLES // 2), derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE), recent=st.booleans())
+    def run(case: Any, recent: bool) -> None:
+        _pin_service(case.body, demo_with_history)
+        if recent and isinstance(case.body, dict) and {"start", "end"} <= case.body.keys():
+            case.body.update(start=since.isoformat(), end=until.isoformat())  # a range with data in it
+        method_, target, headers, body = _case_request(case)
+        reply = check(send(lambda_context, method_, target, body=body, headers=headers))
+        assert reply is not None
+        statuses.append(reply.status)
+
+    run()
+    assert any(200 <= s < 300 for s in statuses), statuses  # some requests got all the way through
+
+
 COVERAGE_CASES = int(os.environ.get("COSTOPT_FUZZ_COVERAGE_CASES", "60"))  # per operation; 0 = all of them
 
 

@@ -283,7 +283,7 @@ def test_schema_fuzz_with_history(demo_with_history: str, lambda_context: Any, p
     until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     since = until - timedelta(days=2)
 
-    @settings(max_examples=max(5, MAX_EXAMPLES // 2), derandomize=True, database=None, deadline=None,
+    @settings(max_examples=max(5, MAX_EXAMPLES // 4), derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE), recent=st.booleans())
     def run(case: Any, recent: bool) -> None:

@@ -54,7 +54,7 @@ DEMO_SERVICES: dict[str, dict[str, Any]] = {
         "sla": {"availability_pct": 99.9, "latency_p99_ms": 400, "max_error_rate_pct": 0.5},
         "budget": {"monthly_usd": 450},
         "telemetry": {"source": "synthetic", "synthetic": {
-            "base_rps": 40, "cpu_ms_per_request": 12, "io_ms_per_request": 35,
+            "base_rps": 40, "cpu_ms_per_request": 12, "io_ms_per_request": 35, "error_rate_pct": 0.04,
             "memory_utilization_pct": 20, "daily_amplitude": 0.5, "weekend_factor": 0.6}},
         "billing": {"source": "synthetic"},
         "tags": {"env": "demo", "cost-center": "cc-2040"},

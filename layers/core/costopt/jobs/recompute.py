@@ -168,7 +168,11 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         recompute_service(str(body["service_id"]), now)
 
     processor = BatchProcessor(event_type=EventType.SQS)
-    return dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
+    result = dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
+    failed = len(result.get("batchItemFailures", []))
+    metrics.add_metric(name="ServicesRecomputed", unit="Count", value=len(event.get("Records", [])) - failed)
+    metrics.add_metric(name="ServicesRecomputeFailed", unit="Count", value=failed)
+    return result
 
 
 # --------------------------------------------------------------------------- one service
@@ -199,7 +203,6 @@ def recompute_service(service_id: str, now: datetime) -> ServiceRecompute:
     if service.policy.auto_apply == "low_risk":
         out.auto_applied = auto_apply(service, now)
 
-    metrics.add_metric(name="ServicesRecomputed", unit="Count", value=1)
     logger.info("recomputed", extra=out.model_dump())
     return out
 

@@ -20,13 +20,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from threading import Lock
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from costopt.config import settings
 from costopt.connectors.base import SERVICE_TOTAL, BillingSource
 from costopt.connectors.focus import DailyCosts, complete_days, daily_series, resource_matcher
-from costopt.connectors.retry import call_with_retry, http_status_error, http_timeout
+from costopt.connectors.retry import call_with_retry, http_client, http_status_error
 from costopt.domain.observation import Series
 from costopt.errors import ConnectorError
 
@@ -38,20 +37,6 @@ if TYPE_CHECKING:
 SOURCE = "billing_http"
 SECRET_MAX_AGE_S = 300
 MAX_PAGES = 1000
-
-_client: httpx.Client | None = None
-_client_lock = Lock()
-
-
-def _shared_client() -> httpx.Client:
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                import httpx
-
-                _client = httpx.Client(timeout=http_timeout(), headers={"Accept": "application/json"})
-    return _client
 
 
 def api_key() -> str | None:
@@ -88,7 +73,7 @@ class HttpBilling(BillingSource):
 
     @property
     def client(self) -> httpx.Client:
-        return self._client or _shared_client()
+        return self._client or http_client()
 
     def fetch_costs(self, service: Service, start: datetime, end: datetime) -> list[Series]:
         base = (self._base_url or settings.billing_api_url or "").rstrip("/")

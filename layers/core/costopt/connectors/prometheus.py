@@ -23,12 +23,11 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from string import Template
-from threading import Lock
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from costopt.config import settings
 from costopt.connectors.base import METRIC_STAT, TelemetrySource
-from costopt.connectors.retry import call_with_retry, http_status_error, http_timeout
+from costopt.connectors.retry import call_with_retry, http_client, http_status_error
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.errors import ConnectorError
 
@@ -61,20 +60,6 @@ DEFAULT_QUERIES: dict[Metric, str] = {
     ),
 }
 _COUNTS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES})
-
-_client: httpx.Client | None = None
-_client_lock = Lock()
-
-
-def _shared_client() -> httpx.Client:
-    global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                import httpx
-
-                _client = httpx.Client(timeout=http_timeout(), headers={"Accept": "application/json"})
-    return _client
 
 
 def promql_duration(seconds: int) -> str:
@@ -134,7 +119,7 @@ class PrometheusTelemetry(TelemetrySource):
 
     @property
     def client(self) -> httpx.Client:
-        return self._client or _shared_client()
+        return self._client or http_client()
 
     def _url(self, service: Service) -> str:
         prom = service.telemetry.prometheus

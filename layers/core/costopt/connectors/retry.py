@@ -149,3 +149,19 @@ def http_timeout() -> Any:
     import httpx
 
     return httpx.Timeout(settings.http_timeout_s, connect=CONNECT_TIMEOUT_S)
+
+
+_http: Any = None
+_http_lock = Lock()
+
+
+def http_client() -> Any:
+    """The one httpx.Client the HTTP connectors share (connection pooling across warm invocations)."""
+    global _http
+    if _http is None:
+        with _http_lock:
+            if _http is None:
+                import httpx
+
+                _http = httpx.Client(timeout=http_timeout(), headers={"Accept": "application/json"})
+    return _http

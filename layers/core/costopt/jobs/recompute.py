@@ -168,8 +168,9 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         recompute_service(str(body["service_id"]), now)
 
     processor = BatchProcessor(event_type=EventType.SQS)
-    result = dict(process_partial_response(event=event, record_handler=handle, processor=processor, context=context))
-    failed = len(result.get("batchItemFailures", []))
+    response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    failed = len(response["batchItemFailures"])
+    result: dict[str, Any] = dict(response)
     metrics.add_metric(name="ServicesRecomputed", unit="Count", value=len(event.get("Records", [])) - failed)
     metrics.add_metric(name="ServicesRecomputeFailed", unit="Count", value=failed)
     return result

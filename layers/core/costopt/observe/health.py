@@ -103,27 +103,26 @@ def floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
 
-def burn_rate(events: Iterable[Events], start: datetime, end: datetime, slo: float) -> float | None:
-    """bad ratio in [start, end) / (1 - slo); None without events."""
+def bad_ratio(events: Iterable[Events], start: datetime, end: datetime) -> float | None:
+    """Bad events / all events in [start, end); None without events."""
     total = bad = 0.0
     for e in events:
         if start <= e.t < end:
             total += e.total
             bad += e.bad
-    if total <= 0:
-        return None
-    return (bad / total) / (1.0 - slo)
+    return bad / total if total > 0 else None
+
+
+def burn_rate(events: Iterable[Events], start: datetime, end: datetime, slo: float) -> float | None:
+    """bad ratio in [start, end) / (1 - slo); None without events."""
+    ratio = bad_ratio(events, start, end)
+    return None if ratio is None else ratio / (1.0 - slo)
 
 
 def budget_remaining_pct(events: Iterable[Events], start: datetime, end: datetime, slo: float) -> float | None:
-    total = bad = 0.0
-    for e in events:
-        if start <= e.t < end:
-            total += e.total
-            bad += e.bad
-    if total <= 0:
-        return None
-    return 100.0 * (1.0 - bad / ((1.0 - slo) * total))
+    """Share of the error budget of [start, end) left: 100 x (1 - bad / ((1 - slo) x total))."""
+    ratio = bad_ratio(events, start, end)
+    return None if ratio is None else 100.0 * (1.0 - ratio / (1.0 - slo))
 
 
 # --------------------------------------------------------------------------- events from data

@@ -288,3 +288,36 @@ def _pull_billing(service: Service, now: datetime, obs: Any, budget: _Budget) ->
         return pull_billing(service, now, obs, budget)
     except ConnectorError as exc:
         return SourcePull(outcome="stale", error=exc.detail)
+
+
+# --------------------------------------------------------------------------- the scheduled entry point
+
+SAFETY_MARGIN_S = 15.0  # left for the last fold to finish and the report to be logged
+
+
+def event_time(event: Any) -> datetime:
+    """The schedule's time (a Scheduled Event's ``time``), else now; never in the future."""
+    now = datetime.now(UTC)
+    raw = event.get("time") if isinstance(event, dict) else None
+    try:
+        t = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else now
+    except ValueError:
+        return now
+    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t
+    return min(t, now)
+
+
+def handle(event: Any, remaining_ms: int) -> dict[str, Any]:
+    """The pull_metrics function: pull up to the schedule's hour within the Lambda's remaining time."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from costopt.observability import metrics
+
+    report = run(event_time(event), remaining_ms / 1000.0 - SAFETY_MARGIN_S)
+    metrics.add_metric(name="ServicesPulled", unit=MetricUnit.Count, value=len(report.services))
+    metrics.add_metric(name="ServicesStale", unit=MetricUnit.Count, value=len(report.stale))
+    metrics.add_metric(name="ServicesNotReached", unit=MetricUnit.Count, value=len(report.not_reached))
+    logger.info("pull finished", extra={"services": len(report.services), "stale": report.stale,
+                                        "not_reached": len(report.not_reached), "elapsed_s": report.elapsed_s})
+    return report.model_dump(mode="json", exclude={"services"}) | {
+        "services": len(report.services), "stale": report.stale}

@@ -32,7 +32,7 @@ from costopt.domain.resources import (
     ResourceConfig,
 )
 from costopt.errors import Unprocessable
-from costopt.pricing.catalog import Catalog, bundled_catalog
+from costopt.pricing.catalog import Catalog, Ec2InstancePrice, bundled_catalog
 
 SECONDS_PER_HOUR = 3600.0
 MB_PER_GB = 1024.0
@@ -89,17 +89,10 @@ class ResourceCostUsage(Model):
     free_tier: bool = Field(default=False, description="Deduct the Lambda monthly free tier")
 
 
-class InstanceType(Model):
+class InstanceType(Ec2InstancePrice):
+    """A catalog instance type with its name (the catalog keys its entries by name)."""
+
     name: str
-    family: str
-    size: str
-    vcpu: int
-    memory_gib: float
-    architecture: Architecture
-    generation: int
-    processor: str
-    hourly_usd: float
-    burstable_baseline_cpu_pct: float | None = None
 
 
 def round_usd(value: float, cents: int = 2) -> float:

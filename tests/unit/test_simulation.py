@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from costopt.connectors.synthetic import generate
+from costopt.domain.money import round_usd as usd
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import Evidence, Recommendation, SlaVerdict
 from costopt.domain.service import Service
@@ -243,13 +244,13 @@ def test_zero_variance_history_collapses_to_the_hand_computed_cost() -> None:
 
     result = run(svc, history, seed=3, changes=[{"resource_id": "api", "config": {"desired_count": 3}}])
     b = result.baseline.monthly_cost_usd
-    assert b.p10 == b.p50 == b.p90 == pytest.approx(monthly, abs=2e-6)
+    assert b.p10 == b.p50 == b.p90 == usd(monthly)  # published to the cent, half up
     s = result.scenario.monthly_cost_usd
-    assert s.p10 == s.p90 == pytest.approx(monthly + ecs / 2 * HOURS_PER_MONTH, abs=2e-6)
-    assert result.savings_usd.p50 == pytest.approx(-ecs / 2 * HOURS_PER_MONTH, abs=2e-6)
+    assert s.p10 == s.p90 == usd(monthly + ecs / 2 * HOURS_PER_MONTH)
+    assert result.savings_usd.p50 == usd(-ecs / 2 * HOURS_PER_MONTH)
     per = {r.resource_id: r for r in result.per_resource}
-    assert per["fn"].baseline_monthly_cost_usd.p50 == pytest.approx(lam * HOURS_PER_MONTH, abs=1e-6)
-    assert per["tbl"].baseline_monthly_cost_usd.p90 == pytest.approx(ddb * HOURS_PER_MONTH, abs=1e-6)
+    assert per["fn"].baseline_monthly_cost_usd.p50 == usd(lam * HOURS_PER_MONTH)
+    assert per["tbl"].baseline_monthly_cost_usd.p90 == usd(ddb * HOURS_PER_MONTH)
     assert result.baseline.sla_probability == 1.0 and result.baseline.expected_breach_hours == 0
 
 
@@ -259,8 +260,9 @@ def test_traffic_spike_adds_exactly_one_day_of_extra_load() -> None:
     base = run(svc, history, seed=1, horizon_days=30)
     spike = run(svc, history, seed=1, horizon_days=30, template={"id": "traffic-spike", "params": {"multiplier": 3}})
     # Lambda cost is linear in requests: 29 normal days + 1 day at x3 = 32 days' worth over 30
-    assert spike.scenario.monthly_cost_usd.p50 == pytest.approx(base.scenario.monthly_cost_usd.p50 * 32 / 30,
-                                                                 abs=2e-6)
+    monthly = (3600 * LAMBDA_REQUEST + 3600 * 0.2 * 1.0 * LAMBDA_X86_GBS) * HOURS_PER_MONTH
+    assert base.scenario.monthly_cost_usd.p50 == usd(monthly)
+    assert spike.scenario.monthly_cost_usd.p50 == usd(monthly * 32 / 30)
 
 
 def test_growth_compounds_monthly() -> None:
@@ -269,7 +271,9 @@ def test_growth_compounds_monthly() -> None:
     flat = run(svc, history, seed=1, horizon_days=60).baseline.monthly_cost_usd.p50
     grown = run(svc, history, seed=1, horizon_days=60, growth_pct_per_month=10).baseline.monthly_cost_usd.p50
     hours = np.arange(60 * 24)
-    assert grown == pytest.approx(flat * float(np.mean(1.1 ** (hours / HOURS_PER_MONTH))), abs=2e-6)
+    monthly = (3600 * LAMBDA_REQUEST + 3600 * 0.2 * 1.0 * LAMBDA_X86_GBS) * HOURS_PER_MONTH
+    assert flat == usd(monthly)
+    assert grown == usd(monthly * float(np.mean(1.1 ** (hours / HOURS_PER_MONTH))))
 
 
 def test_nights_and_weekends_scales_fixed_tasks_down_off_hours() -> None:
@@ -281,7 +285,7 @@ def test_nights_and_weekends_scales_fixed_tasks_down_off_hours() -> None:
     on = 28 * 24 - off
     task = 0.5 * FARGATE_X86[0] + 1.0 * FARGATE_X86[1]
     expected = (on * 4 + off * 2) * task * HOURS_PER_MONTH / (28 * 24)
-    assert result.scenario.monthly_cost_usd.p50 == pytest.approx(expected, abs=1e-6)
+    assert result.scenario.monthly_cost_usd.p50 == usd(expected)
     assert result.scenario.sla_probability == 1.0  # 2 tasks at 20% CPU still meet every clause
     # with availability >= 99.9 the SLA's 2 replicas are the floor: 2 tasks are never scaled down
     two = service([ECS], sla={"availability_pct": 99.9})
@@ -341,7 +345,9 @@ def test_spot_breaks_availability_at_four_nines_unless_allowed() -> None:
     assert result.scenario.sla_probability == 0.0
     assert [c.clause for c in result.scenario.breached_clauses] == ["availability_pct"]
     # 70% off on-demand (Fargate Spot) -> 70% of the ECS cost saved
-    assert result.savings_usd.p50 == pytest.approx(0.7 * result.baseline.monthly_cost_usd.p50, rel=1e-9)
+    ecs = 2 * (0.5 * FARGATE_X86[0] + 1.0 * FARGATE_X86[1]) * HOURS_PER_MONTH
+    assert result.baseline.monthly_cost_usd.p50 == usd(ecs)
+    assert result.savings_usd.p50 == usd(0.7 * ecs)
     allowed = service([ECS], sla={"availability_pct": 99.99}, policy={"allow_spot": True})
     assert run(allowed, history, seed=1, template={"id": "spot"}).scenario.sla_probability == 1.0
 
@@ -354,12 +360,12 @@ def test_autoscaled_pool_follows_load_within_bounds() -> None:
     history = constant_history({"k8s": {Metric.CPU_PCT: 50.0, Metric.MEMORY_PCT: 30.0}})
     replica_hour = 1 * 0.0316 + 2 * 0.0042
     one = run(svc, history, seed=1)
-    assert one.baseline.monthly_cost_usd.p50 == pytest.approx(4 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
+    assert one.baseline.monthly_cost_usd.p50 == usd(4 * replica_hour * HOURS_PER_MONTH)
     # at half the traffic the pool halves: ceil(1 / 0.5) = 2 replicas (the minimum)
     half = run(svc, history, seed=1, traffic_multiplier=0.5)
-    assert half.baseline.monthly_cost_usd.p50 == pytest.approx(2 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
+    assert half.baseline.monthly_cost_usd.p50 == usd(2 * replica_hour * HOURS_PER_MONTH)
     three = run(svc, history, seed=1, traffic_multiplier=3)
-    assert three.baseline.monthly_cost_usd.p50 == pytest.approx(6 * replica_hour * HOURS_PER_MONTH, abs=1e-6)
+    assert three.baseline.monthly_cost_usd.p50 == usd(6 * replica_hour * HOURS_PER_MONTH)
     cpu = next(c for c in three.baseline.breached_clauses if c.clause == "max_cpu_utilization_pct")
     assert cpu.predicted_p99 == pytest.approx(100.0) and cpu.probability == 1.0
 
@@ -377,14 +383,15 @@ def test_graviton_saves_about_20_percent_of_the_compute_line() -> None:
     per = {r.resource_id: r for r in result.per_resource}
     lines = {ln.line: ln for ln in per["fn"].lines}
     duration = lines["duration"]
-    assert 1 - duration.scenario_monthly_usd / duration.baseline_monthly_usd == pytest.approx(
-        1 - LAMBDA_ARM_GBS / LAMBDA_X86_GBS, rel=1e-6)
+    gb_seconds = 36_000 * 0.12 * 1.0 * HOURS_PER_MONTH
+    assert duration.baseline_monthly_usd == usd(gb_seconds * LAMBDA_X86_GBS)
+    assert duration.scenario_monthly_usd == usd(gb_seconds * LAMBDA_ARM_GBS)
     assert duration.scenario_monthly_usd / duration.baseline_monthly_usd == pytest.approx(0.80, abs=0.001)
     assert lines["requests"].scenario_monthly_usd == lines["requests"].baseline_monthly_usd
     ecs = per["api"]
     x86 = 1 * FARGATE_X86[0] + 2 * FARGATE_X86[1]
     arm = 1 * FARGATE_ARM[0] + 2 * FARGATE_ARM[1]
-    assert ecs.savings_usd.p50 == pytest.approx(3 * (x86 - arm) * HOURS_PER_MONTH, abs=1e-6)
+    assert ecs.savings_usd.p50 == usd(3 * (x86 - arm) * HOURS_PER_MONTH)
     assert ecs.savings_usd.p50 / ecs.baseline_monthly_cost_usd.p50 == pytest.approx(0.20, abs=0.002)
     assert per["fn"].scenario_config["architecture"] == "arm64"
 
@@ -465,4 +472,4 @@ def test_weekend_days_draw_only_from_observed_weekends() -> None:
     cost = result.baseline.monthly_cost_usd
     assert cost.p10 == cost.p90
     per_request = LAMBDA_REQUEST + 0.1 * 1.0 * LAMBDA_X86_GBS
-    assert cost.p50 == pytest.approx((5 * 1000 + 2 * 100) * 24 * per_request * HOURS_PER_MONTH / (7 * 24), abs=1e-6)
+    assert cost.p50 == usd((5 * 1000 + 2 * 100) * 24 * per_request * HOURS_PER_MONTH / (7 * 24))

@@ -151,10 +151,9 @@ def test_realised_savings_stored_with_the_projection(applied):
     assert record_realised_savings(service, APPLIED_AT + timedelta(days=5)) == []  # too early
     [realised] = record_realised_savings(service, APPLIED_AT + timedelta(days=8, hours=3))
     assert realised.days_before == 7 and realised.days_after == 7
-    assert realised.daily_cost_before_usd == pytest.approx(per_day_before, abs=1e-4)
-    assert realised.daily_cost_after_usd == pytest.approx(per_day_after, abs=1e-4)
-    assert realised.projected_monthly_savings_usd == pytest.approx(10.0)
-    assert realised.realised_monthly_savings_usd == pytest.approx(10.0, abs=0.01)
+    assert realised.daily_cost_before_usd == 0.72 and realised.daily_cost_after_usd == 0.39  # to the cent
+    assert realised.projected_monthly_savings_usd == 10.0
+    assert realised.realised_monthly_savings_usd == 10.0  # (0.7233 - 0.3945) x 730 / 24, unrounded days
     stored = RecommendationRepository().get("checkout", rec.recommendation_id)
     assert stored.realised == realised and stored.status == "SUCCEEDED"
     assert record_realised_savings(service, APPLIED_AT + timedelta(days=9)) == []  # recorded once

@@ -9,6 +9,11 @@ SLA (``engine.sla``), compliant options that save at least ``policy.rightsizing.
 cheapest compliant option), failing ones go under ``rejected`` with the clauses that failed. All
 options on one resource share ``xor_group`` = ``"<service_id>/<resource_id>"``: apply at most one.
 
+Money follows ``costopt.domain.money``: current and proposed are rounded to the cent once each, the
+saving is their difference, and savings_pct, priority and the min-savings thresholds use those same
+published figures (so proposed + savings == current as displayed). The service's current cost is the
+sum of its resources' published current costs.
+
 Priority from the monthly saving -- P1 >= $100, P2 >= $20, P3 >= $5, P4 below -- moved down one level
 at performance risk 3 and two levels at risk 4 (never below P4).
 """
@@ -21,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import costopt
+from costopt.domain.money import round_usd, savings
 from costopt.domain.recommendation import (
     Evidence,
     InsufficientData,
@@ -110,7 +116,7 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
         elif not ru.sufficient:
             result.insufficient.extend(ru.insufficient)
         if ru is None or not ru.sufficient:
-            result.current_monthly_cost_usd += _cost_only(res, catalog, result.warnings)
+            result.current_monthly_cost_usd += round_usd(_cost_only(res, catalog, result.warnings))
             continue
         ctx = Context(service=service, resource=res, usage=ru, catalog=catalog, strategy=strategy)
         try:
@@ -118,7 +124,7 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
         except CostoptError as exc:
             result.warnings.append(f"{res.resource_id}: {exc.detail}")
             continue
-        result.current_monthly_cost_usd += ctx_plan.current_cost_usd
+        result.current_monthly_cost_usd += round_usd(ctx_plan.current_cost_usd)
         result.warnings.extend(f"{res.resource_id}: {w}" for w in ctx_plan.warnings)
         evidence_base = Evidence(lookback_days=usage.lookback_days, window_start=ru.window_start,
                                  window_end=ru.window_end, hours_covered=ru.hours_covered,
@@ -131,39 +137,35 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
                 continue
             seen.add(key)
             verdict = opt.verdict if opt.verdict is not None else ctx.verdict(opt.prediction)
-            saving = ctx_plan.current_cost_usd - opt.monthly_cost_usd
-            pct = saving / ctx_plan.current_cost_usd * 100.0 if ctx_plan.current_cost_usd > 0 else 0.0
-            if saving < rs.min_savings_usd or pct < rs.min_savings_pct:
+            money = savings(ctx_plan.current_cost_usd, opt.monthly_cost_usd)
+            if money.savings_usd < rs.min_savings_usd or money.savings_pct < rs.min_savings_pct:
                 continue
             current = res.config.model_dump(mode="json")
-            burn = _rolled_back_like(burned, res.resource_id, opt.action, current, opt.monthly_cost_usd)
+            figures = {"monthly_cost_current_usd": money.current_usd, "monthly_cost_proposed_usd": money.proposed_usd,
+                       "monthly_savings_usd": money.savings_usd}
+            burn = _rolled_back_like(burned, res.resource_id, opt.action, current, money.proposed_usd)
             if burn is not None:
                 when = burn.updated_at.strftime("%Y-%m-%d %H:%M UTC")
                 result.rejected.append(RejectedOption(
                     resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
-                    proposed=opt.proposed, monthly_cost_current_usd=_usd(ctx_plan.current_cost_usd),
-                    monthly_cost_proposed_usd=_usd(opt.monthly_cost_usd), monthly_savings_usd=_usd(saving),
-                    failed_clauses=["rolled_back"], sla=verdict,
+                    proposed=opt.proposed, **figures, failed_clauses=["rolled_back"], sla=verdict,
                     reason=(f"at least as aggressive as {burn.recommendation_id} ({burn.proposed}), rolled back "
                             f"on {when}: {burn.status_reason or 'no reason recorded'}")))
                 continue
             if not verdict.compliant:
                 result.rejected.append(RejectedOption(
                     resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
-                    proposed=opt.proposed, monthly_cost_current_usd=_usd(ctx_plan.current_cost_usd),
-                    monthly_cost_proposed_usd=_usd(opt.monthly_cost_usd), monthly_savings_usd=_usd(saving),
-                    failed_clauses=failed_clauses(verdict.clauses), sla=verdict,
+                    proposed=opt.proposed, **figures, failed_clauses=failed_clauses(verdict.clauses), sla=verdict,
                     reason="fails SLA clause(s): " + ", ".join(failed_clauses(verdict.clauses))))
                 continue
             risk = performance_risk(verdict, floor=opt.risk_floor)
             evidence = evidence_base.model_copy(update={"notes": [*evidence_base.notes, *opt.notes]})
             offered.append(Recommendation(
                 service_id=service.service_id, recommendation_id=id_factory(now), resource_id=res.resource_id,
-                kind=res.kind, action=opt.action, current=current, proposed=opt.proposed,
-                monthly_cost_current_usd=_usd(ctx_plan.current_cost_usd),
-                monthly_cost_proposed_usd=_usd(opt.monthly_cost_usd), monthly_savings_usd=_usd(saving),
-                savings_pct=round(pct, 2), performance_risk=risk, confidence=round(min(1.0, ru.coverage), 4),
-                priority=priority_of(saving, risk), xor_group=xor_group(service.service_id, res.resource_id),
+                kind=res.kind, action=opt.action, current=current, proposed=opt.proposed, **figures,
+                savings_pct=money.savings_pct, performance_risk=risk, confidence=round(min(1.0, ru.coverage), 4),
+                priority=priority_of(money.savings_usd, risk),
+                xor_group=xor_group(service.service_id, res.resource_id),
                 disruptive=opt.disruptive, auto_applicable=opt.auto_applicable and opt.risk_floor < 2,
                 sla=verdict, etag=etag_factory(), evidence=evidence, engine_version=costopt.ENGINE_VERSION,
                 strategy=opt.strategy, created_at=now, updated_at=now))
@@ -171,22 +173,19 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
         for rank, rec in enumerate(offered, start=1):
             rec.rank = rank
         result.recommendations.extend(offered)
-    result.current_monthly_cost_usd = _usd(result.current_monthly_cost_usd)
+    result.current_monthly_cost_usd = round_usd(result.current_monthly_cost_usd)  # the sum of the figures shown
     result.data_coverage_pct = round(min(coverages) * 100.0, 2) if coverages else 0.0
     return result
 
 
 def _rolled_back_like(burned: list[Recommendation], resource_id: str, action: str, current: dict[str, object],
-                      monthly_cost_usd: float) -> Recommendation | None:
+                      proposed_usd: float) -> Recommendation | None:
+    """A rolled-back recommendation this option is at least as aggressive as (both costs as published)."""
     for rec in burned:
         if (rec.resource_id == resource_id and rec.action == action and rec.current == current
-                and monthly_cost_usd <= rec.monthly_cost_proposed_usd + 0.005):
+                and proposed_usd <= rec.monthly_cost_proposed_usd):
             return rec
     return None
-
-
-def _usd(value: float) -> float:
-    return round(value, 2)
 
 
 def _cost_only(res: object, catalog: Catalog, warnings: list[str]) -> float:

@@ -53,6 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.money import round_usd
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.resources import (
     DynamoDbConfig,
@@ -838,7 +839,7 @@ class _Samples:
 
 
 class _Percentiles:
-    """p10/p50/p90 of many per-sample arrays in one numpy call (x ``scale``, rounded to 1e-6)."""
+    """p10/p50/p90 of many per-sample USD arrays in one numpy call (x ``scale``), published to the cent."""
 
     def __init__(self, scale: float) -> None:
         self.scale = scale
@@ -853,7 +854,7 @@ class _Percentiles:
         self.values = np.percentile(np.stack(self.arrays) * self.scale, [10, 50, 90], axis=1).T
 
     def get(self, i: int) -> Percentiles:
-        p10, p50, p90 = (round(float(v), 6) for v in self.values[i])
+        p10, p50, p90 = (round_usd(float(v)) for v in self.values[i])
         return Percentiles(p10=p10, p50=p50, p90=p90)
 
 

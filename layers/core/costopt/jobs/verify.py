@@ -29,6 +29,7 @@ from pydantic import Field
 
 from costopt.domain.change import Change
 from costopt.domain.common import HOURS_PER_MONTH, Model
+from costopt.domain.money import round_usd
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import RealisedSavings, Recommendation, SlaVerdict
 from costopt.domain.service import Service
@@ -247,9 +248,9 @@ def measure_realised(obs: Any, rec: Recommendation, change: Change, now: datetim
     days_per_month = HOURS_PER_MONTH / 24.0
     return RealisedSavings(
         measured_at=now, days_before=len(before), days_after=len(after),
-        daily_cost_before_usd=round(daily_before, 4), daily_cost_after_usd=round(daily_after, 4),
+        daily_cost_before_usd=round_usd(daily_before), daily_cost_after_usd=round_usd(daily_after),
         projected_monthly_savings_usd=rec.monthly_savings_usd,
-        realised_monthly_savings_usd=round((daily_before - daily_after) * days_per_month, 2),
+        realised_monthly_savings_usd=round_usd((daily_before - daily_after) * days_per_month),
     )
 
 

@@ -50,6 +50,7 @@ Public API (all USD, floats unrounded; a month is HOURS_PER_MONTH = 730 h)::
     generic_hourly(config: GenericConfig, replicas: float | None = None) -> float
 """
 
+from costopt.domain.money import round_usd  # re-exported: the one money rounding rule
 from costopt.pricing.catalog import Catalog, bundled_catalog
 from costopt.pricing.costs import (
     GP3_BASELINE_IOPS,
@@ -79,7 +80,6 @@ from costopt.pricing.costs import (
     lambda_gb_second_price,
     lambda_gb_seconds,
     monthly_cost,
-    round_usd,
     smallest_valid_fargate,
 )
 from costopt.pricing.regions import clear_catalog_cache, get_catalog

@@ -1,7 +1,7 @@
 """Cost functions: pure arithmetic on a ``Catalog`` (no I/O, no numpy).
 
 Every function returns floats in USD, unrounded (round only for presentation, e.g.
-with ``round_usd``). A month is ``HOURS_PER_MONTH`` = 730 hours; functions that take
+with ``costopt.domain.money.round_usd``). A month is ``HOURS_PER_MONTH`` = 730 hours; functions that take
 ``hours`` price that many hours and prorate monthly quantities (free tier, Lambda
 tiers, per-month storage prices) by ``hours / 730``.
 """
@@ -9,7 +9,6 @@ tiers, per-month storage prices) by ``hours / 730``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from pydantic import Field
@@ -93,13 +92,6 @@ class InstanceType(Ec2InstancePrice):
     """A catalog instance type with its name (the catalog keys its entries by name)."""
 
     name: str
-
-
-def round_usd(value: float, cents: int = 2) -> float:
-    """Presentation rounding, half up (28.835 -> 28.84). Binary noise below 1e-9 is dropped first, so
-    33.214999999999996 (= 100 x 730 x 0.00013 + 50 x 730 x 0.00065) presents as 33.22 like the exact sum."""
-    cleaned = Decimal(repr(value)).quantize(Decimal("1e-9"))
-    return float(cleaned.quantize(Decimal(1).scaleb(-cents), rounding=ROUND_HALF_UP))
 
 
 def _tiered(quantity: float, tiers: Iterable[tuple[float | None, float]], scale: float = 1.0) -> float:

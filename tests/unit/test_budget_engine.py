@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from costopt.domain.service import Budget, BudgetNotification
-from costopt.engine.budget import alert_key, evaluate_budget, forecast_month
+from costopt.engine.budget import alert_key, days_in_month, evaluate_budget, forecast_month
 
 WEEKDAY_COST, WEEKEND_COST = 10.0, 4.0
 
@@ -81,3 +83,44 @@ def test_over_budget_status():
     report, alerts = evaluate_budget("svc-a", budget, costs, datetime(2026, 11, 15, 6, tzinfo=UTC))
     assert report.status == "over_budget"
     assert {(a.type, a.threshold) for a in alerts} == {("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)}
+
+
+def _month_days(year: int, month: int) -> list[datetime]:
+    first = datetime(year, month, 1, 0, 30, tzinfo=UTC)
+    return [first + timedelta(days=d, hours=h) for d in range(days_in_month(first.date())) for h in (0, 23)]
+
+
+@pytest.mark.parametrize(("year", "month"), [(2026, 12), (2028, 2)])
+def test_the_demo_over_budget_service_shows_it_on_every_day_of_the_month(year: int, month: int) -> None:
+    """README: nightly-batch (~$145/month) costs more than its $100 budget. On every day (the 1st included, when no
+    day of the month is billed yet) its FORECASTED 100% threshold is crossed and it is at risk or over."""
+    from costopt.connectors.synthetic import generate_costs
+    from costopt.domain.service import Service, SyntheticProfile
+    from local import demo
+
+    spec = demo.demo_spec("nightly-batch")
+    for res in spec["resources"]:
+        res.update({"ec2_instance": {"instance_id": "i-0123456789abcdef0"},
+                    "ebs_volume": {"volume_id": "vol-0123456789abcdef0"}}.get(res["kind"], {}))
+    days = _month_days(year, month)
+    # synthetic cost is a pure function of (seed, resource, day): price every day once, then keep, for each
+    # instant, the complete days a service seeded at that instant has (its history_days before creation)
+    wide = Service.model_validate({**spec, "service_id": "nightly-batch", "version": 1, "created_at": days[-1],
+                                   "updated_at": days[-1], "telemetry": {**spec["telemetry"], "synthetic": {
+                                       **spec["telemetry"]["synthetic"], "history_days": 93}}})
+    every_day: dict[date, float] = {}
+    for series in generate_costs(wide, days[0] - timedelta(days=40), days[-1]):
+        for p in series.points:
+            every_day[p.t.date()] = every_day.get(p.t.date(), 0.0) + p.v
+    history = SyntheticProfile.model_validate(spec["telemetry"]["synthetic"]).history_days  # what the demo has
+    statuses = set()
+    for now in days:
+        origin = now.date() - timedelta(days=history)
+        daily = {d: c for d, c in every_day.items() if origin <= d < now.date()}
+        assert daily
+        report, _ = evaluate_budget("nightly-batch", wide.budget, daily, now)
+        forecasted = next(t for t in report.thresholds if t.type == "FORECASTED")
+        assert forecasted.crossed and report.forecast_usd is not None and report.forecast_usd > 130, (now, report)
+        assert report.status in ("at_risk", "over_budget"), (now, report)
+        statuses.add(report.status)
+    assert statuses == {"at_risk", "over_budget"}  # over once month-to-date passes $100, after mid-month

@@ -1,10 +1,19 @@
 """Budget evaluation and month-end forecast (pure).
 
-Forecast = month-to-date + for every remaining day of the month, the trailing average
-cost of that *weekday* (the same weekday over the last ``weeks`` weeks), falling back
-to the trailing average of all days in that window when a weekday has no data.
-Days count in UTC. A day with a billed cost is "complete" when it is before ``today``;
-today's partial cost counts in month-to-date but is not used to predict other days.
+Forecast = month-to-date + for every day of the month after the last billed one (billing lags: a day
+not billed yet is estimated, and so is today when it has no cost yet), the trailing average cost of
+that *weekday* (the same weekday over the last ``weeks`` weeks), falling back to the trailing average
+of all days in that window when a weekday has no data. Days count in UTC. A day with a billed cost is
+"complete" when it is before ``today``; today's partial cost counts in month-to-date but is not used to
+predict other days.
+
+A forecast exists as soon as there is any cost in the trailing window, so on the 1st of the month
+(no billed day yet) it is the trailing estimate of the whole month: FORECASTED thresholds are evaluated
+then too, and the status is ``at_risk`` or ``ok`` from it. ``no_data`` means no cost at all in the
+month or the window. ACTUAL thresholds need billed cost this month.
+
+Money: month-to-date, forecast and thresholds are published rounded to the cent
+(``costopt.domain.money.round_usd``) and thresholds are compared on those published figures.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from costopt.domain.budget import BudgetAlert, BudgetReport, ThresholdStatus
+from costopt.domain.money import round_usd
 from costopt.domain.service import Budget, BudgetNotification
 
 
@@ -44,7 +54,7 @@ def forecast_month(daily_costs: dict[date, float], today: date, weeks: int = 4) 
     window_start = today - timedelta(days=7 * weeks)
     history = {d: c for d, c in daily_costs.items() if window_start <= d < today}
     if not in_month and not history:
-        return Forecast(0.0, None, 0, (last - today).days, {})
+        return Forecast(0.0, None, 0, (last - today).days + 1, {})
 
     by_weekday: dict[int, list[float]] = {}
     for d, c in history.items():
@@ -52,7 +62,7 @@ def forecast_month(daily_costs: dict[date, float], today: date, weeks: int = 4) 
     overall = sum(history.values()) / len(history) if history else (mtd / len(in_month))
 
     estimates: dict[date, float] = {}
-    day = today + timedelta(days=1) if today in in_month else today
+    day = max(in_month) + timedelta(days=1) if in_month else first
     while day <= last:
         same = by_weekday.get(day.weekday())
         estimates[day] = sum(same) / len(same) if same else overall
@@ -81,35 +91,43 @@ def evaluate_budget(service_id: str, budget: Budget, daily_costs: dict[date, flo
     today = now.date()
     month = month_key(today)
     fc = forecast_month(daily_costs, today)
+    budget_usd = round_usd(budget.monthly_usd)
+    mtd = round_usd(fc.month_to_date_usd)
+    forecast = None if fc.forecast_usd is None else round_usd(fc.forecast_usd)
     statuses: list[ThresholdStatus] = []
     new_alerts: list[BudgetAlert] = []
     for n in budget.notifications:
-        limit = threshold_usd(budget, n)
-        value = fc.month_to_date_usd if n.type == "ACTUAL" else fc.forecast_usd
-        crossed = value is not None and fc.days_with_data > 0 and value >= limit
+        limit = round_usd(threshold_usd(budget, n))
+        if n.type == "ACTUAL":
+            crossed = fc.days_with_data > 0 and mtd >= limit
+        else:
+            crossed = forecast is not None and forecast >= limit
         key = alert_key(month, n)
         crossed_at = raised.get(key)
         if crossed and crossed_at is None:
             crossed_at = now
             new_alerts.append(BudgetAlert(
                 service_id=service_id, month=month, type=n.type, kind=n.kind, threshold=n.threshold,
-                threshold_usd=limit, budget_usd=budget.monthly_usd, month_to_date_usd=fc.month_to_date_usd,
-                forecast_usd=fc.forecast_usd, crossed_at=now,
+                threshold_usd=limit, budget_usd=budget_usd, month_to_date_usd=mtd, forecast_usd=forecast,
+                crossed_at=now,
             ))
         statuses.append(ThresholdStatus(type=n.type, threshold=n.threshold, kind=n.kind, threshold_usd=limit,
                                         crossed=crossed or key in raised, crossed_at=crossed_at))
-    if fc.days_with_data == 0:
-        status, detail = "no_data", "no billed cost for this month yet; thresholds are evaluated once data arrives"
-    elif fc.month_to_date_usd >= budget.monthly_usd:
+    if forecast is None:
+        status, detail = "no_data", "no billed cost this month or in the last 28 days; thresholds are evaluated " \
+                                    "once data arrives"
+    elif fc.days_with_data > 0 and mtd >= budget_usd:
         status, detail = "over_budget", None
-    elif fc.forecast_usd is not None and fc.forecast_usd >= budget.monthly_usd:
+    elif forecast >= budget_usd:
         status, detail = "at_risk", "the forecast exceeds the budget"
     else:
         status, detail = "ok", None
+    if fc.days_with_data == 0 and forecast is not None:
+        detail = ((detail + "; ") if detail else "") + ("no billed day this month yet: the forecast is the "
+                                                        "trailing daily cost over the whole month")
     report = BudgetReport(
-        service_id=service_id, month=month, status=status, detail=detail, budget_usd=budget.monthly_usd,
-        month_to_date_usd=round(fc.month_to_date_usd, 6),
-        forecast_usd=None if fc.forecast_usd is None else round(fc.forecast_usd, 6),
+        service_id=service_id, month=month, status=status, detail=detail, budget_usd=budget_usd,
+        month_to_date_usd=mtd, forecast_usd=forecast,
         days_with_data=fc.days_with_data, days_in_month=days_in_month(today), thresholds=statuses,
     )
     return report, new_alerts

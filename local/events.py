@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 ALL_SCOPES = ["costopt/read", "costopt/write", "costopt/operate"]
+
+
+def _request_time() -> datetime:
+    """When the request arrived: costopt's business clock (pinned in tests, the system clock otherwise).
+    Imported on call: costopt reads the environment at import, which local.env sets up first."""
+    from costopt import clock
+
+    return clock.now()
+
+
+def _request_context_time(at: datetime) -> dict[str, object]:
+    """``requestContext.time`` / ``timeEpoch`` as API Gateway writes them (01/Dec/2026:20:00:00 +0000)."""
+    return {"time": at.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(at.timestamp() * 1000)}
 
 
 def http_event(
@@ -35,7 +48,6 @@ def http_event(
     hdrs = {"content-type": "application/json", "user-agent": "costopt-tests"}
     hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
     request_id = uuid.uuid4().hex
-    now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key or f"{method.upper()} {path}",
@@ -52,8 +64,7 @@ def http_event(
             "requestId": request_id,
             "routeKey": route_key or f"{method.upper()} {path}",
             "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
+            **_request_context_time(_request_time()),
         },
         "isBase64Encoded": False,
     }
@@ -115,7 +126,6 @@ def gateway_event(
     query: dict[str, str] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
-    now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -132,8 +142,7 @@ def gateway_event(
             "requestId": uuid.uuid4().hex,
             "routeKey": route_key,
             "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
+            **_request_context_time(_request_time()),
         },
         "isBase64Encoded": False,
     }

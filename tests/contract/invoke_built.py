@@ -133,11 +133,10 @@ def main() -> int:
             result["seed_error"] = traceback.format_exc()
     if seed and cfg.get("seed_history") and "seed_error" not in result:
         try:  # the hourly job fills the seeded service's observations from its synthetic source
-            from datetime import UTC, datetime
-
+            from costopt import clock
             from costopt.jobs.pull_metrics import run
 
-            report = run(datetime.now(UTC), 300.0, [seed["service_id"]])
+            report = run(clock.now(), 300.0, [seed["service_id"]])
             result["seed_history"] = report.model_dump(mode="json")
         except Exception:
             result["seed_error"] = traceback.format_exc()

@@ -279,6 +279,7 @@ def _invoke(name: str, build: Path, tmp_path: Path) -> dict[str, Any]:
         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_LAMBDA_FUNCTION_NAME": f"costopt-{name}", "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "COSTOPT_CLOCK_AT": os.environ["COSTOPT_CLOCK_AT"],  # the session's pinned clock (tests/conftest.py)
     })
     seed = None
     if name != "services":  # services creates its own service with its PUT event

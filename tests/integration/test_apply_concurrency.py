@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime
 
 from local import sandbox
 
@@ -14,6 +13,7 @@ THREADS = 20
 
 
 def _setup(endpoint):
+    from costopt import clock
     from costopt.domain.recommendation import Evidence, Recommendation, SlaClauseVerdict, SlaVerdict
     from costopt.domain.service import ServicePut
     from costopt.store.base import new_etag, time_ordered_id
@@ -25,7 +25,7 @@ def _setup(endpoint):
     sandbox.create_lambda(endpoint, resource, resource["config"])
     ServiceRepository().put("race", ServicePut.model_validate(
         {"name": "Race", "team": "payments", "resources": [resource], "sla": {"latency_p99_ms": 300}}))
-    now = datetime.now(UTC)
+    now = clock.now()
     rec = Recommendation(
         service_id="race", recommendation_id=time_ordered_id("r"), resource_id="api", kind="lambda_function",
         action="lambda_memory", current={"memory_mb": 1024}, proposed={"memory_mb": 512},

@@ -39,6 +39,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
+from costopt import clock
 from costopt.api.openapi import openapi_document
 from costopt.config import settings as costopt_settings
 from local.events import ALL_SCOPES, gateway_event
@@ -246,7 +247,7 @@ HISTORY_ROUTES = [("/v1/simulate", "POST"), ("/v1/simulate/batch", "POST"), ("/v
 @pytest.fixture
 def demo_with_history(tables: Any, lambda_context: Any) -> str:
     """The demo service with three days of synthetic telemetry folded in, so simulate and recommend compute."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from costopt.connectors.synthetic import generate
     from costopt.domain.service import ServicePut
@@ -256,7 +257,7 @@ def demo_with_history(tables: Any, lambda_context: Any) -> str:
     spec = {**SPEC, "resources": _resources(), "telemetry": {
         "source": "synthetic", "period_s": 900,
         "synthetic": {"base_rps": 10, "history_days": 3, "spike_probability": 0.0}}}
-    now = datetime.now(UTC)
+    now = clock.now()
     service, _ = ServiceRepository().put(DEMO, ServicePut.model_validate(spec), now=now)
     end = now.replace(minute=0, second=0, microsecond=0)
     ObservationRepository().fold(DEMO, generate(service, end - timedelta(days=3), end), now=now)
@@ -276,11 +277,11 @@ def _pin_service(body: Any, service_id: str) -> None:
 def test_schema_fuzz_with_history(demo_with_history: str, lambda_context: Any, path: str, method: str) -> None:
     """Valid requests on a service with telemetry: the engines run on fuzzed parameters
     (traffic multipliers, growth, horizons, sample counts, strategies) and still answer < 500."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     operation = SCHEMA[path][method]
     statuses: list[int] = []
-    until = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    until = clock.now().replace(minute=0, second=0, microsecond=0)
     since = until - timedelta(days=2)
 
     @settings(max_examples=max(5, MAX_EXAMPLES // 4), derandomize=True, database=None, deadline=None,

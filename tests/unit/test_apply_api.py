@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
 from botocore.exceptions import WaiterError
 
+from costopt import clock
 from costopt.store.changes import ChangeRepository, acquire_change_lock, new_change_id
 from costopt.store.recommendations import RecommendationRepository
 from costopt.store.services import ServiceRepository
@@ -179,7 +180,7 @@ def test_another_change_in_progress_is_409_and_a_stale_lock_is_taken_over(apply_
     # a lock left by an apply that crashed 20 minutes ago (older than change_lock_stale_s) is taken over
     from costopt.store.services import ServiceItem
 
-    crashed = new_change_id(datetime.now(UTC) - timedelta(minutes=20))
+    crashed = new_change_id(clock.now() - timedelta(minutes=20))
     ServiceItem(service_id="checkout").update(actions=[ServiceItem.change_lock.set(crashed)])
     status, body = apply_call("POST", "/v1/config/apply", body=apply_body(lambda_rec))
     assert status == 200 and live_memory() == 512
@@ -314,7 +315,7 @@ def test_ebs_rollback_within_cooldown_is_409_with_the_time(apply_call, rollback_
     # seven hours later the rollback goes through
     from costopt.jobs.apply import rollback_recommendation
 
-    later = datetime.now(UTC) + timedelta(hours=7)
+    later = clock.now() + timedelta(hours=7)
     result = rollback_recommendation("data", rec.recommendation_id, actor="ops", now=later)
     assert result.after["volume_type"] == "gp2"
     assert boto3.client("ec2", region_name=REGION).describe_volumes(

@@ -114,8 +114,7 @@ def test_failed_publish_is_retried_not_lost(sinks, monkeypatch):
     assert len(sns_msgs) == 2
 
 
-def test_budget_route(sinks, lambda_context, monkeypatch):
-    from costopt.jobs import budget as job
+def test_budget_route(sinks, lambda_context, pin_clock):
     from functions.services.app import lambda_handler
 
     seed()
@@ -123,8 +122,7 @@ def test_budget_route(sinks, lambda_context, monkeypatch):
     from costopt.store.services import ServiceRepository
 
     check_budget(ServiceRepository().get("checkout-api"), NOW)
-    frozen = type("FrozenDatetime", (datetime,), {"now": staticmethod(lambda tz=None: NOW)})
-    monkeypatch.setattr(job, "datetime", frozen)
+    pin_clock(NOW)
     resp = lambda_handler(http_event("GET", "/v1/services/checkout-api/budget"), lambda_context)
     body = json.loads(resp["body"])
     assert resp["statusCode"] == 200

@@ -39,11 +39,10 @@ def hourly_series(rid: str, metric: Metric, value: Callable[[datetime], float]) 
 
 
 @pytest.fixture
-def call(tables: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, Any]]:
-    import costopt.api.metrics as api
+def call(tables: Any, lambda_context: Any, pin_clock: Callable[..., Any]) -> Callable[..., tuple[int, Any]]:
     from functions.metrics.app import lambda_handler
 
-    monkeypatch.setattr(api, "utcnow", lambda: NOW)
+    pin_clock(NOW)
 
     def _call(method: str, path: str, **kw: Any) -> tuple[int, Any]:
         resp = lambda_handler(http_event(method, path, **kw), lambda_context)

@@ -5,10 +5,11 @@ POST /v1/recommend, GET /v1/recommendations/{id} and dismiss/restore."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from costopt import clock
 from local.events import http_event
 
 SPEC = {
@@ -44,7 +45,7 @@ def shop(tables):
     from costopt.store.services import ServiceRepository
 
     service, _ = ServiceRepository().put("shop", ServicePut.model_validate(SPEC))
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
     ObservationRepository().fold("shop", generate(service, now - timedelta(days=3), now))
     return service
 

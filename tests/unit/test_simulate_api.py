@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from costopt import clock
 from local.events import http_event
 
 SERVICE_ID = "shop-api"
@@ -48,7 +49,7 @@ def _register(spec: dict[str, Any], service_id: str = SERVICE_ID, history: bool 
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
 
-    now = datetime.now(UTC)
+    now = clock.now()
     service, _ = ServiceRepository().put(service_id, ServicePut.model_validate(spec), now=now)
     if history:
         end = now.replace(minute=0, second=0, microsecond=0)
@@ -70,7 +71,7 @@ def shop_without_history(tables) -> Any:
 def _recommendation(service_id: str) -> Any:
     from costopt.domain.recommendation import Evidence, Recommendation, SlaVerdict
 
-    now = datetime.now(UTC)
+    now = clock.now()
     return Recommendation(
         service_id=service_id, recommendation_id="rec-0001", resource_id="api", kind="ecs_service",
         action="ecs_desired_count",

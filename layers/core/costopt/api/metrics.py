@@ -22,7 +22,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field, field_validator, model_validator
 
-from costopt.domain.common import Model, ResourceId, ServiceId, utcnow
+from costopt import clock
+from costopt.domain.common import Model, ResourceId, ServiceId
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.service import Service, ServicePage
 from costopt.errors import NotFound
@@ -194,7 +195,7 @@ def list_services(
 ) -> ServicePage:
     services = _services()
     items, token = services.list(limit=limit, next_token=next_token, team=team)
-    now = utcnow()
+    now = clock.now()
     obs = _observations()
     out = []
     for item in items:
@@ -211,7 +212,7 @@ def list_services(
             summary="SLO health: burn rates, error budget, status")
 def get_health(service_id: ServiceIdPath) -> ServiceHealth:
     service = _services().get(service_id)
-    return health_of(service, utcnow())
+    return health_of(service, clock.now())
 
 
 __all__ = ["MetricPoints", "MetricQuery", "health_of", "query_metric", "router"]

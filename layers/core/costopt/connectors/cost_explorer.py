@@ -15,9 +15,10 @@ LINKED_ACCOUNT filter. Cost Explorer's ``End`` is exclusive, like ours. Paged wi
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from costopt import clock
 from costopt.connectors.base import SERVICE_TOTAL, BillingSource
 from costopt.connectors.focus import DailyCosts, complete_days, daily_series, resource_matcher
 from costopt.connectors.retry import aws_error, boto_client
@@ -60,7 +61,7 @@ class CostExplorerBilling(BillingSource):
             return []
         flt = self.filter_for(service)
         period = {"Start": days[0].isoformat(), "End": (days[-1] + timedelta(days=1)).isoformat()}
-        now = self._now or datetime.now(UTC)
+        now = self._now or clock.now()
         costs: DailyCosts | None = None
         if days[0] >= (now - timedelta(days=RESOURCE_LEVEL_DAYS - 1)).date():
             costs = self._by_resource(service, period, flt)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -24,7 +23,3 @@ class Model(BaseModel):
     """Base for request/response/domain models: unknown fields are an error."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -38,6 +38,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import ValidationError
 
+from costopt import clock
 from costopt.actuators.base import Actuator
 from costopt.actuators.registry import actuator_for
 from costopt.config import settings
@@ -72,7 +73,7 @@ def _services() -> Any:
 
 
 def _now(now: datetime | None) -> datetime:
-    return (now or datetime.now(UTC)).astimezone(UTC)
+    return (now or clock.now()).astimezone(UTC)
 
 
 def _clock(now: datetime | None) -> Callable[[], datetime]:

@@ -6,8 +6,9 @@ publishes them (the daily recompute), retrying any alert whose publish failed ea
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from costopt import clock
 from costopt.domain.budget import BudgetReport
 from costopt.domain.observation import Metric
 from costopt.domain.service import Service
@@ -38,7 +39,7 @@ def budget_report(service: Service, now: datetime | None = None) -> BudgetReport
 
     if service.budget is None:
         raise NotFound(f"service {service.service_id!r} has no budget")
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     raised = AlertRepository().raised(service.service_id, month_key(now.date()))
     report, _ = evaluate_budget(service.service_id, service.budget, daily_costs(service, now.date()), now, raised)
     return report
@@ -51,7 +52,7 @@ def check_budget(service: Service, now: datetime | None = None) -> tuple[BudgetR
 
     if service.budget is None:
         return None, 0
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     alerts = AlertRepository()
     month = month_key(now.date())
     raised = alerts.raised(service.service_id, month)

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from costopt import clock
 from costopt.connectors.base import BILLING, TELEMETRY, billing_for, source_for
 from costopt.domain.common import Model
 from costopt.domain.service import Service
@@ -295,25 +296,13 @@ def _pull_billing(service: Service, now: datetime, obs: Any, budget: _Budget) ->
 SAFETY_MARGIN_S = 15.0  # left for the last fold to finish and the report to be logged
 
 
-def event_time(event: Any) -> datetime:
-    """The schedule's time (a Scheduled Event's ``time``), else now; never in the future."""
-    now = datetime.now(UTC)
-    raw = event.get("time") if isinstance(event, dict) else None
-    try:
-        t = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else now
-    except ValueError:
-        return now
-    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t
-    return min(t, now)
-
-
 def handle(event: Any, remaining_ms: int) -> dict[str, Any]:
     """The pull_metrics function: pull up to the schedule's hour within the Lambda's remaining time."""
     from aws_lambda_powertools.metrics import MetricUnit
 
     from costopt.observability import metrics
 
-    report = run(event_time(event), remaining_ms / 1000.0 - SAFETY_MARGIN_S)
+    report = run(clock.event_time(event), remaining_ms / 1000.0 - SAFETY_MARGIN_S)
     metrics.add_metric(name="ServicesPulled", unit=MetricUnit.Count, value=len(report.services))
     metrics.add_metric(name="ServicesStale", unit=MetricUnit.Count, value=len(report.stale))
     metrics.add_metric(name="ServicesNotReached", unit=MetricUnit.Count, value=len(report.not_reached))

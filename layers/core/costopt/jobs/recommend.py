@@ -12,9 +12,10 @@ recompute.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from costopt import clock
 from costopt.domain.recommendation import Recommendation, Strategy
 from costopt.domain.service import Service
 from costopt.engine.recommend import RecommendationResult, recommend
@@ -32,7 +33,7 @@ def recommend_service(service: Service, *, lookback_days: int | None = None, str
     from costopt.observe.usage import load_usage
     from costopt.pricing import get_catalog
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     lookback = lookback_days or service.policy.lookback_days
     ids = list(resource_ids) if resource_ids is not None else None
     usage = load_usage(service, lookback, now)

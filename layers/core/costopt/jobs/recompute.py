@@ -20,12 +20,13 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 
 from pydantic import Field
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.recommendation import Recommendation
@@ -112,7 +113,7 @@ def fan_out(now: datetime | None = None, *, context: Any = None,
             workers: int | None = None) -> FanOutReport:
     """Send every service to the queue, or (no queue configured) process the same batches in
     process, ``workers`` batches at a time (what concurrent Lambda executions do in AWS)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     run_id = uuid.uuid4().hex
     services = messages = calls = 0
     failed: list[str] = []
@@ -164,7 +165,7 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(record: SQSRecord) -> None:
         body = json.loads(record.body)
         scheduled = body.get("scheduled_at")
-        now = datetime.fromisoformat(scheduled) if scheduled else datetime.now(UTC)
+        now = clock.parse_instant(scheduled) if scheduled else clock.now()
         recompute_service(str(body["service_id"]), now)
 
     processor = BatchProcessor(event_type=EventType.SQS)
@@ -271,4 +272,4 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The recompute function's entry: an SQS batch, or the schedule's fan-out."""
     if "Records" in event:
         return process_batch(event, context)
-    return fan_out(context=context).model_dump(mode="json")
+    return fan_out(clock.event_time(event), context=context).model_dump(mode="json")

@@ -18,11 +18,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.recommendation import Recommendation
 from costopt.domain.service import Service
@@ -161,7 +162,7 @@ def run_scenario(scenario: Scenario, *, now: datetime | None = None,
                  deps: Dependencies | None = None) -> SimulationResult:
     from costopt.store.simulations import new_simulation_id
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     deps = deps or Dependencies()
     result = _simulate(scenario, _Loaded(deps, now), new_simulation_id(now))
     stored: SimulationResult = deps.simulations.put(result, now)
@@ -181,7 +182,7 @@ def run_batch(scenarios: list[Any], *, now: datetime | None = None,
         raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} scenarios; got {len(scenarios)}",
                               extra={"max_scenarios": MAX_BATCH, "scenarios": len(scenarios)},
                               errors=[{"loc": ["body", "scenarios"], "msg": f"at most {MAX_BATCH} items"}])
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     deps = deps or Dependencies()
     loaded = _Loaded(deps, now)
     entries: list[BatchEntry] = []

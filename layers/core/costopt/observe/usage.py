@@ -33,9 +33,10 @@ Pure dataclasses; numpy-free.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from costopt import clock
 from costopt.connectors.base import METRICS_BY_KIND, REQUIRED_METRICS, SERVICE_TOTAL
 from costopt.domain.observation import HourlyAggregate, Metric, Series
 from costopt.domain.recommendation import InsufficientData
@@ -116,7 +117,7 @@ def usage_keys(service: Service) -> list[tuple[str, Metric]]:
 
 def load_usage(service: Service, lookback_days: int = DEFAULT_LOOKBACK_DAYS, now: datetime | None = None,
                repo: ObservationRepository | None = None) -> ServiceUsage:
-    window = Window.ending(now or datetime.now(UTC), lookback_days)
+    window = Window.ending(now or clock.now(), lookback_days)
     if repo is None:
         from costopt.store.observations import ObservationRepository
         repo = ObservationRepository()
@@ -126,7 +127,7 @@ def load_usage(service: Service, lookback_days: int = DEFAULT_LOOKBACK_DAYS, now
 
 def usage_from_series(service: Service, series: list[Series], lookback_days: int = DEFAULT_LOOKBACK_DAYS,
                       now: datetime | None = None) -> ServiceUsage:
-    window = Window.ending(now or datetime.now(UTC), lookback_days)
+    window = Window.ending(now or clock.now(), lookback_days)
     wanted_days = set(window.days)
     days: dict[tuple[str, Metric], list[DaySummary]] = {}
     for (rid, metric, day), (period_s, points) in group_by_day(series).items():

@@ -6,12 +6,13 @@ attribute (7 days). DynamoDB deletes expired items lazily, so reads check it too
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
+from costopt import clock
 from costopt.config import settings
 from costopt.pricing.catalog import Catalog
 from costopt.store.base import BaseMeta
@@ -41,13 +42,13 @@ def load(region: str, *, now: datetime | None = None) -> Catalog | None:
         item = PricingCacheItem.get(cache_key(region), consistent_read=False)
     except DoesNotExist:
         return None
-    if item.expires_at <= (now or datetime.now(UTC)):
+    if item.expires_at <= (now or clock.now()):
         return None
     return Catalog.model_validate_json(item.doc)
 
 
 def save(catalog: Catalog, *, now: datetime | None = None) -> None:
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     PricingCacheItem(
         cache_key(catalog.region),
         region=catalog.region,

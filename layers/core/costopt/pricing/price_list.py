@@ -25,9 +25,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from costopt import clock
 from costopt.pricing.catalog import Catalog, bundled_catalog
 
 PAGE_SIZE = 100
@@ -264,7 +265,7 @@ def fetch_region_catalog(region: str, client: Any, *, now: datetime | None = Non
     if found == 0:
         raise PriceListError(f"the AWS Price List has no prices for region {region!r}")
 
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     doc["region"] = region
     doc["as_of"] = at.date().isoformat()
     doc["source"] = {

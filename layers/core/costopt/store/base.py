@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.models import Model
 
+from costopt import clock
 from costopt.config import settings
 
 
@@ -35,7 +35,7 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 def time_ordered_id(prefix: str = "", at: datetime | None = None) -> str:
     """A ULID-like id: 10 chars of millisecond time then 16 random chars, lexically time-ordered."""
-    ms = int((at or datetime.now(UTC)).timestamp() * 1000) if at else int(time.time() * 1000)
+    ms = int((at or clock.now()).timestamp() * 1000)
     t = ""
     for _ in range(10):
         t = _CROCKFORD[ms % 32] + t

@@ -10,12 +10,13 @@ anything was touched). Nothing is ever deleted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.change import Change
 from costopt.errors import Conflict, NotFound
@@ -49,7 +50,7 @@ class ChangeItem(TimestampedModel):
 
 
 def new_change_id(now: datetime | None = None) -> str:
-    return time_ordered_id(ID_PREFIX, at=now or datetime.now(UTC))
+    return time_ordered_id(ID_PREFIX, at=now or clock.now())
 
 
 def id_floor(at: datetime) -> str:
@@ -101,7 +102,7 @@ class ChangeRepository:
         current = self.get(service_id, change_id)
         if current.status not in allowed:
             raise Conflict(f"change {change_id} is {current.status}, not {' or '.join(allowed)}")
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         updated = current.model_copy(update={**fields, "status": to_status, "updated_at": now})
         updated = Change.model_validate(updated.model_dump())  # validate the new fields
         item = ChangeItem(service_id=service_id, change_id=change_id)
@@ -161,7 +162,7 @@ def acquire_change_lock(service_id: str, change_id: str, now: datetime | None = 
     """
     from costopt.store.services import ServiceItem
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     stale_floor = id_floor(now - timedelta(seconds=settings.change_lock_stale_s))
     condition = ServiceItem.service_id.exists() & (
         ServiceItem.change_lock.does_not_exist() | (ServiceItem.change_lock < stale_floor)
@@ -211,7 +212,7 @@ def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = No
     from costopt.store.recommendations import RecommendationRepository
     from costopt.store.services import ServiceItem
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     recs = RecommendationRepository()
     parts = recs.claim_parts(change.service_id, change.recommendation_id, expected_etag, now=now)
     stale_floor = id_floor(now - timedelta(seconds=settings.change_lock_stale_s))

@@ -56,6 +56,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.models import Model
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.observation import Datapoint, Freshness, HourlyAggregate, Metric, Series
 from costopt.observe.sketch import DaySummary, MetricSummary, day_start, group_by_day
@@ -164,7 +165,7 @@ class ObservationRepository:
     # ------------------------------------------------------------------ folding
 
     def fold(self, service_id: str, series: list[Series], now: datetime | None = None) -> FoldResult:
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         groups = group_by_day(series)
         result = FoldResult()
         if not groups:
@@ -264,13 +265,13 @@ class ObservationRepository:
 
     def mark_success(self, service_id: str, source: str, at: datetime | None = None) -> None:
         item = MetaItem(pk=meta_pk(service_id), sk=f"S#{source}")
-        item.update(actions=[MetaItem.last_success_at.set(_utc(at or datetime.now(UTC))),
+        item.update(actions=[MetaItem.last_success_at.set(_utc(at or clock.now())),
                              MetaItem.stale.set(False)])
 
     def mark_stale(self, service_id: str, source: str, error: str, at: datetime | None = None) -> None:
         item = MetaItem(pk=meta_pk(service_id), sk=f"S#{source}")
         item.update(actions=[MetaItem.stale.set(True), MetaItem.last_error.set((error or "error")[:_ERROR_MAX]),
-                             MetaItem.last_error_at.set(_utc(at or datetime.now(UTC)))])
+                             MetaItem.last_error_at.set(_utc(at or clock.now()))])
 
     def freshness(self, service_id: str) -> dict[str, Freshness]:
         out: dict[str, Freshness] = {}

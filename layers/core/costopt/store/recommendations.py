@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
@@ -41,6 +41,7 @@ from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import BatchWrite
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.recommendation import TRANSITIONS, RealisedSavings, Recommendation
 from costopt.errors import Conflict, NotFound
@@ -124,7 +125,7 @@ class RecommendationRepository:
     def replace_active(self, service_id: str, new: list[Recommendation], now: datetime | None = None,
                        resource_ids: Iterable[str] | None = None) -> None:
         """Write ``new``, then supersede the other ACTIVE ones (only those of ``resource_ids`` when given)."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         scope = set(resource_ids) if resource_ids is not None else None
         old = [i.recommendation_id for i in RecommendationItem.by_status.query(service_status(service_id, "ACTIVE"))
                if scope is None or i.resource_id in scope]
@@ -156,7 +157,7 @@ class RecommendationRepository:
         unknown = set(fields) - MUTABLE_FIELDS
         if unknown:
             raise ValueError(f"cannot set {sorted(unknown)} on a recommendation")
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         etag = new_etag()
         item = RecommendationItem(service_id=service_id, recommendation_id=recommendation_id)
         actions: list[UpdateAction] = [

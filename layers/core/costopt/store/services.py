@@ -6,13 +6,14 @@ service_id) or ``by_team``; never a Scan.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.service import Service, ServicePut, ServiceSummary
 from costopt.errors import Conflict, NotFound
@@ -93,7 +94,7 @@ class ServiceRepository:
 
     def put(self, service_id: str, spec: ServicePut, now: datetime | None = None) -> tuple[Service, bool]:
         """Create (no ``version``) or replace (``version`` must match). Returns (service, created)."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         body = spec.model_dump(exclude={"version"})
         if spec.version is None:
             service = Service(service_id=service_id, version=1, created_at=now, updated_at=now, **body)

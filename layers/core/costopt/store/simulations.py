@@ -15,12 +15,13 @@ Public API (``SimulationRepository``)::
 from __future__ import annotations
 
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.attributes import BinaryAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
+from costopt import clock
 from costopt.config import settings
 from costopt.domain.simulation import SimulationResult
 from costopt.errors import NotFound
@@ -57,12 +58,12 @@ def _item(result: SimulationResult, now: datetime) -> tuple[SimulationItem, Simu
 
 class SimulationRepository:
     def put(self, result: SimulationResult, now: datetime | None = None) -> SimulationResult:
-        item, stored = _item(result, now or datetime.now(UTC))
+        item, stored = _item(result, now or clock.now())
         item.save()
         return stored
 
     def put_many(self, results: list[SimulationResult], now: datetime | None = None) -> list[SimulationResult]:
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         out = []
         with SimulationItem.batch_write() as batch:
             for result in results:
@@ -77,6 +78,6 @@ class SimulationRepository:
         except DoesNotExist:
             raise NotFound(f"simulation {simulation_id!r} does not exist (results are kept "
                            f"{settings.simulation_ttl_days} days)") from None
-        if item.expires_at is not None and item.expires_at <= (now or datetime.now(UTC)):
+        if item.expires_at is not None and item.expires_at <= (now or clock.now()):
             raise NotFound(f"simulation {simulation_id!r} has expired")
         return item.to_domain()

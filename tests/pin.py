@@ -1,0 +1,25 @@
+"""The instant a test session runs at: ``COSTOPT_TEST_NOW`` (ISO 8601, e.g. 2026-12-31T23:30Z), else the
+real time when the session started. tests/conftest.py hands it to the product as ``COSTOPT_CLOCK_AT``
+(before costopt is imported), so every business "now" (costopt.clock) starts there, in this process
+and in every subprocess the tests start. This is the only place the tests read the wall clock.
+
+``make test`` runs the integration suite at now and again at a fixed instant; to try another date:
+``COSTOPT_TEST_NOW=2028-02-29T12:00Z .venv/bin/pytest tests/unit``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+
+def _pinned_at() -> datetime:
+    raw = os.environ.get("COSTOPT_TEST_NOW", "").strip()
+    if not raw:
+        return datetime.now(UTC)
+    text = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
+    at = datetime.fromisoformat(text)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+PINNED_AT: datetime = _pinned_at()

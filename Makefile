@@ -10,9 +10,11 @@ SAM_VENV  := .tools/sam
 SAM       := $(SAM_VENV)/bin/sam
 DDB_DIR   := .tools/ddb
 export SAM_CLI_TELEMETRY := 0
-export PYTHONPATH := $(CURDIR)/layers/core:$(CURDIR)
+# .venv finds the costopt package and the local/ tools through a .pth file (written below), so that
+# `.venv/bin/python -m local ...` works when pasted, with no PYTHONPATH, as the README shows it.
+DEV_PTH   := costopt-dev.pth
 
-.PHONY: help setup tools run token test test-unit test-integration test-contract lint typecheck fmt build validate bench clean
+.PHONY: help setup tools run token test test-unit test-integration test-integration-pinned test-contract lint typecheck fmt build validate bench clean
 
 help:
 	@echo "make run    - set up everything and run costopt locally with demo data (http://127.0.0.1:3000)"
@@ -25,6 +27,7 @@ $(BIN)/.installed: requirements-dev.txt layers/core/requirements.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
+	printf '%s\n' "$(CURDIR)/layers/core" "$(CURDIR)" > "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/$(DEV_PTH)"
 	touch $@
 
 $(SAM_VENV)/.installed:
@@ -63,14 +66,27 @@ test-unit: $(BIN)/.installed
 test-integration: setup
 	$(BIN)/pytest -q tests/integration
 
+# The same suite with the business clock pinned to a month's (and year's) last half hour; any instant
+# works: COSTOPT_TEST_NOW=2028-02-29T12:00Z make test-integration (tests/pin.py).
+PINNED_NOW ?= 2026-12-31T23:30Z
+test-integration-pinned: setup
+	COSTOPT_TEST_NOW=$(PINNED_NOW) $(BIN)/pytest -q tests/integration
+
 test-contract: tools
 	$(BIN)/pytest -q tests/contract
 
-# unit tests run under moto, integration tests against DynamoDB Local: separate processes.
-test: tools lint typecheck
-	$(BIN)/pytest -q -n 2 tests/unit
-	$(BIN)/pytest -q tests/integration
-	$(BIN)/pytest -q tests/contract
+# Every suite runs, whatever an earlier one did; the summary names each failing suite and the exit
+# status is non-zero when any failed. Unit tests run under moto, integration tests against DynamoDB
+# Local: separate processes.
+SUITES := lint typecheck test-unit test-integration test-integration-pinned test-contract
+test: tools
+	@failed=""; \
+	for suite in $(SUITES); do \
+	  echo "=== $$suite"; \
+	  $(MAKE) --no-print-directory $$suite || failed="$$failed $$suite"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "=== FAILED:$$failed"; exit 1; fi; \
+	echo "=== all suites passed: $(SUITES)"
 
 build: tools
 	$(SAM) build            # samconfig.toml: cached, parallel, no container

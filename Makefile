@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 # `.venv/bin/python -m local ...` works when pasted, with no PYTHONPATH, as the README shows it.
 DEV_PTH   := costopt-dev.pth
 
-.PHONY: help setup tools run token test test-unit test-integration test-integration-pinned test-contract lint typecheck fmt build validate bench clean
+.PHONY: help setup tools run token test test-unit test-integration test-integration-pinned test-dates test-contract lint typecheck fmt build validate bench clean
 
 help:
 	@echo "make run    - set up everything and run costopt locally with demo data (http://127.0.0.1:3000)"
@@ -71,6 +71,18 @@ test-integration: setup
 PINNED_NOW ?= 2026-12-31T23:30Z
 test-integration-pinned: setup
 	COSTOPT_TEST_NOW=$(PINNED_NOW) $(BIN)/pytest -q tests/integration
+
+# The unit and integration suites at every instant of tests/pin.py's MATRIX (about 10 minutes; not part
+# of `make test`, which runs the integration suite at now and at PINNED_NOW).
+DATES := 2026-12-01T00:30Z 2026-12-01T20:00Z 2026-12-02T11:00Z 2026-12-31T23:30Z 2028-02-29T12:00Z
+test-dates: setup
+	@failed=""; \
+	for at in $(DATES); do \
+	  echo "=== COSTOPT_TEST_NOW=$$at"; \
+	  COSTOPT_TEST_NOW=$$at $(BIN)/pytest -q -n 2 tests/unit || failed="$$failed unit@$$at"; \
+	  COSTOPT_TEST_NOW=$$at $(BIN)/pytest -q tests/integration || failed="$$failed integration@$$at"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "=== FAILED:$$failed"; exit 1; fi; echo "=== passed at: $(DATES)"
 
 test-contract: tools
 	$(BIN)/pytest -q tests/contract

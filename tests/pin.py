@@ -23,3 +23,8 @@ def _pinned_at() -> datetime:
 
 
 PINNED_AT: datetime = _pinned_at()
+
+# Instants the suites are known to pass at (month, year and leap-day boundaries, both ends of a UTC day);
+# `make test-dates` runs the unit and integration suites at each, and tests/unit/test_clock.py runs the
+# register -> pull -> recommend -> budget path at each within the unit suite.
+MATRIX = ("2026-12-01T00:30Z", "2026-12-01T20:00Z", "2026-12-02T11:00Z", "2026-12-31T23:30Z", "2028-02-29T12:00Z")

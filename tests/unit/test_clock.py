@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from calendar import monthrange
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from costopt import clock
 from costopt.domain.service import ServicePut
-from tests.pin import PINNED_AT
+from tests.pin import MATRIX, PINNED_AT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,7 +108,8 @@ def register_pull_recommend(at: datetime) -> dict[str, Any]:
                              r.monthly_savings_usd, r.priority, r.performance_risk) for r in result.recommendations],
         "rejected": [(o.action, o.proposed, o.monthly_savings_usd) for o in result.rejected],
         "current": result.current_monthly_cost_usd, "coverage": result.data_coverage_pct,
-        "budget": (budget.month, budget.status, budget.month_to_date_usd, budget.forecast_usd),
+        "insufficient": result.insufficient, "warnings": result.warnings,
+        "budget": (budget.month, budget.status, budget.month_to_date_usd, budget.forecast_usd, budget.days_in_month),
     }
 
 
@@ -121,3 +123,29 @@ def test_the_same_seed_and_clock_give_the_same_figures(tables: Any, at: datetime
     assert first == second and first["recommendations"]
     clear_tables(tables)
     assert register_pull_recommend(at + timedelta(days=1)) != first  # the data follows the clock
+
+
+@pytest.mark.parametrize("at", [*MATRIX, PINNED_AT.isoformat()])
+def test_register_pull_recommend_and_budget_hold_at_every_pinned_instant(tables: Any, at: str) -> None:
+    """The pinned-clock matrix on the whole path: full coverage, a memory downsize for the 3008 MB function,
+    money that adds up, and this month's budget (with a forecast on the 1st too)."""
+    instant = clock.parse_instant(at)
+    out = register_pull_recommend(instant)
+    assert out["insufficient"] == [] and out["coverage"] == 100.0, out
+    memory = [r for r in out["recommendations"] if r[0] == "lambda_memory"]
+    assert memory and all(r[1]["memory_mb"] < 3008 for r in memory)
+    for _, _, current, proposed, saved, _, _ in out["recommendations"]:
+        assert round(proposed + saved, 2) == current
+    month, status, mtd, forecast, days = out["budget"]
+    assert month == f"{instant.year:04d}-{instant.month:02d}" and days == monthrange(instant.year, instant.month)[1]
+    assert forecast is not None and forecast >= mtd and status in ("ok", "at_risk", "over_budget")
+    # a day is billed 12 hours after it ends (pull_metrics.BILLING_SETTLE): before a day of this month is, the
+    # month-to-date is 0 and the forecast is the trailing estimate of the whole month
+    last_billed = (instant - timedelta(hours=12)).date() - timedelta(days=1)
+    assert (mtd > 0) == (last_billed.month == instant.month), (at, mtd, last_billed)
+
+
+def test_make_test_dates_runs_the_matrix() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    line = next(ln for ln in makefile.splitlines() if ln.startswith("DATES :="))
+    assert tuple(line.split(":=", 1)[1].split()) == MATRIX

@@ -3,6 +3,8 @@
 An RS256 key pair is generated once into ``.local/jwt/``. ``issue()`` signs a token with the
 costopt scopes; ``verify()`` checks signature (key id), issuer, audience, exp and nbf, and turns
 the claims into the ``requestContext.authorizer.jwt`` block the authorizer passes to Lambda.
+Both take the instant they work at (``now``, epoch seconds; the wall clock when omitted), so a
+test can issue and verify tokens at a fixed time.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from local import env
 from local.events import ALL_SCOPES
-from local.template import ROOT
 
 ISSUER = "https://costopt.local"
 AUDIENCE = "costopt"
 ALGORITHM = "RS256"
-KEY_DIR = ROOT / ".local" / "jwt"
 LEEWAY_S = 0  # API Gateway allows no clock skew beyond its own
 
 
@@ -54,8 +55,14 @@ class KeyPair:
                           "n": b64(numbers.n), "e": b64(numbers.e)}]}
 
 
-def load_or_create_keys(key_dir: Path = KEY_DIR) -> KeyPair:
-    """The key pair in ``key_dir``, generated (2048-bit RSA) the first time."""
+def default_key_dir() -> Path:
+    """Where the dev key pair lives: ``.local/jwt/`` (under COSTOPT_LOCAL_DIR when set)."""
+    return env.local_dir() / "jwt"
+
+
+def load_or_create_keys(key_dir: Path | None = None) -> KeyPair:
+    """The key pair in ``key_dir`` (default: ``.local/jwt/``), generated (2048-bit RSA) the first time."""
+    key_dir = key_dir or default_key_dir()
     private_path, public_path = key_dir / "private.pem", key_dir / "public.pem"
     if private_path.exists() and public_path.exists():
         return KeyPair(private_path.read_bytes(), public_path.read_bytes())
@@ -99,7 +106,8 @@ def bearer_token(authorization: str | None) -> str:
 
 def verify(keys: KeyPair, token: str, *, issuer: str = ISSUER, audience: str = AUDIENCE,
            now: float | None = None) -> dict[str, Any]:
-    """Verified claims of ``token`` or InvalidToken (kid, RS256 signature, iss, aud, exp, nbf)."""
+    """Verified claims of ``token`` at ``now`` (epoch seconds, default the wall clock) or InvalidToken:
+    kid, RS256 signature, iss, aud, then exp and nbf against ``now`` (not PyJWT's own clock)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -108,22 +116,28 @@ def verify(keys: KeyPair, token: str, *, issuer: str = ISSUER, audience: str = A
         raise InvalidToken("the token is not signed with RS256")
     if header.get("kid") != keys.kid:
         raise InvalidToken("the token's kid is not one of the issuer's keys")
-    options: dict[str, Any] = {"require": ["exp", "iss"], "verify_iat": False}
+    options: dict[str, Any] = {"require": ["exp", "iss"], "verify_iat": False, "verify_exp": False,
+                               "verify_nbf": False}
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, keys.public_pem, algorithms=[ALGORITHM], issuer=issuer, audience=audience,
-            leeway=LEEWAY_S, options=options,
+            token, keys.public_pem, algorithms=[ALGORITHM], issuer=issuer, audience=audience, options=options,
         )
     except jwt.InvalidAudienceError:
         # API Gateway also accepts a token whose client_id (not aud) is an accepted audience
-        claims = jwt.decode(token, keys.public_pem, algorithms=[ALGORITHM], issuer=issuer, leeway=LEEWAY_S,
+        claims = jwt.decode(token, keys.public_pem, algorithms=[ALGORITHM], issuer=issuer,
                             options={**options, "verify_aud": False})
         if claims.get("client_id") != audience:
             raise InvalidToken("the token's audience is not accepted") from None
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
-    if now is not None and (claims["exp"] <= now or claims.get("nbf", now) > now):
-        raise InvalidToken("the token is not valid at this time")
+    at = time.time() if now is None else now
+    exp, nbf = claims["exp"], claims.get("nbf", at)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, nbf)):
+        raise InvalidToken("exp and nbf must be numbers")
+    if exp <= at - LEEWAY_S:
+        raise InvalidToken("the token has expired")
+    if nbf > at + LEEWAY_S:
+        raise InvalidToken("the token is not valid yet")
     return claims
 
 

@@ -120,13 +120,30 @@ DEMO_SERVICES: dict[str, dict[str, Any]] = {
     },
 }
 
+# Not a demo of anything: the service events/services-delete.json deletes, so trying that event
+# costs no demo data. No resources (nothing to leave behind in the sandbox); the seed re-creates it.
+SCRATCH_SERVICE_ID = "scratch-service"
+SCRATCH_SERVICES: dict[str, dict[str, Any]] = {
+    SCRATCH_SERVICE_ID: {
+        "name": "Scratch service",
+        "team": "platform",
+        "description": "A throwaway service for events/services-delete.json; `python -m local seed` re-creates it",
+        "resources": [],
+        "tags": {"env": "demo"},
+    },
+}
+
+# What the seed creates: the demo services, then the scratch service.
+SEEDED_SERVICES: dict[str, dict[str, Any]] = {**DEMO_SERVICES, **SCRATCH_SERVICES}
+
 # Fields of a resource that say which live resource it is (filled in from the sandbox).
 IDENTITY_FIELDS = ("function_name", "cluster", "service_name", "target_group_arn", "load_balancer_arn",
                    "instance_id", "volume_id", "table_name", "workload")
 
 
 def demo_spec(service_id: str) -> dict[str, Any]:
-    return copy.deepcopy(DEMO_SERVICES[service_id])
+    """A fresh copy of the ServicePut body of a seeded service (demo or scratch)."""
+    return copy.deepcopy(SEEDED_SERVICES[service_id])
 
 
 def with_identities(spec: dict[str, Any], identities: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -5,26 +5,54 @@ BEFORE any costopt module is imported (PynamoDB and Powertools read them at impo
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from local.tables import export_table_env
+from local.template import ROOT
 
 HOST = "127.0.0.1"
+DEFAULT_DDB_PORT, DEFAULT_SANDBOX_PORT, DEFAULT_API_PORT = 8000, 5001, 3000
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 ALERT_TOPIC_NAME = "costopt-alerts"
 RECOMPUTE_QUEUE_NAME = "costopt-recompute"
 
 
+def port_from_env(name: str) -> int | None:
+    """The port set in ``name`` (COSTOPT_DDB_PORT, COSTOPT_SANDBOX_PORT, COSTOPT_PORT), or None."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"error: {name}={raw!r} is not a port number")
+    return int(raw)
+
+
 def ddb_port() -> int:
-    return int(os.environ.get("COSTOPT_DDB_PORT", "8000"))
+    return port_from_env("COSTOPT_DDB_PORT") or DEFAULT_DDB_PORT
 
 
 def sandbox_port() -> int:
-    return int(os.environ.get("COSTOPT_SANDBOX_PORT", "5001"))
+    return port_from_env("COSTOPT_SANDBOX_PORT") or DEFAULT_SANDBOX_PORT
 
 
 def api_port() -> int:
-    return int(os.environ.get("COSTOPT_PORT", "3000"))
+    return port_from_env("COSTOPT_PORT") or DEFAULT_API_PORT
+
+
+def local_dir() -> Path:
+    """Where the local stack keeps what it makes (DynamoDB Local data, dev JWT keys, the state of
+    running stacks, generated events): ``.local/`` of the checkout, or ``COSTOPT_LOCAL_DIR``."""
+    raw = os.environ.get("COSTOPT_LOCAL_DIR", "").strip()
+    return Path(raw).resolve() if raw else ROOT / ".local"
+
+
+def shown(path: Path) -> str:
+    """``path`` as a user pastes it from the repository root (relative when inside the checkout)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def url(port: int) -> str:

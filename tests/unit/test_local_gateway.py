@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 
 import pytest
 
@@ -19,8 +18,10 @@ from local.auth import (
     verify,
 )
 from local.events import gateway_event, is_text
-from local.gateway import Gateway, to_http
+from local.gateway import MAX_BODY_BYTES, Gateway, to_http
 from local.routes import load_routes, select_route
+
+NOW = 1_800_000_000.0  # the instant tokens are issued and verified at (epoch seconds; 2027-01-15)
 
 TEMPLATE = {
     "Globals": {"Function": {"Handler": "app.lambda_handler", "MemorySize": 256}},
@@ -85,8 +86,8 @@ def test_tokens_verify_and_become_the_authorizer_context(tmp_path):
     keys = load_or_create_keys(tmp_path)
     assert load_or_create_keys(tmp_path).public_pem == keys.public_pem  # generated once
     assert (tmp_path / "private.pem").stat().st_mode & 0o077 == 0
-    token = issue(keys, scopes=["costopt/read", "costopt/write"], subject="alice")
-    claims = verify(keys, bearer_token(f"Bearer {token}"))
+    token = issue(keys, scopes=["costopt/read", "costopt/write"], subject="alice", now=NOW)
+    claims = verify(keys, bearer_token(f"Bearer {token}"), now=NOW)
     assert claims["sub"] == "alice" and claims["iss"] == "https://costopt.local" and claims["aud"] == "costopt"
     ctx = authorizer_context(claims)
     assert ctx["jwt"]["scopes"] == ["costopt/read", "costopt/write"]
@@ -99,17 +100,17 @@ def test_tokens_verify_and_become_the_authorizer_context(tmp_path):
 def test_tokens_that_the_authorizer_rejects(tmp_path):
     keys = load_or_create_keys(tmp_path / "a")
     other = load_or_create_keys(tmp_path / "b")
-    now = time.time()
-    bad = [issue(keys, now=now - 100, ttl_s=50), issue(keys, not_before=now + 300), issue(keys, issuer="x"),
-           issue(keys, audience="y"), issue(other), "a.b.c"]
+    bad = [issue(keys, now=NOW - 100, ttl_s=50), issue(keys, now=NOW, not_before=NOW + 300),
+           issue(keys, now=NOW, issuer="x"), issue(keys, now=NOW, audience="y"), issue(other, now=NOW), "a.b.c"]
     for token in bad:
         with pytest.raises(InvalidToken):
-            verify(keys, token)
+            verify(keys, token, now=NOW)
     for header in [None, "", "Bearer", "Basic abc", "Bearer    "]:
         with pytest.raises(InvalidToken):
             bearer_token(header)
     # a token whose aud is something else but whose client_id is an accepted audience passes (as in AWS)
-    assert verify(keys, issue(keys, audience="aws-cognito", subject="costopt"))["client_id"] == "costopt"
+    assert verify(keys, issue(keys, now=NOW, audience="aws-cognito", subject="costopt"),
+                  now=NOW)["client_id"] == "costopt"
 
 
 def test_gateway_event_is_an_http_api_v2_event():
@@ -150,8 +151,8 @@ def test_handler_results_become_http_responses():
 
 def test_a_request_through_the_gateway_to_the_services_handler(tables, tmp_path):
     keys = load_or_create_keys(tmp_path)
-    gateway = Gateway.from_template(keys, log=False)
-    auth = [("Authorization", f"Bearer {issue(keys, subject='bob')}"), ("Content-Type", "application/json")]
+    gateway = Gateway.from_template(keys, log=False, clock=lambda: NOW)
+    auth = [("Authorization", f"Bearer {issue(keys, subject='bob', now=NOW)}"), ("Content-Type", "application/json")]
     spec = {"name": "Gw", "team": "t", "resources": []}
     status, _, body = gateway.handle("PUT", "/v1/services/gw-one", auth, json.dumps(spec).encode())
     assert status == 201 and json.loads(body)["version"] == 1
@@ -160,3 +161,54 @@ def test_a_request_through_the_gateway_to_the_services_handler(tables, tmp_path)
     assert gateway.handle("GET", "/v1/services/gw-one", [], None)[0] == 401
     assert gateway.handle("GET", "/nowhere", auth, None) == (404, [("content-type", "application/json")],
                                                              b'{"message": "Not Found"}')
+
+
+def test_tokens_are_checked_at_the_instant_given(tmp_path):
+    """exp and nbf are judged at ``now`` (the gateway's clock), not at the wall clock: a token issued
+    at NOW verifies at NOW (years away from today) and stops verifying when its ttl is over."""
+    keys = load_or_create_keys(tmp_path)
+    token = issue(keys, now=NOW, ttl_s=3600, not_before=NOW + 60)
+    with pytest.raises(InvalidToken, match="not valid yet"):
+        verify(keys, token, now=NOW + 59)
+    assert verify(keys, token, now=NOW + 60)["exp"] == int(NOW) + 3600
+    assert verify(keys, token, now=NOW + 3599)["sub"] == "developer"
+    with pytest.raises(InvalidToken, match="expired"):
+        verify(keys, token, now=NOW + 3600)
+
+
+def test_the_gateway_authorizes_with_its_clock(tables, tmp_path):
+    keys = load_or_create_keys(tmp_path)
+    token = [("Authorization", f"Bearer {issue(keys, now=NOW, ttl_s=3600)}")]
+    at = {"now": NOW + 10}
+    gateway = Gateway.from_template(keys, log=False, clock=lambda: at["now"])
+    assert gateway.handle("GET", "/v1/services/none", token, None)[0] == 404  # authorized: the handler's 404
+    at["now"] = NOW + 3600
+    assert gateway.handle("GET", "/v1/services/none", token, None)[:1] == (401,)
+
+
+def _concrete(path: str) -> str:
+    """A request path for a route path: every {param} and {param+} filled in."""
+    return "/".join("x" if seg.startswith("{") else seg for seg in path.split("/"))
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "MKCOL", "FOO"])
+def test_a_method_no_route_declares_is_404_on_every_route(tmp_path, method):
+    keys = load_or_create_keys(tmp_path)
+    gateway = Gateway.from_template(keys, log=False, clock=lambda: NOW)
+    auth = [("Authorization", f"Bearer {issue(keys, now=NOW)}")]
+    for route in load_routes():
+        assert gateway.handle(method, _concrete(route.path), auth, None) == (
+            404, [("content-type", "application/json")], b'{"message": "Not Found"}'), route.route_key
+
+
+def test_a_body_over_lambdas_6_mb_is_413(tmp_path):
+    keys = load_or_create_keys(tmp_path)
+    gateway = Gateway.from_template(keys, log=False, clock=lambda: NOW)
+    auth = [("Authorization", f"Bearer {issue(keys, now=NOW)}"), ("content-type", "application/json")]
+    assert MAX_BODY_BYTES == 6 * 1024 * 1024
+    status, _, body = gateway.handle("PUT", "/v1/services/big", auth, b"x" * (MAX_BODY_BYTES + 1))
+    assert (status, json.loads(body)) == (413, {"message": "Request Entity Too Large"})
+    # under the limit, but base64 (a binary body) makes the event bigger than Lambda takes
+    binary = [("Authorization", auth[0][1]), ("content-type", "application/octet-stream")]
+    status, _, body = gateway.handle("PUT", "/v1/services/big", binary, b"\x00" * (5 * 1024 * 1024))
+    assert (status, json.loads(body)) == (413, {"message": "Request Entity Too Large"})

@@ -72,7 +72,7 @@ PINNED_NOW ?= 2026-12-31T23:30Z
 test-integration-pinned: setup
 	COSTOPT_TEST_NOW=$(PINNED_NOW) $(BIN)/pytest -q tests/integration
 
-# The unit and integration suites at every instant of tests/pin.py's MATRIX (about 10 minutes; not part
+# The unit and integration suites at every instant of tests/pin.py's MATRIX (about 15 minutes; not part
 # of `make test`, which runs the integration suite at now and at PINNED_NOW).
 DATES := 2026-12-01T00:30Z 2026-12-01T20:00Z 2026-12-02T11:00Z 2026-12-31T23:30Z 2028-02-29T12:00Z
 test-dates: setup

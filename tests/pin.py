@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 
 def _pinned_at() -> datetime:
+    # the same parsing as costopt.clock.parse_instant, which can't be imported here: costopt reads the
+    # environment at import, and this module sets it
     raw = os.environ.get("COSTOPT_TEST_NOW", "").strip()
     if not raw:
         return datetime.now(UTC)

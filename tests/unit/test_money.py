@@ -45,7 +45,10 @@ def assert_adds_up(current: float, proposed: float, saved: float) -> None:
 ])
 def test_round_usd_is_half_up_to_the_cent(value: float, expected: float) -> None:
     assert round_usd(value) == expected
-    assert str(round_usd(-0.001)) == "0.0"  # never -0.0
+
+
+def test_round_usd_never_publishes_negative_zero() -> None:
+    assert str(round_usd(-0.001)) == "0.0" and str(round_usd(-0.0)) == "0.0"
 
 
 def test_round_usd_refuses_what_is_not_money() -> None:

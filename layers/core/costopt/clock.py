@@ -41,16 +41,13 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock that stands still at ``at`` until moved with ``set`` or ``advance``."""
+    """A clock that stands still at ``at`` until moved with ``advance``."""
 
     def __init__(self, at: datetime) -> None:
         self.at = as_utc(at)
 
     def now(self) -> datetime:
         return self.at
-
-    def set(self, at: datetime) -> None:
-        self.at = as_utc(at)
 
     def advance(self, delta: timedelta) -> None:
         self.at += delta

@@ -6,10 +6,10 @@ Everything that varies between AWS, the local stack and tests lives here. Import
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     stage: str = Field(default="dev", validation_alias="COSTOPT_STAGE")
     clock_at: datetime | None = Field(
         default=None, validation_alias="COSTOPT_CLOCK_AT",
-        description="Start the business clock at this instant (tests, demos); unset = the system clock")
+        description="Start the business clock at this instant (tests, demos; naive = UTC, costopt.clock "
+                    "normalises it); unset = the system clock")
 
     # DynamoDB tables (names come from template.yaml in AWS, from local/ when local)
     services_table: str = Field(default="costopt-services", validation_alias="SERVICES_TABLE")
@@ -64,14 +65,6 @@ class Settings(BaseSettings):
     actuator_wait_max_attempts: int = Field(default=60, validation_alias="COSTOPT_ACTUATOR_WAIT_MAX_ATTEMPTS")
     change_lock_stale_s: int = Field(default=900, validation_alias="COSTOPT_CHANGE_LOCK_STALE_S",
                                      description="A change lock older than this (a crashed apply) may be taken over")
-
-
-    @field_validator("clock_at")
-    @classmethod
-    def _clock_at_is_utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @lru_cache(maxsize=1)

@@ -40,10 +40,6 @@ class Savings:
     savings_usd: float
     savings_pct: float
 
-    @property
-    def is_saving(self) -> bool:
-        return self.savings_usd > 0
-
 
 def savings(current_usd: float, proposed_usd: float) -> Savings:
     """Round current and proposed once each; savings = their difference; percent of the rounded current."""

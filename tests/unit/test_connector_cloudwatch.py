@@ -104,8 +104,8 @@ def test_percentiles_via_stubber_with_paging() -> None:
     ])
     stats = ("p50", "p95", "p99")
     queries = [qq for r in svc.resources for qq in queries_for(r, stats)]
-    assert len(queries) == 9 + 5
-    assert [q.stat for q in queries_for(svc.resources[0])][:2] == ["p99", "Sum"]  # p99 only by default
+    assert len(queries) == 11 + 5  # Lambda: 3 duration percentiles, Duration Average, 4 counts, 3 Insights
+    assert [q.stat for q in queries_for(svc.resources[0])][:3] == ["p99", "Average", "Sum"]  # p99 only by default
     api_queries = [qq.to_api(f"q{i}", 300) for i, qq in enumerate(queries)]
     ids = {qq.key if qq.resource_id == "fn" else "web_" + qq.key: f"q{i}" for i, qq in enumerate(queries)}
     end = T0 + timedelta(minutes=10)
@@ -115,7 +115,9 @@ def test_percentiles_via_stubber_with_paging() -> None:
     # page 1: first point of the p99 duration; page 2: its second point and the ALB p99 (in seconds)
     stub.add_response("get_metric_data", {
         "MetricDataResults": [_result(ids["duration_p99"], [T0], [812.5]),
-                              _result(ids["duration_p50"], [T0, t1], [120.0, 130.0])],
+                              _result(ids["duration_p50"], [T0, t1], [120.0, 130.0]),
+                              _result(ids["duration_mean"], [T0], [141.25]),
+                              _result(ids["insights_init"], [t1], [1400.0])],
         "NextToken": "page-2"}, base)
     stub.add_response("get_metric_data", {
         "MetricDataResults": [_result(ids["duration_p99"], [t1], [901.0]),
@@ -128,6 +130,12 @@ def test_percentiles_via_stubber_with_paging() -> None:
     got = {(s.resource_id, s.metric, s.stat): {p.t: p.v for p in s.points} for s in series}
     assert got[("fn", Metric.DURATION_MS, "p99")] == {T0: 812.5, t1: 901.0}
     assert got[("fn", Metric.DURATION_MS, "p50")] == {T0: 120.0, t1: 130.0}
+    assert got[("fn", Metric.DURATION_MEAN_MS, "avg")] == {T0: 141.25}  # Duration Average: what cost uses
+    assert got[("fn", Metric.INIT_MS, "sum")] == {t1: 1400.0}  # Insights init_duration Sum: INIT ms of the period
+    mean_q = next(q for q in queries if q.key == "duration_mean")
+    init_q = next(q for q in queries if q.key == "insights_init")
+    assert (mean_q.namespace, mean_q.metric_name, mean_q.stat) == ("AWS/Lambda", "Duration", "Average")
+    assert (init_q.namespace, init_q.metric_name, init_q.stat) == ("LambdaInsights", "init_duration", "Sum")
     assert got[("web", Metric.LATENCY_MS, "p99")] == {T0: pytest.approx(245.0), t1: pytest.approx(310.0)}
     assert got[("web", Metric.CPU_PCT, "avg")] == {T0: 61.0}
     # the ALB dimensions are parsed from the ARNs, the ECS cluster name from its ARN

@@ -14,7 +14,8 @@ from costopt.connectors.synthetic import generate
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.service import Service
 from costopt.engine.recommend import priority_of, recommend
-from costopt.engine.recommenders.lambda_function import cpu_share, duration_ratio
+from costopt.engine.cost_model import duration_ratio
+from costopt.engine.recommenders.lambda_function import cpu_share
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
 
@@ -155,7 +156,15 @@ def test_lambda_duration_model():
     assert cpu_share(1769) == 1.0 and cpu_share(3008) == 1.0 and cpu_share(884.5) == 0.5
     assert duration_ratio(1024, 512, 1.0) == pytest.approx(2.0)
     assert duration_ratio(1024, 512, 0.0) == pytest.approx(1.0)
+    # single-threaded code gets one vCPU at 1,769 MB: nothing changes above it
     assert duration_ratio(3008, 1769, 1.0) == pytest.approx(1.0)
+    # code that may use every vCPU (6 at 10,240 MB, in proportion to memory): 3008 -> 1792 MB is 3008/1792 slower
+    assert duration_ratio(3008, 1792, 1.0, multithreaded=True) == pytest.approx(3008 / 1792)
+    assert 3008 / 1792 == pytest.approx(1.679, abs=1e-3)
+    assert duration_ratio(3008, 1792, 0.5, multithreaded=True) == pytest.approx(0.5 + 0.5 * 3008 / 1792)
+    # ... but an upsize is credited only up to one vCPU (the worst case for an upsize)
+    assert duration_ratio(1024, 3008, 1.0, multithreaded=True) == pytest.approx(1024 / 1769)
+    assert duration_ratio(1024, 512, 1.0, multithreaded=True) == pytest.approx(2.0)  # below 1,769 MB both agree
 
 
 def test_lambda_strategies_order(full):
@@ -174,7 +183,15 @@ def test_lambda_strategies_order(full):
     assert all(m % 64 == 0 or m == 1769 for m in mem.values())
     arm = by(run(svc, days=3, series=series), "fn", "lambda_arm64")[0]
     assert not arm.auto_applicable and arm.proposed["architecture"] == "arm64"
-    assert arm.savings_pct == pytest.approx(20.0, abs=1.0)  # $0.0000133334 vs $0.0000166667 per GB-s
+    # $0.0000133334 vs $0.0000166667 per GB-s: 20% off the GB-seconds, nothing off the $0.20/M requests
+    ev = arm.evidence.percentiles
+    inv, billed_ms, init_ms = ev["invocations_per_month"], ev["billed_duration_ms"], ev["init_ms_per_invocation"]
+    gb_s_usd = inv * (billed_ms + init_ms) / 1000 * 3008 / 1024 * 0.0000166667
+    requests_usd = inv / 1e6 * 0.20
+    assert arm.monthly_cost_current_usd == pytest.approx(gb_s_usd + requests_usd, abs=0.02)
+    expected_pct = 100 * gb_s_usd * (1 - 0.0000133334 / 0.0000166667) / (gb_s_usd + requests_usd)
+    assert arm.savings_pct == pytest.approx(expected_pct, abs=0.05)
+    assert 18.0 < expected_pct < 20.0  # the requests are ~5% of this function's bill
 
 
 def test_lambda_unknown_cpu_fraction_never_claims_a_latency_neutral_downsize():
@@ -280,6 +297,14 @@ def test_lambda_cpu_fraction_and_mean_duration_from_billing():
     assert mem.evidence.percentiles["duration_mean_ms"] == pytest.approx(70, rel=0.03)
     m = mem.proposed["memory_mb"]
     true_ms = 30 + 40 * 1769 / min(m, 1769)  # the generator's own duration at the proposed size
+    # billed as AWS bills: +0.5 ms for the 1 ms rounding, + INIT 0.5% cold starts x 350 ms = 1.75 ms
+    billed_ms = true_ms + 0.5 + 1.75
     invocations = mem.evidence.percentiles["invocations_per_month"]
-    expected = invocations * true_ms / 1000 * m / 1024 * 0.0000166667 + invocations / 1e6 * 0.20
+    expected = invocations * billed_ms / 1000 * m / 1024 * 0.0000166667 + invocations / 1e6 * 0.20
     assert mem.monthly_cost_proposed_usd == pytest.approx(expected, rel=0.02)
+    # the bill agrees with the model of today's config: published, within ±5%, so the model stands
+    cm = mem.evidence.cost_model
+    assert cm is not None and cm.basis == mem.cost_basis == "measured" and not cm.upper_bound
+    assert mem.model_vs_bill_pct is not None and abs(mem.model_vs_bill_pct) <= 5.0
+    assert not cm.bill_corrected and not cm.bill_flagged and cm.billed_monthly_usd is not None
+    assert result.model_vs_bill_pct is not None and abs(result.model_vs_bill_pct) <= 5.0

@@ -152,22 +152,30 @@ def _lambda_in_moto(name: str, memory_mb: int) -> None:
         Code={"ZipFile": buf.getvalue()}, MemorySize=memory_mb, Architectures=["x86_64"])
 
 
-@pytest.mark.parametrize("policy", ["low_risk", "off"])
-def test_recompute_auto_applies_only_when_the_policy_says_so(tables, policy):
+@pytest.mark.parametrize(("policy", "start_mb"), [("low_risk", 1536), ("off", 1536), ("low_risk", 3008)])
+def test_recompute_auto_applies_only_when_the_policy_says_so(tables, policy, start_mb):
     from costopt.jobs.recompute import recompute_service
     from costopt.store.changes import ChangeRepository
+    from costopt.store.recommendations import RecommendationRepository
 
-    name = f"auto-{policy.replace('_', '-')}"
-    _lambda_in_moto(name, 3008)
-    put(name, lambda_spec(name, 3008, auto_apply=policy))
+    name = f"auto-{policy.replace('_', '-')}-{start_mb}"
+    _lambda_in_moto(name, start_mb)
+    put(name, lambda_spec(name, start_mb, auto_apply=policy))
     out = recompute_service(name, NOW)
     assert out.recommendations >= 1
     memory = boto3.client("lambda", region_name="us-east-1").get_function_configuration(
         FunctionName=name)["MemorySize"]
     history, _ = ChangeRepository().history(name)
     if policy == "off":
-        assert out.auto_applied == [] and history == [] and memory == 3008
+        assert out.auto_applied == [] and history == [] and memory == start_mb
+    elif start_mb > 1769:
+        # above 1,769 MB the function has more than one vCPU: a smaller size is neutral only for
+        # single-threaded code, which the data cannot prove, so the downsize is risk 2 and never automatic
+        recs, _ = RecommendationRepository().list(name, status="ACTIVE")
+        downsizes = [r for r in recs if r.action == "lambda_memory" and r.proposed["memory_mb"] < start_mb]
+        assert downsizes and all(r.performance_risk >= 2 and not r.auto_applicable for r in downsizes)
+        assert out.auto_applied == [] and history == [] and memory == start_mb
     else:
-        assert len(out.auto_applied) == 1 and memory < 3008
+        assert len(out.auto_applied) == 1 and memory < start_mb
         assert history[0].actor == "costopt/auto" and history[0].status == "SUCCEEDED"
         assert history[0].after["memory_mb"] == memory

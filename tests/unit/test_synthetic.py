@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 import hashlib
 import json
 import os
@@ -248,17 +250,26 @@ def test_billing_matches_usage_times_public_prices() -> None:
     # ECS: 2 tasks of 1 vCPU / 2 GB all day, $0.04048/vCPU-h + $0.004445/GB-h
     assert costs["web"] == pytest.approx(2 * 24 * fargate_hourly(cat, 1024, 2048), rel=1e-6)
     assert costs["web"] == pytest.approx(2 * 24 * (0.04048 + 2 * 0.004445), rel=1e-3)
-    # gp2 100 GB at $0.10/GB-month, 730 h a month
-    assert costs["vol"] == pytest.approx(100 * 0.10 * 24 / 730, rel=1e-6)
+    # gp2 100 GB at $0.10/GB-month, billed over the hours of the calendar month the day is in
+    month_days = calendar.monthrange(day.year, day.month)[1]
+    assert costs["vol"] == pytest.approx(100 * 0.10 / month_days, rel=1e-5)
     # provisioned 200 RCU / 100 WCU at $0.00013 / $0.00065 per hour
     assert costs["tbl"] == pytest.approx(24 * (200 * 0.00013 + 100 * 0.00065), rel=1e-6)
-    # Lambda: the day's invocations at the mean duration (io + cpu x 1769/1024 ms) at 1 GB
+    # Lambda: the day's invocations at the mean duration (io + cpu x 1769/1024 ms) at 1 GB, each invocation
+    # rounded up to 1 ms (+0.5 ms on average for durations spread over many ms), plus INIT: 0.5 % cold
+    # starts x 350 ms = 1.75 ms per invocation (the profile's defaults)
     tele = generate(svc, day, day + timedelta(days=1))
     n = sum(v for _, v in values(tele, "fn", Metric.REQUESTS))
     mean_ms = 30 + 40 * 1769 / 1024
-    expected = price_lambda(cat, invocations=n, avg_duration_ms=mean_ms, memory_mb=1024, hours=24).total_usd
+    billed_ms = mean_ms + 0.5 + 0.005 * 350
+    expected = price_lambda(cat, invocations=n, avg_duration_ms=billed_ms, memory_mb=1024, hours=24).total_usd
     assert costs["fn"] == pytest.approx(expected, rel=0.03)
-    assert costs["fn"] == pytest.approx(n * 0.2e-6 + n * mean_ms / 1000 * 1.0 * 0.0000166667, rel=0.03)
+    assert costs["fn"] == pytest.approx(n * 0.2e-6 + n * billed_ms / 1000 * 1.0 * 0.0000166667, rel=0.03)
+    # the bill's duration is the mean duration it reports, to 1 ms rounding and INIT (exact, per slot)
+    means = dict(values(tele, "fn", Metric.DURATION_MEAN_MS))
+    reqs = dict(values(tele, "fn", Metric.REQUESTS))
+    billed_gb_s = sum(reqs[t] * (means[t] + 0.5 + 1.75) / 1000 for t in reqs if reqs[t])
+    assert costs["fn"] == pytest.approx(n * 0.2e-6 + billed_gb_s * 0.0000166667, rel=2e-4)
 
 
 def test_registry_builds_sources_lazily_and_reports_missing_ones(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,6 +50,8 @@ class RecommendResponse(Model):
     lookback_days: int
     data_coverage_pct: float
     current_monthly_cost_usd: float
+    model_vs_bill_pct: float | None = Field(
+        default=None, description="The modelled current cost vs the bill over the lookback, in % (None: no bill)")
     recommendations: list[Recommendation]
     rejected: list[RejectedOption]
     insufficient_data: list[InsufficientData]
@@ -78,7 +80,8 @@ def post_recommend(body: RecommendRequest) -> RecommendResponse:
     return RecommendResponse(
         service_id=result.service_id, generated_at=result.generated_at, strategy=result.strategy,
         lookback_days=result.lookback_days, data_coverage_pct=result.data_coverage_pct,
-        current_monthly_cost_usd=result.current_monthly_cost_usd, recommendations=result.recommendations,
+        current_monthly_cost_usd=result.current_monthly_cost_usd, model_vs_bill_pct=result.model_vs_bill_pct,
+        recommendations=result.recommendations,
         rejected=result.rejected, insufficient_data=result.insufficient, warnings=result.warnings,
     )
 

@@ -54,7 +54,8 @@ _COMPUTE = (Metric.CPU_PCT, Metric.MEMORY_PCT, Metric.REQUESTS, Metric.LATENCY_M
 
 METRICS_BY_KIND: dict[str, tuple[Metric, ...]] = {
     "lambda_function": (Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.DURATION_MS,
-                        Metric.CPU_TIME_MS, Metric.CONCURRENCY, Metric.MEMORY_PCT),
+                        Metric.DURATION_MEAN_MS, Metric.INIT_MS, Metric.CPU_TIME_MS, Metric.CONCURRENCY,
+                        Metric.MEMORY_PCT),
     "ecs_service": _COMPUTE,
     "ec2_instance": _COMPUTE,
     "generic": _COMPUTE,
@@ -77,6 +78,8 @@ METRIC_STAT: dict[Metric, str] = {
     Metric.THROTTLES: "sum",
     Metric.LATENCY_MS: "p99",
     Metric.DURATION_MS: "p99",
+    Metric.DURATION_MEAN_MS: "avg",
+    Metric.INIT_MS: "sum",
     Metric.CPU_PCT: "avg",
     Metric.MEMORY_PCT: "avg",
     Metric.CPU_TIME_MS: "avg",

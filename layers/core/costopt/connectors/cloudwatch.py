@@ -6,9 +6,11 @@ One query per (resource, CloudWatch metric, statistic); at most 500 queries per 
 =================  =============================================================================
 lambda_function    AWS/Lambda Duration p99 → duration_ms (``duration_stats`` adds p50/p95 as extra
                    ``duration_ms`` series with stat "p50"/"p95" for ad-hoc reads: the observation store
-                   keeps one stat per (resource, metric), so the pull folds p99 only), Invocations→requests, Errors,
+                   keeps one stat per (resource, metric), so the pull folds p99 only), Duration Average →
+                   duration_mean_ms (what cost uses), Invocations→requests, Errors,
                    Throttles (Sum), ConcurrentExecutions (Maximum); LambdaInsights
-                   memory_utilization→memory_utilization_pct, cpu_total_time→cpu_time_ms (when the
+                   memory_utilization→memory_utilization_pct, cpu_total_time→cpu_time_ms (Average),
+                   init_duration→init_duration_ms (Sum: all INIT ms of the period's cold starts) (when the
                    function has the Insights extension; otherwise CloudWatch returns nothing for them)
 ecs_service        AWS/ECS CPUUtilization, MemoryUtilization (ClusterName, ServiceName); with a target
                    group: AWS/ApplicationELB TargetResponseTime p99 (s → ms) as latency_ms,
@@ -119,12 +121,14 @@ def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DU
         insights = {"function_name": fn["FunctionName"]}
         stats = ["p99"] + [s for s in duration_stats if s != "p99"]
         return [q(f"duration_{s}", "AWS/Lambda", "Duration", fn, s) for s in stats] + [
+            q("duration_mean", "AWS/Lambda", "Duration", fn, "Average"),
             q("invocations", "AWS/Lambda", "Invocations", fn, "Sum"),
             q("errors", "AWS/Lambda", "Errors", fn, "Sum"),
             q("throttles", "AWS/Lambda", "Throttles", fn, "Sum"),
             q("concurrency", "AWS/Lambda", "ConcurrentExecutions", fn, "Maximum"),
             q("insights_memory", "LambdaInsights", "memory_utilization", insights, "Average"),
             q("insights_cpu", "LambdaInsights", "cpu_total_time", insights, "Average"),
+            q("insights_init", "LambdaInsights", "init_duration", insights, "Sum"),
         ]
     if kind == "ecs_service":
         ecs = {"ClusterName": last_segment(resource.cluster),  # type: ignore[union-attr]
@@ -176,12 +180,14 @@ _DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
         ("duration_p99", Metric.DURATION_MS, "p99", 1.0),
         ("duration_p95", Metric.DURATION_MS, "p95", 1.0),
         ("duration_p50", Metric.DURATION_MS, "p50", 1.0),
+        ("duration_mean", Metric.DURATION_MEAN_MS, "avg", 1.0),
         ("invocations", Metric.REQUESTS, "sum", 1.0),
         ("errors", Metric.ERRORS, "sum", 1.0),
         ("throttles", Metric.THROTTLES, "sum", 1.0),
         ("concurrency", Metric.CONCURRENCY, "max", 1.0),
         ("insights_memory", Metric.MEMORY_PCT, "avg", 1.0),
         ("insights_cpu", Metric.CPU_TIME_MS, "avg", 1.0),
+        ("insights_init", Metric.INIT_MS, "sum", 1.0),
     ),
     "ecs_service": (
         ("cpu", Metric.CPU_PCT, "avg", 1.0),

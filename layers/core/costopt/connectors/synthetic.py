@@ -19,22 +19,27 @@ Properties
   14:00 UTC, night trough; ``daily_amplitude``) x weekly shape (``weekend_factor`` on Sat/Sun) x noise x
   occasional hour-long spikes (x2-3.5 with ``spike_probability`` per hour).
 - Lambda: duration = io_ms + cpu_ms x 1769 / min(memory_mb, 1769) (CPU share grows with memory up to one
-  vCPU at 1,769 MB); duration_ms is the p99 per period (1.8 x mean), cpu_time_ms the mean CPU time per
-  invocation, concurrency = rps x mean duration (Little's law) with bursts, memory_utilization_pct steady
-  with slow drift (cpu_time_ms and memory only when ``lambda_insights``).
+  vCPU at 1,769 MB; single-threaded code); per-invocation durations are lognormal with p99 = 1.8 x mean;
+  duration_ms is the p99 per period, duration_mean_ms the mean, cpu_time_ms the mean CPU time per
+  invocation, init_duration_ms the INIT ms of the period's cold starts (``cold_start_pct`` of invocations x
+  ``init_ms``), concurrency = rps x mean duration (Little's law) with bursts, memory_utilization_pct steady
+  with slow drift (cpu_time_ms, init_duration_ms and memory only when ``lambda_insights``).
 - ECS/EC2/generic: CPU% = rps x cpu_ms / 1000 / allocated cores x 100 (+ ~1.5 % idle overhead), memory%
   steady around the profile's value with slow drift, latency p99 grows with utilization.
 - EBS IOPS = 40 + 5 x rps (well under 3,000 for the demo), throughput = IOPS x 32 KiB; both capped by
   the volume's limits. DynamoDB consumed RCU = 0.5 x rps, WCU = 0.2 x rps per second, capped by
   provisioned capacity.
 - Billing: one ``cost_usd`` point per complete UTC day (t = 00:00) per resource = that day's synthetic
-  usage x the bundled us-east-1 catalog of costopt.pricing (``config_cost`` over 24 h).
+  usage x the bundled us-east-1 catalog of costopt.pricing (``config_cost`` over 24 h of that calendar
+  month), billed as AWS bills: Lambda duration rounded up to 1 ms per invocation (the expectation over the
+  lognormal durations, ``lambda_billed_duration_ms``) plus the INIT of on-demand cold starts.
 
 No numpy.
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import math
 import random
@@ -54,11 +59,13 @@ from costopt.domain.resources import (
     LambdaFunction,
 )
 from costopt.domain.service import Service, SyntheticProfile
+from costopt.pricing.costs import lambda_billed_duration_ms, lognormal_log_sd
 
 LAMBDA_FULL_VCPU_MB = 1769
 PEAK_HOUR_UTC = 14.0
 PEAK_WIDTH_H = 3.5
 P99_OVER_MEAN = 1.8
+DURATION_LOG_SD = lognormal_log_sd(P99_OVER_MEAN)  # per-invocation Lambda durations are lognormal
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
@@ -226,13 +233,15 @@ class _Generator:
         drift = self.drift(rid, hour)
         out: dict[str, list[float | None]] = {k: [] for k in (
             Metric.REQUESTS, Metric.DURATION_MS, Metric.CPU_TIME_MS, Metric.CONCURRENCY, Metric.MEMORY_PCT,
-            Metric.ERRORS, Metric.THROTTLES, "_mean_duration_ms")}
+            Metric.ERRORS, Metric.THROTTLES, Metric.DURATION_MEAN_MS, Metric.INIT_MS)}
         out[Metric.REQUESTS] = requests
         for n, x in zip(requests, rps, strict=True):
             active = bool(n)
             jitter = max(0.5, 1.0 + 0.5 * p.noise * rd.gauss(0.0, 1.0))
             out[Metric.DURATION_MS].append(max(1.0, mean_ms * P99_OVER_MEAN * jitter) if active else None)
-            out["_mean_duration_ms"].append(mean_ms * min(jitter, 1.5))
+            out[Metric.DURATION_MEAN_MS].append(mean_ms * min(jitter, 1.5) if active else None)
+            cold = (n or 0.0) * p.cold_start_pct / 100.0
+            out[Metric.INIT_MS].append(cold * p.init_ms if active and p.lambda_insights else None)
             cpu_t = max(0.0, p.cpu_ms_per_request * (1.0 + 0.2 * p.noise * rc.gauss(0.0, 1.0)))
             out[Metric.CPU_TIME_MS].append(cpu_t if active and p.lambda_insights else None)
             conc = x * mean_ms / 1000.0 * (1.0 + 0.5 * rcc.random())
@@ -332,30 +341,36 @@ class _Generator:
             vals = self.hour(resource, hour)
             if isinstance(resource, LambdaFunction):
                 reqs = [v or 0.0 for v in vals[Metric.REQUESTS]]
-                durs = [v or 0.0 for v in vals["_mean_duration_ms"]]
+                durs = [v or 0.0 for v in vals[Metric.DURATION_MEAN_MS]]
                 sums["requests"] = sums.get("requests", 0.0) + sum(reqs)
-                sums["ms"] = sums.get("ms", 0.0) + sum(n * d for n, d in zip(reqs, durs, strict=True))
+                sums["ms"] = sums.get("ms", 0.0) + sum(n * lambda_billed_duration_ms(d, DURATION_LOG_SD)
+                                                       for n, d in zip(reqs, durs, strict=True))
+                cold = self.prof.cold_start_pct / 100.0 * self.prof.init_ms  # billed even without Insights
+                sums["init_ms"] = sums.get("init_ms", 0.0) + sum(reqs) * cold
             elif isinstance(resource, DynamoDbTable):
                 for m in (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU):
                     sums[m] = sums.get(m, 0.0) + sum((v or 0.0) * slot_s for v in vals[m])
-        return _price_day(resource, sums)
+        return _price_day(resource, sums, day)
 
 
 # ---------------------------------------------------------------------- prices
 
 
-def _price_day(resource: Any, sums: dict[str, float]) -> float:
+def _price_day(resource: Any, sums: dict[str, float], day: datetime) -> float:
     """One day of ``resource`` at the bundled us-east-1 catalog (costopt.pricing), from that day's usage."""
     from costopt.pricing.catalog import bundled_catalog
     from costopt.pricing.costs import ResourceCostUsage, config_cost
 
-    usage = ResourceCostUsage(hours=24.0)
+    month_hours = 24.0 * calendar.monthrange(day.year, day.month)[1]
+    usage = ResourceCostUsage(hours=24.0, month_hours=month_hours)
     if isinstance(resource, LambdaFunction):
         n = sums.get("requests", 0.0)
-        usage = ResourceCostUsage(hours=24.0, invocations=n,
-                                  avg_duration_ms=sums.get("ms", 0.0) / n if n else 0.0)
+        usage = ResourceCostUsage(hours=24.0, month_hours=month_hours, invocations=n,
+                                  avg_duration_ms=sums.get("ms", 0.0) / n if n else 0.0,
+                                  init_ms_per_invocation=sums.get("init_ms", 0.0) / n if n else 0.0)
     elif isinstance(resource, DynamoDbTable):
-        usage = ResourceCostUsage(hours=24.0, read_request_units=sums.get(Metric.CONSUMED_RCU, 0.0),
+        usage = ResourceCostUsage(hours=24.0, month_hours=month_hours,
+                                  read_request_units=sums.get(Metric.CONSUMED_RCU, 0.0),
                                   write_request_units=sums.get(Metric.CONSUMED_WCU, 0.0))
     return float(config_cost(resource.kind, resource.config, usage, bundled_catalog()).total_usd)
 

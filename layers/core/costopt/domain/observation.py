@@ -19,6 +19,8 @@ class Metric(StrEnum):
     THROTTLES = "throttles"
     LATENCY_MS = "latency_ms"             # per-period latency (p99 where the source has it)
     DURATION_MS = "duration_ms"           # Lambda duration per invocation (p99 per period)
+    DURATION_MEAN_MS = "duration_mean_ms" # Lambda mean duration per invocation (Average per period)
+    INIT_MS = "init_duration_ms"          # Lambda INIT ms per period, all cold starts (Lambda Insights, Sum)
     CPU_PCT = "cpu_utilization_pct"       # of the allocated CPU
     MEMORY_PCT = "memory_utilization_pct" # of the allocated memory
     CPU_TIME_MS = "cpu_time_ms"           # Lambda Insights cpu_total_time per invocation

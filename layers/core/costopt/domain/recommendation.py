@@ -63,6 +63,27 @@ class SlaVerdict(Model):
         return [c for c in self.clauses if not c.ok]
 
 
+CostBasis = Literal["measured", "billed", "upper_bound", "config"]
+"""What a cost figure rests on: measured usage (means) x prices; usage corrected to the bill; an upper bound
+(e.g. a p99 duration standing in for the mean: the figure and its saving read high); the configuration alone
+(a fixed price: instance-hours, capacity, storage)."""
+
+
+class CostModelEvidence(Model):
+    """How the resource's figures were priced (``costopt.engine.cost_model``) and how they compare with the bill."""
+
+    basis: CostBasis
+    upper_bound: bool = Field(description="True when a figure rests on an upper bound, not a measured mean")
+    model_vs_bill_pct: float | None = Field(
+        default=None, description="(model - bill) / bill x 100 for today's config over the lookback's billed days")
+    billed_monthly_usd: float | None = Field(default=None, description="Mean billed day x 730 / 24")
+    modelled_monthly_usd: float | None = Field(default=None, description="The model before any bill correction")
+    bill_corrected: bool = Field(default=False, description="The gap exceeded ±5% and the model was corrected")
+    bill_flagged: bool = Field(default=False, description="The gap exceeded ±5% and could not be corrected")
+    detail: str | None = None
+    assumptions: list[str] = Field(default_factory=list, description="Labelled assumptions the figures rest on")
+
+
 class Evidence(Model):
     lookback_days: int
     window_start: datetime | None = None
@@ -70,6 +91,7 @@ class Evidence(Model):
     hours_covered: int = 0
     percentiles: dict[str, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    cost_model: CostModelEvidence | None = None
 
 
 class RealisedSavings(Model):
@@ -96,6 +118,10 @@ class Recommendation(Model):
     savings_pct: float
     performance_risk: int = Field(ge=0, le=4)
     confidence: float = Field(ge=0, le=1)
+    cost_basis: CostBasis = Field(default="config",
+                                  description="What the cost figures rest on (see evidence.cost_model)")
+    model_vs_bill_pct: float | None = Field(
+        default=None, description="Model vs bill for today's config over the lookback, in % (None: no bill)")
     priority: Priority
     xor_group: str
     rank: int = Field(default=1, ge=1)

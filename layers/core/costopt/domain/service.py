@@ -62,7 +62,11 @@ class SyntheticProfile(Model):
     io_ms_per_request: float = Field(default=30.0, ge=0, le=600_000,
                                      description="Time per request not spent on CPU (I/O waits)")
     error_rate_pct: float = Field(default=0.1, ge=0, le=100)
-    lambda_insights: bool = Field(default=True, description="Emit Lambda cpu_time_ms and memory metrics")
+    lambda_insights: bool = Field(default=True,
+                                  description="Emit Lambda cpu_time_ms, init_duration_ms and memory metrics")
+    cold_start_pct: float = Field(default=0.5, ge=0, le=100,
+                                  description="Lambda: share of invocations that start a new environment")
+    init_ms: float = Field(default=350.0, ge=0, le=10_000, description="Lambda: INIT duration of a cold start")
     memory_utilization_pct: float = Field(default=35.0, ge=0, le=100)
     daily_amplitude: float = Field(default=0.6, ge=0, le=1)
     weekend_factor: float = Field(default=0.6, ge=0, le=2)

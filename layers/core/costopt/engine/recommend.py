@@ -26,8 +26,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import costopt
+from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.money import round_usd, savings
+from costopt.domain.observation import Metric
 from costopt.domain.recommendation import (
+    CostModelEvidence,
     Evidence,
     InsufficientData,
     Priority,
@@ -41,6 +44,7 @@ from costopt.engine.sla import failed_clauses, performance_risk
 from costopt.errors import CostoptError
 
 if TYPE_CHECKING:
+    from costopt.engine.cost_model import CostInputs
     from costopt.observe.usage import ServiceUsage
     from costopt.pricing import Catalog
 
@@ -58,6 +62,9 @@ class RecommendationResult:
     insufficient: list[InsufficientData] = field(default_factory=list)
     current_monthly_cost_usd: float = 0.0
     data_coverage_pct: float = 0.0
+    model_vs_bill_pct: float | None = None
+    """The service's modelled current cost vs its bill over the lookback (resources with a bill, or the
+    service total when costs are not attributed to resources), in %."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -105,6 +112,8 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             result.warnings.append(f"unknown resource_ids ignored: {', '.join(unknown)}")
     coverages: list[float] = []
     rs = service.policy.rightsizing
+    modelled_billed: list[tuple[float, float]] = []  # (model, bill) per resource with a bill
+    modelled_all = 0.0
     for res in resources:
         ru = usage.resource(res.resource_id)
         coverages.append(ru.coverage if ru is not None else 0.0)
@@ -126,9 +135,17 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             continue
         result.current_monthly_cost_usd += round_usd(ctx_plan.current_cost_usd)
         result.warnings.extend(f"{res.resource_id}: {w}" for w in ctx_plan.warnings)
+        model = ctx.model
+        cost_evidence = cost_model_evidence(model)
+        modelled_all += ctx_plan.current_cost_usd
+        if model.bill is not None:
+            modelled_billed.append((model.bill.modelled_monthly_usd, model.bill.billed_monthly_usd))
+            if model.bill.flagged:
+                result.warnings.append(f"{res.resource_id}: {model.bill.detail}")
         evidence_base = Evidence(lookback_days=usage.lookback_days, window_start=ru.window_start,
                                  window_end=ru.window_end, hours_covered=ru.hours_covered,
-                                 percentiles=ctx_plan.percentiles, notes=list(ctx_plan.notes))
+                                 percentiles=ctx_plan.percentiles, notes=list(ctx_plan.notes),
+                                 cost_model=cost_evidence)
         offered: list[Recommendation] = []
         seen: set[tuple[str, str]] = set()
         for opt in ctx_plan.options:
@@ -160,10 +177,16 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
                 continue
             risk = performance_risk(verdict, floor=opt.risk_floor)
             evidence = evidence_base.model_copy(update={"notes": [*evidence_base.notes, *opt.notes]})
+            option_assumptions = list(getattr(opt, "assumptions", ()) or ())
+            if option_assumptions:
+                evidence.cost_model = cost_evidence.model_copy(update={"assumptions": sorted(
+                    {*cost_evidence.assumptions, *option_assumptions})})
             offered.append(Recommendation(
                 service_id=service.service_id, recommendation_id=id_factory(now), resource_id=res.resource_id,
                 kind=res.kind, action=opt.action, current=current, proposed=opt.proposed, **figures,
                 savings_pct=money.savings_pct, performance_risk=risk, confidence=round(min(1.0, ru.coverage), 4),
+                cost_basis=model.basis,
+                model_vs_bill_pct=None if model.bill is None else round(model.bill.model_vs_bill_pct, 2),
                 priority=priority_of(money.savings_usd, risk),
                 xor_group=xor_group(service.service_id, res.resource_id),
                 disruptive=opt.disruptive, auto_applicable=opt.auto_applicable and opt.risk_floor < 2,
@@ -174,8 +197,37 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             rec.rank = rank
         result.recommendations.extend(offered)
     result.current_monthly_cost_usd = round_usd(result.current_monthly_cost_usd)  # the sum of the figures shown
+    result.model_vs_bill_pct = _service_bill_gap(modelled_billed, modelled_all, usage, len(resources))
     result.data_coverage_pct = round(min(coverages) * 100.0, 2) if coverages else 0.0
     return result
+
+
+def cost_model_evidence(model: CostInputs) -> CostModelEvidence:
+    """The published form of a resource's cost model (``engine.cost_model.CostInputs``)."""
+    bill = model.bill
+    return CostModelEvidence(
+        basis=model.basis, upper_bound=model.basis == "upper_bound",
+        model_vs_bill_pct=None if bill is None else round(bill.model_vs_bill_pct, 2),
+        billed_monthly_usd=None if bill is None else round_usd(bill.billed_monthly_usd),
+        modelled_monthly_usd=None if bill is None else round_usd(bill.modelled_monthly_usd),
+        bill_corrected=bool(bill and bill.corrected), bill_flagged=bool(bill and bill.flagged),
+        detail=None if bill is None else bill.detail, assumptions=list(model.assumptions))
+
+
+def _service_bill_gap(per_resource: list[tuple[float, float]], modelled_all: float, usage: ServiceUsage,
+                      n_resources: int) -> float | None:
+    """Model vs bill for the service: over resources with their own bill, or against the service total
+    (``_service``) when the billing source does not attribute cost to resources."""
+    if per_resource:
+        model, bill = sum(m for m, _ in per_resource), sum(b for _, b in per_resource)
+    else:
+        total = usage.resource("_service")
+        cost = None if total is None else total.summaries.get(Metric.COST_USD)
+        if total is None or cost is None or not cost.count or cost.mean is None or n_resources == 0:
+            return None
+        per_day = 86_400.0 / float(total.period_s.get(Metric.COST_USD) or 86_400)
+        model, bill = modelled_all, cost.mean * per_day * HOURS_PER_MONTH / 24.0
+    return round((model - bill) / bill * 100.0, 2) if bill > 0 else None
 
 
 def _rolled_back_like(burned: list[Recommendation], resource_id: str, action: str, current: dict[str, object],

@@ -22,16 +22,21 @@ How it works
    the resulting day tables with its (samples x horizon_days) draws. This equals evaluating a
    (samples x hours) array element by element; there is no Python loop over hours or samples (only
    over resources and clauses).
-   - Lambda: requests x $0.20/M + requests x duration(memory, arch) x GB x price(arch); the duration
-     model is the recommender's (``recommenders.lambda_function.duration_ratio``):
-     ``d(m) = d0 * ((1-f) + f * cpu(m0)/cpu(m))``, ``cpu(m) = min(m, 1769)/1769``, f = mean CPU time /
-     median duration (Lambda Insights), unknown f = 1. Provisioned concurrency
-     is billed for its capacity; invocations fill it first at the provisioned duration price.
+   Cost per hour comes from the shared usage and cost model (``engine.cost_model``), the one the
+   recommender prices with: ``simulate`` takes each resource's ``CostInputs`` (from the lookback, bill
+   calibrated; built from the history when not given), so the baseline reproduces the recommender's
+   current cost and a recommendation's simulated saving its projected one.
+   - Lambda: the hour's requests x ($0.20/M + (mean billed duration + billed INIT) x GB x price(arch)) at
+     the config's memory: the model's duration ratio ``d(m) = d0 * ((1-f) + f * cpu(m0)/cpu(m))`` and its
+     1 ms rounding. Provisioned concurrency is billed for its capacity; invocations fill it first at the
+     provisioned duration price. The latency clauses use the hour's p99 duration x the same ratio.
    - ECS / generic pools: CPU demand (cores) = observed CPU% x the current allocation x traffic;
      with autoscaling (min/max set) replicas = ceil(demand / (cores x target utilization)) within
-     [min, max], otherwise the fixed count; cost = replicas x the per-replica hourly price (Fargate
-     Spot at the catalog's discount). EC2 is a pool of one instance; EBS, provisioned DynamoDB and
-     fixed pools cost the same at any load.
+     [min, max], the target solved so that the observed history reproduces the tasks/replicas the
+     model (and the bill) says run on average; otherwise the fixed count, priced at the model's average
+     share of it; cost = replicas x the per-replica hourly price (Fargate Spot at the catalog's
+     discount). EC2 is a pool of one instance (priced for the model's running hours); EBS, provisioned
+     DynamoDB and fixed pools cost the same at any load.
    - Clauses (the SLA engine's, hour by hour): CPU and memory utilization, M/M/c latency p95/p99
      (Erlang C, calibrated once on the observed p99 at the current config, ``costopt.engine.sla``),
      queue stability (rho < 1), error rate (observed rate, plus the shed share when rho >= 1),
@@ -74,7 +79,8 @@ from costopt.domain.simulation import (
     ScenarioOutcome,
     SimulationResult,
 )
-from costopt.engine.recommenders.lambda_function import duration_ratio
+from costopt.engine.cost_model import CostInputs, UsageStats
+from costopt.engine.cost_model import cost_inputs as model_inputs
 from costopt.engine.simulation_templates import OffHours, ResourcePlan, SimulationPlan
 from costopt.engine.sla import SPOT_MAX_AVAILABILITY_PCT
 from costopt.errors import Conflict
@@ -96,7 +102,7 @@ HOURS_PER_DAY = 24
 MIN_DAY_HOURS = 12
 DEFAULT_MIN_HISTORY_HOURS = 48
 ERLANG_GRID = 2048
-SUM_METRICS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES})
+SUM_METRICS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.INIT_MS})
 DEFAULT_PERIOD_S = 300
 
 ASSUMPTIONS = [
@@ -106,13 +112,15 @@ ASSUMPTIONS = [
     "Days are bootstrapped whole, by weekday class (weekdays from observed weekdays, weekends from observed "
     "weekend days, any day when a class was never observed); all resources draw the same day.",
     "Hour-level clauses compare each hour's mean utilization and the hour's p99 latency with the limit.",
-    "Lambda: billed at the first duration tier, no free tier; duration scales with memory by the CPU-bound "
+    "Lambda: the recommender's cost model (mean billed duration rounded up to 1 ms per invocation, plus "
+    "INIT), billed at the first duration tier, no free tier; duration scales with memory by the CPU-bound "
     "fraction; arm64 runs at the same duration as x86_64.",
     "Pools (ECS, generic, EC2): CPU demand scales linearly with traffic; the memory working set per replica "
     "does not; arm64/Graviton and other instance families are assumed to deliver the same per-vCPU throughput.",
-    "Autoscaled pools (min/max set) follow load with no scaling lag, holding the mean CPU utilization "
-    "observed at the current desired count (the policy's target utilization when there is no CPU data); "
-    "their history is read as if it ran at the current desired count.",
+    "Autoscaled pools (min/max set) follow load with no scaling lag, at the target utilization that makes "
+    "the observed history run the average count the cost model (calibrated to the bill) says it runs (the "
+    "policy's target utilization when there is no CPU data); their history is read as if it ran at the "
+    "current desired count.",
     "Latency: M/M/c with c = replicas x cores, calibrated once against the observed p99 at the current config.",
     "EBS gp2 volumes under 1 TiB burst to 3,000 IOPS; EBS IOPS and throughput scale with traffic.",
     "DynamoDB: consumed capacity scales with traffic; provisioned tables do not autoscale; storage is not "
@@ -442,7 +450,7 @@ class Context:
 class Prepared:
     """Per-resource constants read once from the whole history (not per sample)."""
 
-    cpu_fraction: float | None = None  # Lambda
+    cost: CostInputs | None = None  # the shared cost model of the resource
     cpu_s_per_request: float | None = None  # pools
     autoscale_target: float | None = None  # pools: the CPU utilization the current autoscaling holds
     calibration: float = 1.0
@@ -463,17 +471,13 @@ def _safe_div(num: Any, den: Any, when_zero: float) -> Any:
 # ------------------------------------------------------------------ Lambda
 
 
-def _prepare_lambda(rp: ResourcePlan, history: History) -> Prepared:
-    """The recommender's CPU-bound fraction: mean CPU time / median duration; unknown -> f = 1."""
-    rid = rp.resource_id
-    cpu, dur = history.get(rid, Metric.CPU_TIME_MS), history.get(rid, Metric.DURATION_MS)
-    prep = Prepared(cpu_fraction=1.0)
-    if cpu is not None and dur is not None and float(np.median(dur)) > 0:
-        prep.cpu_fraction = float(min(1.0, max(0.0, cpu.mean() / np.median(dur))))
-    elif rp.scenario != rp.resource.config:
+def _prepare_lambda(rp: ResourcePlan, history: History, cost: CostInputs) -> Prepared:
+    prep = Prepared(cost=cost)
+    run = cost.lambda_run
+    if run is not None and run.cpu_fraction is None and rp.scenario != rp.resource.config:
         prep.notes.append("no Lambda Insights cpu time: duration assumed fully CPU-bound (f = 1)")
-    if dur is None:
-        prep.notes.append("no duration data: Lambda duration cost and latency are not modelled")
+    if history.get(rp.resource_id, Metric.DURATION_MS) is None:
+        prep.notes.append("no p99 duration data: Lambda latency is not modelled")
     return prep
 
 
@@ -485,13 +489,15 @@ def _lambda(ctx: Context, rp: ResourcePlan, cfg: LambdaConfig, grid: Grid, prep:
     req = grid.load(rid, Metric.REQUESTS)
     dur0 = grid.get(rid, Metric.DURATION_MS)
     gb = cfg.memory_mb / 1024.0
+    run = prep.cost.lambda_run if prep.cost is not None else None
     if req is not None:
         ev.lines["requests"] = req * (ctx.catalog.lambda_.request_usd_per_million / 1e6)
-    dur = None
-    if dur0 is not None:
-        f = 1.0 if prep.cpu_fraction is None else prep.cpu_fraction
-        dur = dur0 * duration_ratio(current.memory_mb, cfg.memory_mb, f)
-    gbs = req * dur * (gb / 1000.0) if req is not None and dur is not None else None
+    dur = None if dur0 is None or run is None else dur0 * run.ratio(cfg.memory_mb)
+    gbs = init_gbs = None
+    if req is not None and run is not None:
+        _, billed_ms, init_ms = run.billed_ms(cfg.memory_mb)
+        gbs = req * (billed_ms * gb / 1000.0)
+        init_gbs = req * (init_ms * gb / 1000.0) if init_ms > 0 and cfg.provisioned_concurrency == 0 else None
     price = lambda_gb_second_price(ctx.catalog, cfg.architecture)
     if cfg.provisioned_concurrency > 0:
         capacity = cfg.provisioned_concurrency * gb * 3600.0
@@ -502,6 +508,8 @@ def _lambda(ctx: Context, rp: ResourcePlan, cfg: LambdaConfig, grid: Grid, prep:
             ev.lines["duration"] = (gbs - on_pc) * price
     elif gbs is not None:
         ev.lines["duration"] = gbs * price
+    if init_gbs is not None:
+        ev.lines["init"] = init_gbs * price
     sla = ctx.sla
     if dur is not None:
         for name, limit in (("latency_p95_ms", sla.latency_p95_ms), ("latency_p99_ms", sla.latency_p99_ms)):
@@ -580,23 +588,23 @@ def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, 
     raise TypeError(f"{kind} is not a pool")
 
 
-def _prepare_pool(rp: ResourcePlan, history: History, catalog: Catalog) -> Prepared:
+def _prepare_pool(rp: ResourcePlan, history: History, catalog: Catalog, cost: CostInputs) -> Prepared:
     rid = rp.resource_id
-    prep = Prepared()
+    prep = Prepared(cost=cost)
     ref = pool_of(rp.resource.kind, rp.resource.config, catalog)
     cpu, req = history.get(rid, Metric.CPU_PCT), history.get(rid, Metric.REQUESTS)
     if cpu is None:
         prep.notes.append("no CPU data: utilization, replicas under autoscaling and latency are not modelled")
         return prep
     demand = cpu / 100.0 * float(ref.count) * ref.cores  # cores, (days, 24)
-    if ref.autoscaled and ref.count > 0:
-        # The service's own scaling policy is unknown; infer the utilization it holds from the history
-        # (read at the current desired count), so the baseline reproduces today's fleet and bill.
-        mean_util = float(demand.mean()) / (float(ref.count) * ref.cores)
-        if mean_util > 0:
-            prep.autoscale_target = min(0.95, max(0.05, mean_util))
-            prep.notes.append(f"autoscaling modelled at the observed mean CPU utilization "
-                              f"{prep.autoscale_target:.0%} (the current desired count at the observed load)")
+    if ref.autoscaled and ref.count > 0 and cost.scaling is not None:
+        # The service's own scaling policy is unknown: the cost model solved the utilization it must hold
+        # for the observed load to run the tasks it runs on average (today's count, or the bill's), and the
+        # recommender prices options with that same autoscaler, so the baseline reproduces today's fleet.
+        prep.autoscale_target = cost.scaling.target
+        prep.notes.append(f"autoscaling modelled at {cost.scaling.target:.1%} CPU utilization: the observed "
+                          f"load then runs {cost.scaling.mean_replicas:.2f} tasks on average, as the cost "
+                          "model (and the bill) say")
     if req is None or float(req.sum()) <= 0:
         return prep
     s = float(demand.sum() * 3600.0 / req.sum())
@@ -627,11 +635,17 @@ def _pool(ctx: Context, rp: ResourcePlan, cfg: ResourceConfig, grid: Grid, prep:
         target = prep.autoscale_target or ctx.target_utilization
         want = np.ceil(demand / (pool.cores * target) - 1e-9)
         replicas: Any = np.clip(want, pool.lo, pool.hi)
+        priced: Any = replicas
     else:
         replicas = pool.count
+        # a fixed count runs, on average, the share of it the cost model measured (from the bill)
+        priced = replicas * (prep.cost.replica_factor if prep.cost is not None else 1.0)
     replicas = replicas * pool.running if not isinstance(pool.running, float) else replicas
+    priced = priced * pool.running if not isinstance(pool.running, float) else priced
+    if kind == "ec2_instance" and prep.cost is not None:
+        priced = priced * prep.cost.running_fraction
     for line, per_replica in pool.lines.items():
-        ev.lines[line] = replicas * per_replica
+        ev.lines[line] = priced * per_replica
     total_cores = replicas * pool.cores
     if demand is not None:
         ev.clauses.append(Clause("max_cpu_utilization_pct", sla.max_cpu_utilization_pct,
@@ -887,10 +901,33 @@ def _outcome(side: _Samples, cost: Percentiles, cls: type[BaselineOutcome]) -> B
                breached_clauses=[c for c in clauses if c.probability > 0], clauses=clauses)
 
 
+def stats_from_history(history: History, resource_id: str) -> UsageStats:
+    """The cost model's ``UsageStats`` read from the hourly history (no bill: it is not replayed)."""
+
+    def per_s(metric: Metric) -> float | None:
+        arr = history.get(resource_id, metric)
+        return None if arr is None else float(arr.mean()) / 3600.0
+
+    def mean(metric: Metric) -> float | None:
+        arr = history.get(resource_id, metric)
+        return None if arr is None else float(arr.mean())
+
+    cpu = history.get(resource_id, Metric.CPU_PCT)
+    return UsageStats(requests_per_s=per_s(Metric.REQUESTS), duration_mean_ms=mean(Metric.DURATION_MEAN_MS),
+                      duration_p99_mean_ms=mean(Metric.DURATION_MS), cpu_time_ms=mean(Metric.CPU_TIME_MS),
+                      init_ms_per_s=per_s(Metric.INIT_MS), rcu_per_s=mean(Metric.CONSUMED_RCU),
+                      wcu_per_s=mean(Metric.CONSUMED_WCU),
+                      cpu_pct_hourly=() if cpu is None else tuple(float(v) for v in cpu.ravel()))
+
+
 def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simulation_id: str = "",
-             start: date | None = None) -> SimulationResult:
+             start: date | None = None, cost_inputs: Mapping[str, CostInputs] | None = None) -> SimulationResult:
     """Run ``plan`` over ``history``. ``start`` is the first simulated day (default: the day after the
-    last observed day, so a fixed seed over the same history always gives the same result)."""
+    last observed day, so a fixed seed over the same history always gives the same result).
+
+    ``cost_inputs``: each resource's shared cost model (``engine.cost_model.cost_inputs`` over the
+    lookback, bill-calibrated) -- what the recommender priced with. A resource without one gets the model
+    built from the history's means (``stats_from_history``), which has no bill to calibrate against."""
     service = plan.service
     hours = plan.horizon_days * HOURS_PER_DAY
     start = start or (history.days[-1] + timedelta(days=1))
@@ -905,12 +942,14 @@ def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simula
     prepared: dict[str, Prepared] = {}
     for rp in plan.resources:
         kind = rp.resource.kind
+        cost = (cost_inputs or {}).get(rp.resource_id) or model_inputs(
+            rp.resource, stats_from_history(history, rp.resource_id), catalog)
         if kind == "lambda_function":
-            prepared[rp.resource_id] = _prepare_lambda(rp, history)
+            prepared[rp.resource_id] = _prepare_lambda(rp, history, cost)
         elif kind in ("ecs_service", "generic", "ec2_instance"):
-            prepared[rp.resource_id] = _prepare_pool(rp, history, catalog)
+            prepared[rp.resource_id] = _prepare_pool(rp, history, catalog, cost)
         else:
-            prepared[rp.resource_id] = Prepared()
+            prepared[rp.resource_id] = Prepared(cost=cost)
 
     def evaluate(rp: ResourcePlan, cfg: ResourceConfig, off: Mapping[str, Any] | None, spot: bool,
                  grid: Grid) -> Evaluation:

@@ -40,6 +40,7 @@ from costopt.observability import logger
 from costopt.pricing.catalog import Catalog
 
 if TYPE_CHECKING:
+    from costopt.engine.cost_model import CostInputs
     from costopt.engine.simulation import History
 
 PROBLEM_BASE = "https://costopt.dev/problems/"
@@ -96,6 +97,7 @@ class _Loaded:
         self.deps, self.now = deps, now
         self._services: dict[str, Service] = {}
         self._history: dict[str, History | CostoptError] = {}
+        self._usage: dict[str, Any] = {}
         self._active: dict[str, list[Recommendation]] = {}
 
     def service(self, service_id: str) -> Service:
@@ -110,6 +112,7 @@ class _Loaded:
         if sid not in self._history:
             try:
                 usage = self.deps.usage(service, lookback_days(service), self.now)
+                self._usage[sid] = usage
                 self._history[sid] = history_from_usage(usage, min_hours=settings.simulation_min_history_hours)
             except CostoptError as exc:
                 self._history[sid] = exc
@@ -117,6 +120,20 @@ class _Loaded:
         if isinstance(cached, CostoptError):
             raise cached
         return cached
+
+    def cost_inputs(self, service: Service, catalog: Catalog) -> dict[str, CostInputs]:
+        """Each resource's shared cost model over the same lookback (what the recommender prices with)."""
+        from costopt.engine.cost_model import cost_inputs, usage_stats
+
+        usage = self._usage.get(service.service_id)
+        if usage is None:
+            return {}
+        out: dict[str, CostInputs] = {}
+        for res in service.resources:
+            ru = usage.resource(res.resource_id)
+            if ru is not None:
+                out[res.resource_id] = cost_inputs(res, usage_stats(ru), catalog)
+        return out
 
     def active(self, service_id: str) -> list[Recommendation]:
         if service_id not in self._active:
@@ -154,7 +171,8 @@ def _simulate(scenario: Scenario, loaded: _Loaded, simulation_id: str) -> Simula
         active_recommendations=lambda: loaded.active(service.service_id),
     )
     history = loaded.history(service)
-    result = simulate(plan, history, catalog, simulation_id=simulation_id)
+    result = simulate(plan, history, catalog, simulation_id=simulation_id,
+                      cost_inputs=loaded.cost_inputs(service, catalog))
     return result.model_copy(update={"template": scenario.template})
 
 

@@ -16,8 +16,11 @@ Public API (all USD, floats unrounded; a month is HOURS_PER_MONTH = 730 h)::
     PricingError (422)                                          # unknown type, invalid Fargate pair, arm64 Spot
 
     lambda_cost(catalog, *, invocations, avg_duration_ms, memory_mb, architecture="x86_64",
-                provisioned_concurrency=0, free_tier=False, hours=730, provisioned_share=None) -> CostBreakdown
-        lines: requests, duration [, provisioned_concurrency, provisioned_duration]
+                provisioned_concurrency=0, free_tier=False, hours=730, provisioned_share=None,
+                init_ms_per_invocation=0, month_hours=730) -> CostBreakdown
+        lines: requests, duration [, init, provisioned_concurrency, provisioned_duration]
+    lambda_billed_duration_ms(mean_ms, log_sd=0) -> float     # E[ceil(D)] of lognormal durations (1 ms rule)
+    lognormal_log_sd(p99_over_mean) -> float
     lambda_gb_seconds(*, invocations, avg_duration_ms, memory_mb) -> float
     lambda_gb_second_price(catalog, architecture, monthly_gb_seconds=0.0) -> float   # marginal tier price
 
@@ -76,9 +79,11 @@ from costopt.pricing.costs import (
     instance_type,
     instance_types,
     is_valid_fargate,
+    lambda_billed_duration_ms,
     lambda_cost,
     lambda_gb_second_price,
     lambda_gb_seconds,
+    lognormal_log_sd,
     monthly_cost,
     smallest_valid_fargate,
 )
@@ -112,9 +117,11 @@ __all__ = [
     "instance_type",
     "instance_types",
     "is_valid_fargate",
+    "lambda_billed_duration_ms",
     "lambda_cost",
     "lambda_gb_second_price",
     "lambda_gb_seconds",
+    "lognormal_log_sd",
     "monthly_cost",
     "round_usd",
     "smallest_valid_fargate",

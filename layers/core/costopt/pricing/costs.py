@@ -2,12 +2,21 @@
 
 Every function returns floats in USD, unrounded (round only for presentation, e.g.
 with ``costopt.domain.money.round_usd``). A month is ``HOURS_PER_MONTH`` = 730 hours; functions that take
-``hours`` price that many hours and prorate monthly quantities (free tier, Lambda
-tiers, per-month storage prices) by ``hours / 730``.
+``hours`` price that many hours. Monthly quantities (the Lambda free tier and tiers, per-month storage,
+IOPS and throughput prices) are prorated by ``hours / month_hours``, where ``month_hours`` is the length
+of the calendar month the hours fall in (default 730): AWS bills a GB-month as the GB-hours used over the
+hours *of that month*, so 500 GB of gp2 for all of a 31-day month costs exactly 500 x $0.10 = $50 (and
+not 744/730 of it). Hourly prices (Fargate, EC2, provisioned capacity) are unaffected.
+
+Lambda: ``avg_duration_ms`` is the mean *billed* duration per invocation (each invocation rounded up to
+1 ms, as AWS bills it; ``costopt.engine.cost_model`` estimates it from the duration distribution) and
+``init_ms_per_invocation`` the billed INIT time per invocation (cold starts; billed for on-demand
+functions since 2025-08-01), priced on the same GB-second tiers as the duration.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Literal
 
@@ -76,8 +85,13 @@ class ResourceCostUsage(Model):
     """How much a resource is used over the priced period (``hours``, default one month)."""
 
     hours: float = Field(default=HOURS_PER_MONTH, ge=0, description="Length of the priced period")
+    month_hours: float = Field(default=HOURS_PER_MONTH, gt=0,
+                               description="Hours in the calendar month of the period (per-month prices)")
     invocations: float = Field(default=0.0, ge=0, description="Lambda invocations in the period")
-    avg_duration_ms: float = Field(default=0.0, ge=0, description="Lambda mean billed duration")
+    avg_duration_ms: float = Field(default=0.0, ge=0,
+                                   description="Lambda mean billed duration (each invocation rounded up to 1 ms)")
+    init_ms_per_invocation: float = Field(default=0.0, ge=0,
+                                          description="Lambda billed INIT ms per invocation (on-demand cold starts)")
     avg_replicas: float | None = Field(
         default=None, ge=0, description="ECS tasks / generic replicas running on average; None = the config's count"
     )
@@ -110,6 +124,44 @@ def _tiered(quantity: float, tiers: Iterable[tuple[float | None, float]], scale:
 # ------------------------------------------------------------------ Lambda
 
 
+LAMBDA_BILLING_GRANULARITY_MS = 1.0
+"""AWS rounds each invocation's duration up to the nearest 1 ms (https://aws.amazon.com/lambda/pricing/)."""
+_Z99 = 2.3263478740408408  # standard normal 0.99 quantile
+
+
+def lognormal_log_sd(p99_over_mean: float) -> float:
+    """Log-sd of a lognormal whose p99 / mean is ``p99_over_mean``: solves exp(z·s - s²/2) = ratio
+    (the smaller root; 0 when the ratio is at most 1, capped at z99 where the ratio peaks)."""
+    if not p99_over_mean > 1.0:
+        return 0.0
+    disc = _Z99 * _Z99 - 2.0 * math.log(p99_over_mean)
+    return _Z99 - math.sqrt(disc) if disc > 0 else _Z99
+
+
+def lambda_billed_duration_ms(mean_ms: float, log_sd: float = 0.0) -> float:
+    """Mean billed duration of invocations whose duration is lognormal with mean ``mean_ms`` and log-sd
+    ``log_sd``: E[ceil(D)] with a 1 ms minimum, = sum over k >= 0 of P(D > k) (exact up to 1e-9 ms).
+
+    Deterministic durations (log_sd 0) bill ceil(mean): 2.3 ms bills 3 ms. For means of tens of ms the
+    result is mean + ~0.5 ms.
+    """
+    if mean_ms <= 0:
+        return 0.0
+    if log_sd <= 0:
+        return max(1.0, math.ceil(mean_ms - 1e-9))
+    if log_sd * mean_ms >= 4.0:  # spread over many ms: E[ceil(D)] - E[D] = 0.5 within 1e-9 ms
+        return mean_ms + 0.5
+    mu = math.log(mean_ms) - log_sd * log_sd / 2.0
+    k = max(1, math.floor(math.exp(mu - 8.0 * log_sd)))  # P(D > j) = 1 (to 1e-15) for every j < k
+    total = float(k)
+    while True:
+        tail = 0.5 * math.erfc((math.log(k) - mu) / (log_sd * math.sqrt(2.0)))
+        total += tail
+        if tail < 1e-12 and k > mean_ms:
+            return total
+        k += 1
+
+
 def lambda_gb_seconds(*, invocations: float, avg_duration_ms: float, memory_mb: int | float) -> float:
     return invocations * (avg_duration_ms / 1000.0) * (memory_mb / MB_PER_GB)
 
@@ -125,6 +177,8 @@ def lambda_cost(
     free_tier: bool = False,
     hours: float = HOURS_PER_MONTH,
     provisioned_share: float | None = None,
+    init_ms_per_invocation: float = 0.0,
+    month_hours: float = HOURS_PER_MONTH,
 ) -> CostBreakdown:
     """Lambda cost for ``invocations`` over ``hours`` (default a month).
 
@@ -133,13 +187,15 @@ def lambda_cost(
     whole period) and ``provisioned_duration`` (GB-s run on it). Without ``provisioned_share``
     the invocations fill provisioned capacity first (spill-over runs on-demand). The free tier
     (1M requests, 400,000 GB-s a month) is only deducted when asked and never with
-    provisioned concurrency, as on AWS.
+    provisioned concurrency, as on AWS. ``init_ms_per_invocation`` adds the ``init`` line: INIT GB-s of
+    the invocations that run on demand, on the same tiers as ``duration`` (AWS bills INIT for on-demand
+    functions since 2025-08-01; provisioned environments are initialised inside the provisioned charge).
     """
     try:
         prices = catalog.lambda_.architectures[architecture]
     except KeyError:
         raise PricingError(f"no Lambda prices for architecture {architecture!r}") from None
-    month = hours / HOURS_PER_MONTH
+    month = hours / month_hours
     gb = memory_mb / MB_PER_GB
     gb_s = lambda_gb_seconds(invocations=invocations, avg_duration_ms=avg_duration_ms, memory_mb=memory_mb)
     lines: dict[str, float] = {}
@@ -155,10 +211,17 @@ def lambda_cost(
         lines["provisioned_duration"] = on_pc * prices.provisioned_duration_usd_per_gb_second
     use_free = free_tier and provisioned_concurrency == 0
     free = catalog.lambda_.free_tier
-    on_demand = max(0.0, gb_s - on_pc - (free.gb_seconds * month if use_free else 0.0))
-    lines["duration"] = _tiered(
-        on_demand, ((t.up_to_gb_seconds, t.usd_per_gb_second) for t in prices.duration_tiers), month
-    )
+    on_demand = max(0.0, gb_s - on_pc)
+    on_demand_share = on_demand / gb_s if gb_s > 0 else 1.0
+    init_gb_s = lambda_gb_seconds(invocations=invocations * on_demand_share,
+                                  avg_duration_ms=init_ms_per_invocation, memory_mb=memory_mb)
+    billable = max(0.0, on_demand + init_gb_s - (free.gb_seconds * month if use_free else 0.0))
+    tiered = _tiered(billable, ((t.up_to_gb_seconds, t.usd_per_gb_second) for t in prices.duration_tiers), month)
+    # the tiers apply to duration and INIT together; the split between the two lines is pro rata
+    init_share = init_gb_s / (on_demand + init_gb_s) if on_demand + init_gb_s > 0 else 0.0
+    lines["duration"] = tiered * (1.0 - init_share)
+    if init_ms_per_invocation > 0:
+        lines["init"] = tiered * init_share
     billable_requests = max(0.0, invocations - (free.requests * month if use_free else 0.0))
     lines["requests"] = billable_requests / 1e6 * catalog.lambda_.request_usd_per_million
     return CostBreakdown.of(lines)
@@ -325,14 +388,16 @@ def ebs_monthly(
     throughput_mbps: float | None = None,
     *,
     hours: float = HOURS_PER_MONTH,
+    month_hours: float = HOURS_PER_MONTH,
 ) -> CostBreakdown:
     """Lines ``storage``, and ``iops`` / ``throughput`` where provisioned performance is billed:
-    gp3 above its 3,000 IOPS / 125 MB/s baseline, io1 per IOPS, io2 per IOPS in per-volume tiers."""
+    gp3 above its 3,000 IOPS / 125 MB/s baseline, io1 per IOPS, io2 per IOPS in per-volume tiers.
+    All are per-month prices, prorated by ``hours / month_hours``."""
     try:
         prices = catalog.ebs.volumes[volume_type]
     except KeyError:
         raise PricingError(f"no EBS prices for volume type {volume_type!r}") from None
-    month = hours / HOURS_PER_MONTH
+    month = hours / month_hours
     lines = {"storage": size_gb * prices.usd_per_gb_month * month}
     if volume_type == "gp3":
         base_iops = prices.included_iops if prices.included_iops is not None else GP3_BASELINE_IOPS
@@ -365,11 +430,13 @@ def dynamodb_monthly(
     write_request_units: float = 0.0,
     storage_gb: float = 0.0,
     hours: float = HOURS_PER_MONTH,
+    month_hours: float = HOURS_PER_MONTH,
 ) -> CostBreakdown:
     """On-demand: request units used in the period. Provisioned: capacity units x hours
-    (request units do not add cost). Lines ``reads``, ``writes`` and ``storage``."""
+    (request units do not add cost). Lines ``reads``, ``writes`` and ``storage`` (per GB-month,
+    prorated by ``hours / month_hours``)."""
     prices = catalog.dynamodb
-    month = hours / HOURS_PER_MONTH
+    month = hours / month_hours
     if billing_mode == "PAY_PER_REQUEST":
         reads = read_request_units / 1e6 * prices.on_demand.usd_per_million_read_request_units
         writes = write_request_units / 1e6 * prices.on_demand.usd_per_million_write_request_units
@@ -406,7 +473,8 @@ def config_cost(
         return lambda_cost(
             cat, invocations=u.invocations, avg_duration_ms=u.avg_duration_ms, memory_mb=config.memory_mb,
             architecture=config.architecture, provisioned_concurrency=config.provisioned_concurrency,
-            free_tier=u.free_tier, hours=u.hours,
+            free_tier=u.free_tier, hours=u.hours, init_ms_per_invocation=u.init_ms_per_invocation,
+            month_hours=u.month_hours,
         )
     if kind == "ecs_service" and isinstance(config, EcsConfig):
         tasks = config.desired_count if u.avg_replicas is None else u.avg_replicas
@@ -417,12 +485,13 @@ def config_cost(
     if kind == "ec2_instance" and isinstance(config, Ec2Config):
         return ec2_monthly(cat, config.instance_type, hours=u.hours * u.running_fraction)
     if kind == "ebs_volume" and isinstance(config, EbsConfig):
-        return ebs_monthly(cat, config.volume_type, config.size_gb, config.iops, config.throughput_mbps, hours=u.hours)
+        return ebs_monthly(cat, config.volume_type, config.size_gb, config.iops, config.throughput_mbps, hours=u.hours,
+                           month_hours=u.month_hours)
     if kind == "dynamodb_table" and isinstance(config, DynamoDbConfig):
         return dynamodb_monthly(
             cat, billing_mode=config.billing_mode, rcu=config.rcu, wcu=config.wcu,
             read_request_units=u.read_request_units, write_request_units=u.write_request_units,
-            storage_gb=u.storage_gb, hours=u.hours,
+            storage_gb=u.storage_gb, hours=u.hours, month_hours=u.month_hours,
         )
     if kind == "generic" and isinstance(config, GenericConfig):
         return CostBreakdown.of({"compute": generic_hourly(config, u.avg_replicas) * u.hours})

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.observation import Metric
 from costopt.domain.recommendation import Action, SlaVerdict, Strategy
+from costopt.domain.resources import ResourceConfig
 from costopt.domain.service import RightsizingPolicy, Service, Sla
+from costopt.engine.cost_model import CostInputs, cost_inputs, monthly, usage_stats
 from costopt.engine.sla import Capacity, Prediction, QueueLoad, evaluate, predict_queue, scale_cpu_pct, scale_memory_pct
 
 if TYPE_CHECKING:
@@ -36,6 +38,24 @@ class Context:
     usage: ResourceUsage
     catalog: Catalog
     strategy: Strategy
+    cost: CostInputs | None = None
+    """The resource's usage and cost model (``engine.cost_model``); built from ``usage`` when not given."""
+
+    def __post_init__(self) -> None:
+        if self.cost is None:
+            self.cost = cost_inputs(self.resource, usage_stats(self.usage), self.catalog)
+
+    @property
+    def model(self) -> CostInputs:
+        assert self.cost is not None
+        return self.cost
+
+    def monthly(self, config: ResourceConfig | dict[str, Any] | None = None) -> float:
+        """Monthly USD (unrounded) of ``config`` (today's when None; a dict is validated as the kind's
+        config) under the shared cost model."""
+        resolved: ResourceConfig | None = (type(self.resource.config).model_validate(config)
+                                           if isinstance(config, dict) else config)
+        return monthly(self.resource, self.model, self.catalog, resolved)
 
     @property
     def sla(self) -> Sla:

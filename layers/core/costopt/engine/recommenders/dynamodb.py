@@ -1,6 +1,7 @@
 """DynamoDB: on-demand <-> provisioned, by pricing both at the observed usage.
 
-On-demand cost = mean consumed units per second x seconds in a month x the request-unit price.
+On-demand cost = mean consumed units per second x seconds in a month x the request-unit price (the shared
+cost model, ``engine.cost_model``).
 Provisioned capacity = p99 of consumed units / target utilization (policy.rightsizing.cpu_target_utilization,
 0.7 like DynamoDB auto scaling's default target), at least 1; its SLA check has capacity clauses (p99 consumed
 vs provisioned). Storage is the same in both modes and left out. A table with no traffic at all -> idle_delete.
@@ -11,27 +12,20 @@ from __future__ import annotations
 import math
 
 from costopt.domain.observation import Metric
-from costopt.engine.recommenders.base import SECONDS_PER_MONTH, Context, Option, Plan
+from costopt.engine.recommenders.base import Context, Option, Plan
 from costopt.engine.recommenders.idle import idle_option
 from costopt.engine.sla import CapacityClause, Prediction
 
 
 def recommend_dynamodb(ctx: Context) -> Plan:
-    from costopt.pricing import dynamodb_monthly
-
-    cat, cfg, u = ctx.catalog, ctx.resource.config, ctx.usage
+    cfg, u = ctx.resource.config, ctx.usage
     r_mean, w_mean = u.mean(Metric.CONSUMED_RCU) or 0.0, u.mean(Metric.CONSUMED_WCU) or 0.0
     r99, w99 = u.quantile(Metric.CONSUMED_RCU, 0.99) or 0.0, u.quantile(Metric.CONSUMED_WCU, 0.99) or 0.0
-    rru, wru = r_mean * SECONDS_PER_MONTH, w_mean * SECONDS_PER_MONTH
-    on_demand = dynamodb_monthly(cat, billing_mode="PAY_PER_REQUEST", read_request_units=rru,
-                                 write_request_units=wru).total_usd
+    on_demand = ctx.monthly({"billing_mode": "PAY_PER_REQUEST"})
     target = ctx.rs.cpu_target_utilization
     rcu, wcu = max(1, math.ceil(r99 / target - 1e-9)), max(1, math.ceil(w99 / target - 1e-9))
-    provisioned = dynamodb_monthly(cat, billing_mode="PROVISIONED", rcu=rcu, wcu=wcu).total_usd
-    if cfg.billing_mode == "PROVISIONED":
-        current = dynamodb_monthly(cat, billing_mode="PROVISIONED", rcu=cfg.rcu, wcu=cfg.wcu).total_usd
-    else:
-        current = on_demand
+    provisioned = ctx.monthly({"billing_mode": "PROVISIONED", "rcu": rcu, "wcu": wcu})
+    current = ctx.monthly()
     plan = Plan(current_cost_usd=current, percentiles={
         "consumed_rcu_mean": round(r_mean, 4), "consumed_rcu_p99": round(r99, 4),
         "consumed_wcu_mean": round(w_mean, 4), "consumed_wcu_p99": round(w99, 4),

@@ -21,10 +21,10 @@ COOLDOWN_NOTE = "an EBS volume can be modified again only after 6 hours: this ch
 
 
 def recommend_ebs(ctx: Context) -> Plan:
-    from costopt.pricing import GP3_BASELINE_IOPS, GP3_BASELINE_THROUGHPUT_MBPS, ebs_monthly
+    from costopt.pricing import GP3_BASELINE_IOPS, GP3_BASELINE_THROUGHPUT_MBPS
 
-    cat, cfg, u = ctx.catalog, ctx.resource.config, ctx.usage
-    current_cost = ebs_monthly(cat, cfg.volume_type, cfg.size_gb, cfg.iops, cfg.throughput_mbps).total_usd
+    cfg, u = ctx.resource.config, ctx.usage
+    current_cost = ctx.monthly()
     iops99 = u.quantile(Metric.IOPS, 0.99) or 0.0
     tp99 = u.quantile(Metric.THROUGHPUT_MBPS, 0.99) or 0.0
     plan = Plan(current_cost_usd=current_cost, percentiles={"iops_p99": round(iops99, 2),
@@ -59,6 +59,6 @@ def recommend_ebs(ctx: Context) -> Plan:
         CapacityClause("provisioned_throughput_mbps", need_tp, tp99, "observed p99 MB/s vs provisioned"),
     ])
     plan.options.append(Option(action="ebs_gp3", proposed=proposed,
-                               monthly_cost_usd=ebs_monthly(cat, "gp3", cfg.size_gb, need_iops, need_tp).total_usd,
+                               monthly_cost_usd=ctx.monthly(proposed),
                                prediction=prediction, notes=notes))
     return plan

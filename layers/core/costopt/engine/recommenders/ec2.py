@@ -19,7 +19,7 @@ def recommend_ec2(ctx: Context) -> Plan:
 
     cat = ctx.catalog
     now = instance_type(cat, ctx.resource.config.instance_type)
-    current_cost = now.hourly_usd * 730.0
+    current_cost = ctx.monthly()
     cur = ComputeShape(1, float(now.vcpu), now.memory_gib)
     cu = ComputeUsage.read(ctx, cur)
     plan = Plan(current_cost_usd=current_cost, percentiles=cu.percentiles, notes=cu.notes)
@@ -43,7 +43,8 @@ def recommend_ec2(ctx: Context) -> Plan:
             notes.append("Graviton (arm64): not auto-applicable, the AMI and software must be arm64")
         prediction = cu.predict(cur, ComputeShape(1, float(t.vcpu), t.memory_gib))
         prediction.replicas = None  # one instance before and after: the replica rule is not this option's to judge
-        return Option(action="ec2_rightsize", proposed={"instance_type": t.name}, monthly_cost_usd=t.hourly_usd * 730,
+        return Option(action="ec2_rightsize", proposed={"instance_type": t.name},
+                      monthly_cost_usd=ctx.monthly({"instance_type": t.name}),
                       prediction=prediction, disruptive=True, auto_applicable=not graviton, notes=notes)
 
     same = [t for t in instance_types(cat, family=now.family) if fits(t)]

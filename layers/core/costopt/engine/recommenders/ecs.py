@@ -19,7 +19,7 @@ CPU_UNITS_PER_VCPU = 1024
 
 
 def recommend_ecs(ctx: Context) -> Plan:
-    from costopt.pricing import fargate_hourly, fargate_monthly, fargate_spot_supported, fargate_valid_pairs
+    from costopt.pricing import fargate_hourly, fargate_spot_supported, fargate_valid_pairs
 
     cat, cfg = ctx.catalog, ctx.resource.config
     cur = ComputeShape(cfg.desired_count, cfg.cpu_units / CPU_UNITS_PER_VCPU, cfg.memory_mb,
@@ -27,8 +27,10 @@ def recommend_ecs(ctx: Context) -> Plan:
 
     def cost(cpu_units: int, memory_mb: int, count: int, arch: str = cfg.architecture,
              capacity: str = cfg.capacity) -> float:
-        return fargate_monthly(cat, cpu_units=cpu_units, memory_mb=memory_mb, architecture=arch,  # type: ignore[arg-type]
-                               capacity=capacity, tasks=count).total_usd  # type: ignore[arg-type]
+        """The shared cost model: count x the bill-calibrated share running on average x the task-hour price."""
+        return ctx.monthly(cfg.model_copy(update={"cpu_units": cpu_units, "memory_mb": memory_mb,
+                                                  "desired_count": count, "architecture": arch,
+                                                  "capacity": capacity}))
 
     current_cost = cost(cfg.cpu_units, cfg.memory_mb, cfg.desired_count)
     if cfg.desired_count == 0:

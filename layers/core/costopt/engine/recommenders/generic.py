@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-from costopt.domain.common import HOURS_PER_MONTH
 from costopt.engine.recommenders.base import (
     ComputeShape,
     ComputeUsage,
@@ -27,14 +26,11 @@ SIZE_STEPS = (1.0, 1.25, 1.5, 2.0)
 
 
 def recommend_generic(ctx: Context) -> Plan:
-    from costopt.pricing import generic_hourly
-
     cfg = ctx.resource.config
     cur = ComputeShape(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
 
     def cost(replicas: int, cores: float, mem: float) -> float:
-        return generic_hourly(cfg.model_copy(update={"cpu_cores": cores, "memory_gb": mem}), replicas) \
-            * HOURS_PER_MONTH
+        return ctx.monthly(cfg.model_copy(update={"replicas": replicas, "cpu_cores": cores, "memory_gb": mem}))
 
     current_cost = cost(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
     if cfg.replicas == 0:

@@ -1,13 +1,13 @@
 """Lambda: memory size by strategy (as AWS Lambda Power Tuning), arm64, idle provisioned concurrency.
 
-Duration model (DESIGN §4): ``d(m) = d0 * ((1 - f) + f * cpu(m0) / cpu(m))`` with
-``cpu(m) = min(m, 1769) / 1769`` (Lambda gives one full vCPU at 1,769 MB; the model assumes the
-function cannot use more than one). ``f`` is the CPU-bound fraction: the mean CPU time per invocation
-(Lambda Insights ``cpu_total_time``) over the mean duration, which comes from the billed cost when there
-is billing data (GB-seconds / invocations), else the median per-period p99 duration (a lower bound on f,
-said so in the evidence). Without CPU time ``f`` is
-unknown and taken as 1 -- the worst case for a downsize -- for latency *and* cost, so no downsize is
-ever claimed to be latency-neutral and no saving is claimed from a slower, smaller function.
+Cost and duration come from the shared model (``engine.cost_model``): invocations x (mean billed duration,
+rounded up to 1 ms per invocation, + billed INIT) x GB x price, and d(m) = d0 x ((1 - f) + f x cpu(m0)/cpu(m)).
+With f unknown the worst case per direction (a downsize loses CPU in proportion to memory up to 6 vCPUs at
+10,240 MB, an upsize gains none above 1,769 MB; f = 1), so no downsize is latency-neutral and none is claimed
+to save money. With f measured and the code single-threaded by its CPU time, a downsize from above 1,769 MB
+gets performance risk at least 2 (``MULTITHREAD_RISK_FLOOR``) and a note with the slowdown multi-threaded
+code would see. The latency clauses use the per-period p99 duration (its sizing percentile over the lookback)
+x the same ratio.
 
 Candidates: every memory size in 64 MB steps from 128 to 10,240 MB (plus the current size), never below
 the memory target ``max memory used x headroom`` (no memory data: never below the current size).
@@ -22,87 +22,43 @@ from __future__ import annotations
 import math
 
 from costopt.domain.observation import Metric
+from costopt.engine.cost_model import FULL_VCPU_MB, cpu_share_single
 from costopt.engine.recommenders.base import (
     SECONDS_PER_MONTH,
     Context,
     Option,
     Plan,
     ceil_to,
-    monthly_count,
     per_second,
 )
 from costopt.engine.sla import Prediction, scale_memory_pct
 
-FULL_VCPU_MB = 1769
 MIN_MB, MAX_MB, STEP_MB = 128, 10_240, 64
+MULTITHREAD_RISK_FLOOR = 2
 MEMORY_SIZES = tuple(range(MIN_MB, MAX_MB + 1, STEP_MB))
 ARM64_NOTE = ("arm64 (Graviton2) is ~20% cheaper per GB-second; performance assumed equal -- benchmark first. "
               "Not auto-applicable: the code and its native dependencies must be built for arm64.")
 
 
 def cpu_share(memory_mb: float) -> float:
-    """vCPU share at ``memory_mb``: proportional to memory up to one vCPU at 1,769 MB."""
-    return min(memory_mb, FULL_VCPU_MB) / FULL_VCPU_MB
-
-
-def duration_ratio(m0: float, m: float, f: float) -> float:
-    """d(m) / d(m0) for CPU-bound fraction ``f``."""
-    return (1.0 - f) + f * cpu_share(m0) / cpu_share(m)
-
-
-def billed_mean_duration_ms(ctx: Context, invocations: float, d_p99_median: float | None) -> float | None:
-    """Mean duration implied by the billed cost: (cost - requests) / GB-s price / (invocations x GB).
-
-    Only without provisioned concurrency, and only when the result is plausible (0 < mean <= p99)."""
-    from costopt.pricing import lambda_gb_second_price
-
-    cost = ctx.usage.summaries.get(Metric.COST_USD)
-    cfg = ctx.resource.config
-    if cost is None or not cost.count or cost.mean is None or invocations <= 0 or cfg.provisioned_concurrency:
-        return None
-    period_h = (ctx.usage.period_s.get(Metric.COST_USD) or 86_400) / 3600.0
-    monthly = cost.mean * 730.0 / period_h
-    duration_usd = monthly - invocations / 1e6 * ctx.catalog.lambda_.request_usd_per_million
-    price = lambda_gb_second_price(ctx.catalog, cfg.architecture)
-    if duration_usd <= 0 or price <= 0:
-        return None
-    mean_ms = duration_usd / price / (invocations * cfg.memory_mb / 1024.0) * 1000.0
-    if d_p99_median is None or not 0 < mean_ms <= d_p99_median * 1.05:
-        return None
-    return mean_ms
+    """vCPU share single-threaded code gets at ``memory_mb`` (kept for callers; see ``engine.cost_model``)."""
+    return cpu_share_single(memory_mb)
 
 
 def recommend_lambda(ctx: Context) -> Plan:
-    from costopt.pricing import lambda_cost, lambda_gb_second_price
+    from costopt.pricing import lambda_gb_second_price
 
     res, u, cat = ctx.resource, ctx.usage, ctx.catalog
     cfg = res.config
     m0, arch, pc0 = cfg.memory_mb, cfg.architecture, cfg.provisioned_concurrency
-    invocations = monthly_count(u, Metric.REQUESTS) or 0.0
-    dur = u.summaries.get(Metric.DURATION_MS)
+    model = ctx.model
+    run = model.lambda_run
+    assert run is not None
+    invocations = run.invocations_per_month
+    d_avg0 = run.mean_duration_ms
     d_lat0 = u.quantile(Metric.DURATION_MS, ctx.q)
-    d_median = u.quantile(Metric.DURATION_MS, 0.5)
-    billed = billed_mean_duration_ms(ctx, invocations, d_median)
-    notes: list[str] = []
-    if billed is not None:
-        d_avg0 = billed
-        notes.append(f"mean duration {billed:.1f} ms derived from the billed cost (GB-seconds / invocations)")
-    else:
-        d_avg0 = (dur.mean if dur is not None else None) or 0.0
-        notes.append("cost uses the mean of the per-period p99 durations (an upper bound on the mean duration)")
-
-    cpu_time = u.mean(Metric.CPU_TIME_MS)
-    denominator = billed if billed is not None else d_median
-    if cpu_time is not None and denominator:
-        f = max(0.0, min(1.0, cpu_time / denominator))
-        f_known = True
-        notes.append(f"CPU-bound fraction f = {f:.2f} = mean CPU time / "
-                     + ("billed mean duration" if billed is not None else
-                        "median per-period p99 duration (without billing data this underestimates f)"))
-    else:
-        f, f_known = 1.0, False
-        notes.append("CPU-bound fraction unknown (no CPU-time data): assumed f = 1, the worst case for a "
-                     "downsize, so no smaller size is claimed latency-neutral")
+    f_known = run.cpu_fraction is not None
+    notes: list[str] = list(model.notes)
     mem_max = u.max(Metric.MEMORY_PCT)
     if mem_max is not None:
         floor_mb = max(MIN_MB, int(ceil_to(mem_max / 100.0 * m0 * ctx.rs.memory_headroom, STEP_MB)))
@@ -115,23 +71,19 @@ def recommend_lambda(ctx: Context) -> Plan:
         err = err_total.sum / req_total.sum * 100.0
 
     def cost(m: int, architecture: str = arch, pc: int = pc0) -> float:
-        ratio = duration_ratio(m0, m, f)
-        return lambda_cost(cat, invocations=invocations, avg_duration_ms=d_avg0 * ratio, memory_mb=m,
-                           architecture=architecture, provisioned_concurrency=pc).total_usd  # type: ignore[arg-type]
+        return ctx.monthly(cfg.model_copy(update={"memory_mb": m, "architecture": architecture,
+                                                  "provisioned_concurrency": pc}))
 
     current_cost = cost(m0)
-    percentiles: dict[str, float] = {"invocations_per_month": round(invocations, 1),
-                                     "duration_mean_ms": round(d_avg0, 3)}
+    percentiles: dict[str, float] = dict(model.percentiles)
     if d_lat0 is not None:
         percentiles[f"duration_p99_ms_p{ctx.rs.cpu_percentile:g}"] = round(d_lat0, 3)
     if mem_max is not None:
         percentiles["memory_max_pct"] = round(mem_max, 3)
-    if f_known:
-        percentiles["cpu_bound_fraction"] = round(f, 4)
     plan = Plan(current_cost_usd=current_cost, percentiles=percentiles, notes=notes)
 
     def predict(m: int) -> Prediction:
-        ratio = duration_ratio(m0, m, f)
+        ratio = run.ratio(m)
         lat = None if d_lat0 is None else d_lat0 * ratio
         return Prediction(latency_p95_ms=lat, latency_p99_ms=lat,
                           memory_utilization_pct=None if mem_max is None else scale_memory_pct(mem_max, m0, m),
@@ -141,17 +93,19 @@ def recommend_lambda(ctx: Context) -> Plan:
     sizes = sorted({*MEMORY_SIZES, m0})
     feasible = [m for m in sizes if m >= floor_mb]
     if invocations > 0 and d_avg0 > 0 and feasible:
-        # fast ranking: marginal GB-s price (exact prices are computed for what is offered)
+        # fast ranking: marginal GB-s price x billed GB-s (exact prices are computed for what is offered)
         price = lambda_gb_second_price(cat, arch, invocations * d_avg0 / 1000.0 * m0 / 1024.0)
         pc_price = cat.lambda_.architectures[arch].provisioned_concurrency_usd_per_gb_second
-
-        gb_price = d_avg0 / 1000.0 / 1024.0 * invocations * price
         pc_gb_price = pc0 / 1024.0 * SECONDS_PER_MONTH * pc_price
-        c0 = cpu_share(m0)
-        ratio = {m: (1.0 - f) + f * c0 / cpu_share(m) for m in feasible}  # d(m)/d(m0), computed once
-        rank = {m: m * (gb_price * ratio[m] + pc_gb_price) for m in feasible}
+
+        def billed_gb_s_usd(m: int) -> float:
+            _, billed, init = run.billed_ms(m)
+            return (billed + init) / 1000.0 / 1024.0 * invocations * price
+
+        ratio = {m: run.ratio(m) for m in feasible}  # d(m)/d(m0), computed once
+        rank = {m: m * (billed_gb_s_usd(m) + pc_gb_price) for m in feasible}
         ratio.setdefault(m0, 1.0)
-        rank.setdefault(m0, m0 * (gb_price + pc_gb_price))
+        rank.setdefault(m0, m0 * (billed_gb_s_usd(m0) + pc_gb_price))
 
         def pick(cands: list[int]) -> int | None:
             if not cands:
@@ -181,13 +135,19 @@ def recommend_lambda(ctx: Context) -> Plan:
         if safe_pick is not None and safe_pick != m0 and safe_pick not in chosen:
             chosen.append(safe_pick)
         for m in chosen:
-            opt_notes = [f"strategy {ctx.strategy}: {m0} MB -> {m} MB, predicted duration x "
-                         f"{duration_ratio(m0, m, f):.3f}"]
+            opt_notes = [f"strategy {ctx.strategy}: {m0} MB -> {m} MB, predicted duration x {run.ratio(m):.3f}"]
+            floor = 0
             if not f_known and m < m0:
                 opt_notes.append("f unknown: the smaller size is assumed fully CPU-bound (slower)")
+            if m < m0 and m0 > FULL_VCPU_MB and not run.multithreaded:
+                floor = MULTITHREAD_RISK_FLOOR
+                opt_notes.append(
+                    f"above {FULL_VCPU_MB} MB the function has more than one vCPU: the CPU time reads as "
+                    f"single-threaded, but multi-threaded code would run x {run.multithreaded_ratio(m):.3f} "
+                    f"(not x {run.ratio(m):.3f}) at {m} MB, so performance risk is at least {floor}")
             plan.options.append(Option(action="lambda_memory", proposed={**cfg.model_dump(), "memory_mb": m},
                                        monthly_cost_usd=cost(m), prediction=predict(m), notes=opt_notes,
-                                       strategy=ctx.strategy))
+                                       strategy=ctx.strategy, risk_floor=floor))
 
     # ---------------------------------------------------------------- arm64
     if arch == "x86_64" and ctx.service.policy.allow_graviton and invocations > 0:

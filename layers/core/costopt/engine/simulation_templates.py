@@ -406,7 +406,8 @@ def _spot(draft: _Draft, params: SpotParams, scenario: Scenario, catalog: Catalo
             draft.notes[r.resource_id].append(f"unit prices at a {params.generic_discount_pct:g}% Spot discount")
         else:
             draft.notes[r.resource_id].append("EC2 Spot is not simulated (the catalog has no Spot prices)")
-    draft.plan_notes.append(f"spot: Fargate Spot at the catalog's {catalog.fargate.spot_discount:.0%} discount; "
+    draft.plan_notes.append(f"spot: Fargate Spot at the catalog's {catalog.fargate.spot_discount:.0%} discount "
+                            f"({catalog.fargate.spot.cite()}); "
                             "interruptions are not modelled beyond the availability clause")
 
 

@@ -35,7 +35,9 @@ SIX = [
     {"resource_id": "tbl", "kind": "dynamodb_table", "table_name": "tbl",
      "config": {"billing_mode": "PROVISIONED", "rcu": 500, "wcu": 200}},
     {"resource_id": "k8s", "kind": "generic", "workload": "ns/app",
-     "config": {"replicas": 8, "cpu_cores": 2, "memory_gb": 8}},
+     # unit prices: Fargate on-demand Linux/x86 us-east-1 (https://aws.amazon.com/fargate/pricing/)
+     "config": {"replicas": 8, "cpu_cores": 2, "memory_gb": 8,
+                "price_per_core_hour_usd": 0.04048, "price_per_gb_hour_usd": 0.004445}},
 ]
 SLA = {"latency_p99_ms": 400, "availability_pct": 99.9, "max_error_rate_pct": 1}
 

@@ -27,7 +27,9 @@ def _service() -> Any:
             {"resource_id": "api", "kind": "ecs_service", "cluster": "c", "service_name": "api",
              "config": {"cpu_units": 1024, "memory_mb": 2048, "desired_count": 4}},
             {"resource_id": "k8s", "kind": "generic", "workload": "ns/web",
-             "config": {"replicas": 4, "cpu_cores": 2, "memory_gb": 4, "min_replicas": 2, "max_replicas": 12}},
+             # unit prices: Fargate on-demand Linux/x86 us-east-1 (https://aws.amazon.com/fargate/pricing/)
+             "config": {"replicas": 4, "cpu_cores": 2, "memory_gb": 4, "min_replicas": 2, "max_replicas": 12,
+                        "price_per_core_hour_usd": 0.04048, "price_per_gb_hour_usd": 0.004445}},
         ],
         "sla": {"latency_p99_ms": 800, "availability_pct": 99.9, "max_error_rate_pct": 5},
         "telemetry": {"source": "synthetic", "synthetic": {"base_rps": 30, "history_days": 28}},

@@ -101,14 +101,18 @@ DEMO_SERVICES: dict[str, dict[str, Any]] = {
         "billing": {"source": "synthetic"},
         "tags": {"env": "demo", "cost-center": "cc-4100"},
     },
-    # A Kubernetes deployment (via Prometheus in real life): 6 replicas of 2 cores / 8 GB, ~12% busy.
+    # A Kubernetes deployment (via Prometheus in real life): 6 replicas of 2 cores / 8 GB, ~12% busy. Its unit
+    # prices are what EKS on Fargate bills a pod in us-east-1 (Linux/x86 per vCPU-hour and per GB-hour,
+    # https://aws.amazon.com/fargate/pricing/, as in the bundled catalog of 2026-11-29); a generic resource
+    # registered without prices is priced at that same rate but labelled an estimate.
     "recommender-k8s": {
         "name": "Recommender (EKS)",
         "team": "ml",
         "description": "Product recommendations on Kubernetes: 6 replicas x 2 cores / 8 GB",
         "resources": [
             {"resource_id": "deployment", "kind": "generic", "workload": "ml/recommender",
-             "config": {"replicas": 6, "cpu_cores": 2, "memory_gb": 8, "min_replicas": 2, "max_replicas": 12}},
+             "config": {"replicas": 6, "cpu_cores": 2, "memory_gb": 8, "min_replicas": 2, "max_replicas": 12,
+                        "price_per_core_hour_usd": 0.04048, "price_per_gb_hour_usd": 0.004445}},
         ],
         "sla": {"latency_p95_ms": 300, "availability_pct": 99.5},
         "budget": {"monthly_usd": 600},

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
+from costopt.config import settings
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.resources import (
     DynamoDbConfig,
@@ -22,6 +24,8 @@ from costopt.domain.resources import (
     LambdaFunction,
 )
 from costopt.pricing import (
+    FARGATE_SPOT_DISCOUNT,
+    GENERIC_UNIT_PRICE_ESTIMATE,
     GP3_BASELINE_IOPS,
     GP3_BASELINE_THROUGHPUT_MBPS,
     CostBreakdown,
@@ -37,6 +41,7 @@ from costopt.pricing import (
     fargate_monthly,
     fargate_valid_pairs,
     generic_hourly,
+    generic_unit_prices,
     get_catalog,
     graviton_equivalent,
     instance_type,
@@ -48,7 +53,7 @@ from costopt.pricing import (
     round_usd,
     smallest_valid_fargate,
 )
-from costopt.pricing.catalog import DATA_DIR
+from costopt.pricing.catalog import DATA_DIR, FargateArchPrices
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +70,90 @@ def test_catalog_file_is_dated_and_sourced():
     assert raw["as_of"][:4].isdigit() and len(raw["as_of"]) == 10
     for service in ("lambda", "fargate", "ec2", "ebs", "dynamodb"):
         assert raw["source"]["urls"][service].startswith("https://aws.amazon.com/")
-    assert any("Spot" in a and "70%" in a for a in raw["assumptions"])
-    assert any("2024-11-01" in a for a in raw["assumptions"])  # DynamoDB on-demand price cut recorded
+        # each section says where its figures come from, when, and how
+        src = raw[service]["source"]
+        assert src["kind"] == "price" and src["method"] == "transcribed" and src["as_of"] == raw["as_of"]
+        assert src["url"] == raw["source"]["urls"][service]
+        assert src["offer_file"].startswith("https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/")
+    # Fargate Spot is an assumption, not a price: AWS advertises "up to 70%" and publishes varying Spot rates
+    spot = raw["fargate"]["spot"]
+    assert spot["id"] == "fargate_spot_discount" and spot["kind"] == "assumption" and spot["value"] == 0.7
+    assert spot["url"] == "https://aws.amazon.com/fargate/pricing/" and spot["as_of"] == raw["as_of"]
+    assert "up to a 70% discount" in spot["text"] and "COSTOPT_FARGATE_SPOT_DISCOUNT" in spot["text"]
+    assert "spot_discount" not in raw["fargate"]
+    assert "2024-11-01" in raw["dynamodb"]["source"]["note"]  # DynamoDB on-demand price cut recorded
+    assert any("2024-11-01" in a for a in raw["assumptions"])
+
+
+@pytest.mark.parametrize(("figure", "item", "url"), [
+    ("lambda", None, "https://aws.amazon.com/lambda/pricing/"),
+    ("lambda_function", None, "https://aws.amazon.com/lambda/pricing/"),
+    ("fargate", None, "https://aws.amazon.com/fargate/pricing/"),
+    ("ecs_service", None, "https://aws.amazon.com/fargate/pricing/"),
+    ("ec2", None, "https://aws.amazon.com/ec2/pricing/on-demand/"),
+    ("ec2", "m5.large", "https://aws.amazon.com/ec2/pricing/on-demand/"),
+    ("ebs", None, "https://aws.amazon.com/ebs/pricing/"),
+    ("dynamodb_table", None, "https://aws.amazon.com/dynamodb/pricing/"),
+])
+def test_source_of_each_priced_figure(cat, figure, item, url):
+    (src,) = cat.source_of(figure, item)
+    assert src.kind == "price" and src.url == url and src.as_of == cat.as_of == "2026-11-29"
+    assert src.cite() == f"{url} (transcribed, as of 2026-11-29)"
+
+
+def test_source_of_fargate_spot_is_the_on_demand_price_and_the_assumption(cat):
+    price, assumption = cat.source_of("fargate_spot")
+    assert price == cat.fargate.source
+    assert assumption.kind == "assumption" and assumption.id == FARGATE_SPOT_DISCOUNT
+    assert assumption.value == cat.fargate.spot_discount == 0.7 and assumption.set_by == "catalog"
+    assert assumption.cite() == ("assumption fargate_spot_discount = 0.7, set by the bundled catalog "
+                                 "(https://aws.amazon.com/fargate/pricing/, as of 2026-11-29)")
+    with pytest.raises(KeyError):
+        cat.source_of("ec2", "m5.metal")
+    with pytest.raises(KeyError):
+        cat.source_of("ec2_spot", "m5.large")  # not enriched with Spot prices
+    with pytest.raises(ValueError):
+        cat.source_of("s3")
+
+
+def test_sources_for_a_config(cat):
+    assert cat.sources_for("ecs_service", EcsConfig(cpu_units=256, memory_mb=512, desired_count=1)) \
+        == [cat.fargate.source]
+    spot = cat.sources_for("ecs_service", EcsConfig(cpu_units=256, memory_mb=512, desired_count=1, capacity="spot"))
+    assert [c.kind for c in spot] == ["price", "assumption"]
+    assert cat.sources_for("ec2_instance", Ec2Config(instance_type="c7g.large")) == [cat.ec2.source]
+    assert cat.sources_for("ebs_volume", EbsConfig(volume_type="gp3", size_gb=10)) == [cat.ebs.source]
+    own = GenericConfig(replicas=1, cpu_cores=1, memory_gb=1, price_per_core_hour_usd=0.03, price_per_gb_hour_usd=0.004)
+    assert cat.sources_for("generic", own) == []  # the user's own prices
+    assert cat.sources_for("generic", GenericConfig(replicas=1, cpu_cores=1, memory_gb=1)) == [cat.fargate.source]
+
+
+def test_fargate_spot_discount_is_overridable_by_setting(cat, monkeypatch):
+    monkeypatch.setattr(settings, "fargate_spot_discount", 0.65)
+    monkeypatch.setattr(settings, "fargate_spot_discount_source", "CUR 2026-11: SpotUsage-Fargate vs Fargate")
+    monkeypatch.setattr(settings, "fargate_spot_discount_as_of", date(2026, 11, 30))
+    over = bundled_catalog()
+    assert over is bundled_catalog() and over is not cat  # one object per setting
+    assert over.fargate.spot_discount == 0.65 and cat.fargate.spot_discount == 0.7
+    spot = over.fargate.spot
+    assert (spot.set_by, spot.url, spot.as_of) == ("COSTOPT_FARGATE_SPOT_DISCOUNT",
+                                                   "CUR 2026-11: SpotUsage-Fargate vs Fargate", "2026-11-30")
+    od = fargate_hourly(over, 512, 1024)
+    assert fargate_hourly(over, 512, 1024, capacity="spot") == pytest.approx(0.35 * od)
+    assert fargate_monthly(over, cpu_units=512, memory_mb=1024, capacity="spot").total_usd \
+        == pytest.approx(0.35 * od * HOURS_PER_MONTH)
+    assert get_catalog("us-east-1") is over
+    assert over.ec2 == cat.ec2  # nothing else changes
+
+
+def test_fargate_spot_setting_is_validated():
+    from costopt.config import Settings
+
+    assert Settings(COSTOPT_FARGATE_SPOT_DISCOUNT="0.6").fargate_spot_discount == 0.6
+    assert Settings().fargate_spot_discount is None
+    for bad in ("1", "-0.1", "seventy"):
+        with pytest.raises(ValueError):
+            Settings(COSTOPT_FARGATE_SPOT_DISCOUNT=bad)
 
 
 def test_get_catalog_us_east_1_is_the_bundled_file_without_warnings(cat):
@@ -161,6 +248,7 @@ def test_fargate_one_vcpu_two_gb_month(cat):
 def test_fargate_spot_is_thirty_percent_of_on_demand_and_x86_only(cat):
     od = fargate_hourly(cat, 512, 1024, "x86_64", "on_demand")
     assert fargate_hourly(cat, 512, 1024, "x86_64", "spot") == pytest.approx(0.3 * od)
+    assert cat.fargate.spot.kind == "assumption"  # 0.3x rests on the fargate_spot_discount assumption
     with pytest.raises(PricingError):
         fargate_hourly(cat, 512, 1024, "arm64", "spot")
 
@@ -193,6 +281,9 @@ def test_smallest_valid_fargate(cat):
 def test_ec2_m5_large_month(cat):
     assert round_usd(ec2_monthly(cat, "m5.large").total_usd) == 70.08
     assert ec2_hourly(cat, "m5.large") == 0.096
+    # $0.096/h: https://aws.amazon.com/ec2/pricing/on-demand/ (Linux, us-east-1), transcribed 2026-11-29
+    assert cat.source_of("ec2", "m5.large")[0].cite() == \
+        "https://aws.amazon.com/ec2/pricing/on-demand/ (transcribed, as of 2026-11-29)"
 
 
 @pytest.mark.parametrize(
@@ -312,6 +403,28 @@ def test_generic_hourly():
     cfg = GenericConfig(replicas=3, cpu_cores=2, memory_gb=4, price_per_core_hour_usd=0.03, price_per_gb_hour_usd=0.004)
     assert generic_hourly(cfg) == pytest.approx(3 * (0.06 + 0.016))
     assert generic_hourly(cfg, replicas=1.5) == pytest.approx(1.5 * 0.076)
+    unit = generic_unit_prices(cfg)
+    assert (unit.core_hour_usd, unit.gb_hour_usd, unit.estimated, unit.note) == (0.03, 0.004, [], None)
+
+
+def test_generic_without_unit_prices_is_a_labelled_fargate_estimate(cat):
+    # no defaults any more: an unset price is the catalog's Fargate on-demand x86_64 rate, and says so
+    bare = GenericConfig(replicas=2, cpu_cores=1, memory_gb=2)
+    assert bare.price_per_core_hour_usd is None and bare.price_per_gb_hour_usd is None
+    unit = generic_unit_prices(bare, cat)
+    assert (unit.core_hour_usd, unit.gb_hour_usd) == (0.04048, 0.004445)  # aws.amazon.com/fargate/pricing/
+    assert unit.estimated == ["price_per_core_hour_usd", "price_per_gb_hour_usd"]
+    assert unit.note is not None and GENERIC_UNIT_PRICE_ESTIMATE in unit.note
+    assert "https://aws.amazon.com/fargate/pricing/ (transcribed, as of 2026-11-29)" in unit.note
+    assert generic_hourly(bare, catalog=cat) == pytest.approx(2 * (0.04048 + 2 * 0.004445))
+    # only the missing one is estimated
+    half = generic_unit_prices(bare.model_copy(update={"price_per_core_hour_usd": 0.02}), cat)
+    assert (half.core_hour_usd, half.gb_hour_usd, half.estimated) == (0.02, 0.004445, ["price_per_gb_hour_usd"])
+    # a region's catalog prices the estimate at that region's Fargate rate
+    london = cat.model_copy(update={"region": "eu-west-2", "fargate": cat.fargate.model_copy(update={
+        "architectures": {**cat.fargate.architectures, "x86_64": FargateArchPrices(
+            usd_per_vcpu_hour=0.04656, usd_per_gb_hour=0.00511)}})})
+    assert generic_unit_prices(bare, london).core_hour_usd == 0.04656
 
 
 def test_monthly_cost_for_every_resource_kind(cat):
@@ -338,8 +451,11 @@ def test_monthly_cost_for_every_resource_kind(cat):
     assert round_usd(monthly_cost(ddb, None, cat).total_usd) == 33.22
 
     gen = GenericResource(resource_id="k8s", workload="ns/deploy",
-                          config=GenericConfig(replicas=2, cpu_cores=1, memory_gb=2))
+                          config=GenericConfig(replicas=2, cpu_cores=1, memory_gb=2, price_per_core_hour_usd=0.0316,
+                                               price_per_gb_hour_usd=0.0042))
     assert monthly_cost(gen, None, cat).total_usd == pytest.approx(2 * (0.0316 + 2 * 0.0042) * 730)
+    estimated = gen.model_copy(update={"config": GenericConfig(replicas=2, cpu_cores=1, memory_gb=2)})
+    assert monthly_cost(estimated, None, cat).total_usd == pytest.approx(2 * (0.04048 + 2 * 0.004445) * 730)
 
 
 def test_invalid_configs_are_pricing_errors_not_crashes(cat):

@@ -296,6 +296,45 @@ def test_fetch_region_catalog_from_price_list(pricing):
     assert not any("not in the AWS Price List" in w for w in cat.warnings)
 
 
+def test_region_catalog_sources_say_what_was_fetched(pricing):
+    client, stubber = pricing
+    stub_region(stubber)
+    cat = fetch_region_catalog(REGION, client, now=NOW)
+    api = "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html"
+    for section, code in (("lambda", "AWSLambda"), ("fargate", "AmazonECS"), ("ec2", "AmazonEC2"),
+                          ("ebs", "AmazonEC2"), ("dynamodb", "AmazonDynamoDB")):
+        (src,) = cat.source_of(section)
+        assert (src.kind, src.method, src.url) == ("price", "price_list_api", api), section
+        assert src.as_of == "2026-11-02T12:00:00+00:00" and src.published == "2026-10-01T18:42:12Z"
+        assert src.offer_file == f"https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{code}/current/{REGION}/index.json"
+        assert src.query is not None
+        assert src.query.startswith(f"pricing:GetProducts ServiceCode={code} regionCode={REGION}")
+        assert src.note is None, section  # every figure of the section came from the Price List
+    # each EC2 type cites its own product
+    m5 = cat.source_of("ec2", "m5.large")[0]
+    assert m5.sku is not None and m5.sku.startswith("SKU") and m5.sku != cat.source_of("ec2", "t3.large")[0].sku
+    assert m5.query is not None and "instanceType=m5.large" in m5.query and "operatingSystem=Linux" in m5.query
+    assert m5.note == "usage type EUW2-BoxUsage:m5.large"
+    # what AWS does not publish stays an assumption, taken from the bundled file
+    assert cat.fargate.spot == bundled_catalog().fargate.spot and cat.fargate.spot.kind == "assumption"
+    # a cached catalog keeps its sources
+    assert type(cat).model_validate_json(cat.model_dump_json(by_alias=True)) == cat
+
+
+def test_partly_published_section_names_the_kept_figures_and_unpublished_keeps_the_file_source(pricing):
+    client, stubber = pricing
+    stub_region(stubber, ec2=[], ddb=[d for d in DDB_PAGE if "TimedStorage" not in d])
+    cat = fetch_region_catalog(REGION, client, now=NOW)
+    ddb = cat.dynamodb.source
+    assert ddb.method == "price_list_api"
+    assert ddb.note == "kept the us-east-1 value (transcribed, as of 2026-11-29) for: dynamodb storage"
+    # no EC2 instance prices at all: the us-east-1 figures, cited as such
+    ec2 = cat.ec2.source
+    assert ec2.method == "transcribed" and ec2.url == "https://aws.amazon.com/ec2/pricing/on-demand/"
+    assert ec2.note is not None and ec2.note.startswith(f"{REGION} publishes none of these in the AWS Price List")
+    assert cat.ec2.instances["m5.large"].hourly_usd == 0.096 and cat.ec2.instances["m5.large"].source is None
+
+
 def test_component_missing_from_price_list_keeps_us_east_1_value_with_warning(pricing):
     client, stubber = pricing
     stub_region(stubber, ddb=[d for d in DDB_PAGE if "TimedStorage" not in d])
@@ -368,3 +407,18 @@ def test_unknown_region_falls_back(tables, pricing):
             "ServiceCode": service, "FormatVersion": "aws_v1", "MaxResults": 100, "Filters": ANY})
     cat = get_catalog("xx-nowhere-1", client=client)
     assert cat.region == "us-east-1" and "xx-nowhere-1" in cat.warnings[0]
+
+
+def test_spot_setting_applies_to_region_catalogs_and_is_not_cached(tables, pricing, monkeypatch):
+    from costopt.config import settings
+
+    monkeypatch.setattr(settings, "fargate_spot_discount", 0.6)
+    client, stubber = pricing
+    stub_region(stubber)
+    cat = get_catalog(REGION, client=client)
+    assert cat.fargate.spot_discount == 0.6 and cat.fargate.spot.set_by == "COSTOPT_FARGATE_SPOT_DISCOUNT"
+    cached = pricing_cache.load(REGION)
+    assert cached is not None and cached.fargate.spot_discount == 0.7  # the table keeps what AWS/the file said
+    monkeypatch.setattr(settings, "fargate_spot_discount", None)
+    clear_catalog_cache()
+    assert get_catalog(REGION, client=client).fargate.spot_discount == 0.7  # from the table, no refetch

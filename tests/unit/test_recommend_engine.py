@@ -13,8 +13,8 @@ import pytest
 from costopt.connectors.synthetic import generate
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.service import Service
-from costopt.engine.recommend import priority_of, recommend
 from costopt.engine.cost_model import duration_ratio
+from costopt.engine.recommend import priority_of, recommend
 from costopt.engine.recommenders.lambda_function import cpu_share
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
@@ -160,7 +160,7 @@ def test_lambda_duration_model():
     assert duration_ratio(3008, 1769, 1.0) == pytest.approx(1.0)
     # code that may use every vCPU (6 at 10,240 MB, in proportion to memory): 3008 -> 1792 MB is 3008/1792 slower
     assert duration_ratio(3008, 1792, 1.0, multithreaded=True) == pytest.approx(3008 / 1792)
-    assert 3008 / 1792 == pytest.approx(1.679, abs=1e-3)
+    assert pytest.approx(1.679, abs=1e-3) == 3008 / 1792
     assert duration_ratio(3008, 1792, 0.5, multithreaded=True) == pytest.approx(0.5 + 0.5 * 3008 / 1792)
     # ... but an upsize is credited only up to one vCPU (the worst case for an upsize)
     assert duration_ratio(1024, 3008, 1.0, multithreaded=True) == pytest.approx(1024 / 1769)

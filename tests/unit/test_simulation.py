@@ -356,12 +356,14 @@ def test_spot_breaks_availability_at_four_nines_unless_allowed() -> None:
 
 
 def test_autoscaled_pool_follows_load_within_bounds() -> None:
-    cfg = {"replicas": 4, "cpu_cores": 1, "memory_gb": 2, "min_replicas": 2, "max_replicas": 6}
+    # unit prices: Fargate on-demand Linux/x86 us-east-1, https://aws.amazon.com/fargate/pricing/ (catalog as_of)
+    cfg = {"replicas": 4, "cpu_cores": 1, "memory_gb": 2, "min_replicas": 2, "max_replicas": 6,
+           "price_per_core_hour_usd": 0.04048, "price_per_gb_hour_usd": 0.004445}
     svc = service([{"resource_id": "k8s", "kind": "generic", "workload": "ns/d", "config": cfg}])
     # demand = 50% of 4 cores = 2 cores; the autoscaler holds the observed 50% utilization, so the baseline is
     # today's fleet: ceil(2 / 0.5) = 4 replicas; at x3: 6 cores -> 12 -> capped at 6
     history = constant_history({"k8s": {Metric.CPU_PCT: 50.0, Metric.MEMORY_PCT: 30.0}})
-    replica_hour = 1 * 0.0316 + 2 * 0.0042
+    replica_hour = 1 * 0.04048 + 2 * 0.004445
     one = run(svc, history, seed=1)
     assert one.baseline.monthly_cost_usd.p50 == usd(4 * replica_hour * HOURS_PER_MONTH)
     # at half the traffic the pool halves: ceil(1 / 0.5) = 2 replicas (the minimum)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-
 import hashlib
 import json
 import os

@@ -6,7 +6,7 @@ Everything that varies between AWS, the local stack and tests lives here. Import
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from pydantic import Field
@@ -56,6 +56,19 @@ class Settings(BaseSettings):
     simulation_min_history_hours: int = Field(default=48, ge=24, validation_alias="COSTOPT_SIMULATION_MIN_HOURS")
     idempotency_ttl_s: int = Field(default=86_400, validation_alias="COSTOPT_IDEMPOTENCY_TTL_S")
     pagination_secret: str = Field(default="costopt-dev-pagination", validation_alias="COSTOPT_PAGINATION_SECRET")
+
+    # Pricing assumptions (costopt.pricing.catalog): AWS publishes no fixed Fargate Spot discount ("up to 70%"
+    # off, and a Spot price per region that changes), so a deployment may set the one it is billed.
+    fargate_spot_discount: float | None = Field(
+        default=None, ge=0, lt=1, validation_alias="COSTOPT_FARGATE_SPOT_DISCOUNT",
+        description="Fraction off on-demand that Fargate Spot is priced at, in every region (0.65 = Spot costs "
+                    "0.35x); unset = the bundled catalog's assumption (0.7, AWS's advertised upper bound)")
+    fargate_spot_discount_source: str | None = Field(
+        default=None, max_length=500, validation_alias="COSTOPT_FARGATE_SPOT_DISCOUNT_SOURCE",
+        description="Where that figure comes from (URL or citation, e.g. your CUR's SpotUsage-Fargate rates)")
+    fargate_spot_discount_as_of: date | None = Field(
+        default=None, validation_alias="COSTOPT_FARGATE_SPOT_DISCOUNT_AS_OF",
+        description="When that figure was taken (YYYY-MM-DD)")
 
     # Actuators (apply / rollback): outbound AWS calls that change live resources
     actuator_connect_timeout_s: float = Field(default=5.0, validation_alias="COSTOPT_ACTUATOR_CONNECT_TIMEOUT_S")

@@ -125,8 +125,15 @@ class GenericConfig(Model):
     replicas: int = Field(ge=0, le=10_000)
     cpu_cores: float = Field(gt=0, le=512, description="Per replica")
     memory_gb: float = Field(gt=0, le=4096, description="Per replica")
-    price_per_core_hour_usd: float = Field(default=0.0316, ge=0, le=100)
-    price_per_gb_hour_usd: float = Field(default=0.0042, ge=0, le=100)
+    price_per_core_hour_usd: float | None = Field(
+        default=None, ge=0, le=100,
+        description="What one core costs you for an hour (e.g. node price / allocatable cores). Unset: priced at "
+                    "the region catalog's Fargate on-demand x86_64 per-vCPU-hour price, labelled as the estimate "
+                    "generic_unit_price_estimate on every recommendation and plan")
+    price_per_gb_hour_usd: float | None = Field(
+        default=None, ge=0, le=100,
+        description="What one GB of memory costs you for an hour. Unset: the Fargate on-demand x86_64 per-GB-hour "
+                    "price, labelled as generic_unit_price_estimate")
     min_replicas: int | None = Field(default=None, ge=0, le=10_000)
     max_replicas: int | None = Field(default=None, ge=0, le=10_000)
 

@@ -90,6 +90,7 @@ from costopt.pricing.costs import (
     GP3_BASELINE_THROUGHPUT_MBPS,
     ebs_monthly,
     fargate_hourly,
+    generic_unit_prices,
     gp2_baseline_iops,
     gp2_max_throughput_mbps,
     instance_type,
@@ -574,12 +575,13 @@ def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, 
     if kind == "generic" and isinstance(cfg, GenericConfig):
         autoscaled = cfg.max_replicas is not None and (cfg.min_replicas or 0) < cfg.max_replicas
         lo = cfg.min_replicas if cfg.min_replicas is not None else min(1, cfg.max_replicas or 1)
+        unit = generic_unit_prices(cfg, catalog)  # unset prices: the labelled Fargate estimate
         return Pool(
             count=_scheduled(cfg.replicas, off.get("replicas"), mask),
             lo=_scheduled(lo, off.get("min_replicas"), mask), hi=cfg.max_replicas, autoscaled=autoscaled,
             cores=cfg.cpu_cores, memory_gb=cfg.memory_gb,
-            lines={"cpu": cfg.cpu_cores * cfg.price_per_core_hour_usd,
-                   "memory": cfg.memory_gb * cfg.price_per_gb_hour_usd})
+            lines={"cpu": cfg.cpu_cores * unit.core_hour_usd,
+                   "memory": cfg.memory_gb * unit.gb_hour_usd})
     if kind == "ec2_instance" and isinstance(cfg, Ec2Config):
         it = instance_type(catalog, cfg.instance_type)
         running = _scheduled(1.0, 0.0 if off.get("running") is False else None, mask)

@@ -38,6 +38,7 @@ from costopt.pricing.costs import (
     PricingError,
     config_cost,
     fargate_spot_supported,
+    generic_unit_prices,
     gp2_baseline_iops,
     gp2_max_throughput_mbps,
     graviton_equivalent,
@@ -261,6 +262,10 @@ def build_plan(service: Service, scenario: Scenario, catalog: Catalog, *,
     resources: list[ResourcePlan] = []
     for r in service.resources:
         config = _validated(draft, r)
+        if isinstance(r.config, GenericConfig):  # unit prices it leaves unset are an estimate: say so
+            estimate = generic_unit_prices(r.config, catalog).note
+            if estimate is not None:
+                draft.notes[r.resource_id].append(f"unit prices are an {estimate}")
         baseline_spot = _is_spot(r.kind, r.config)
         spot = r.resource_id in draft.spot or _is_spot(r.kind, config)
         resources.append(ResourcePlan(resource=r, scenario=config, off_hours=draft.off_hours.get(r.resource_id),
@@ -392,15 +397,17 @@ def _spot(draft: _Draft, params: SpotParams, scenario: Scenario, catalog: Catalo
             draft.update(r.resource_id, {"capacity": "spot"}, ("template", "params"))
         elif r.kind == "generic":
             keep = 1.0 - params.generic_discount_pct / 100.0
+            unit = generic_unit_prices(GenericConfig.model_validate(cfg), catalog)
             draft.update(r.resource_id, {
-                "price_per_core_hour_usd": float(cfg["price_per_core_hour_usd"]) * keep,
-                "price_per_gb_hour_usd": float(cfg["price_per_gb_hour_usd"]) * keep,
+                "price_per_core_hour_usd": unit.core_hour_usd * keep,
+                "price_per_gb_hour_usd": unit.gb_hour_usd * keep,
             }, ("template", "params"))
             draft.spot.add(r.resource_id)
             draft.notes[r.resource_id].append(f"unit prices at a {params.generic_discount_pct:g}% Spot discount")
         else:
             draft.notes[r.resource_id].append("EC2 Spot is not simulated (the catalog has no Spot prices)")
-    draft.plan_notes.append(f"spot: Fargate Spot at the catalog's {catalog.fargate.spot_discount:.0%} discount; "
+    draft.plan_notes.append(f"spot: Fargate Spot at the catalog's {catalog.fargate.spot_discount:.0%} discount "
+                            f"({catalog.fargate.spot.cite()}); "
                             "interruptions are not modelled beyond the availability clause")
 
 

@@ -4,8 +4,18 @@
 Public API (all USD, floats unrounded; a month is HOURS_PER_MONTH = 730 h)::
 
     get_catalog(region: str = "us-east-1") -> Catalog          # cached in-process; .warnings when substituted
-    bundled_catalog() -> Catalog                                # the dated us-east-1 file, no I/O
+    bundled_catalog() -> Catalog                                # the dated us-east-1 file + settings, no I/O
     Catalog: .region .as_of .source .assumptions .warnings (tuple[str, ...]) .lambda_ .fargate .ec2 .ebs .dynamodb
+        .source_of(figure, item=None) -> list[PriceSource | Assumption]   # figure: lambda fargate fargate_spot
+                                                                # ec2 ec2_spot ebs dynamodb, or a resource kind
+        .sources_for(kind, config) -> list[Citation]            # what pricing that config cites
+        .with_spot_prices({type: SpotPrice}) -> Catalog         # EC2 Spot enrichment (connectors.spot_prices)
+    PriceSource: kind="price" method (transcribed | price_list_api | describe_spot_price_history) url as_of
+                 offer_file query published sku note; .cite()
+    Assumption: id kind="assumption" value text url as_of set_by; .cite()
+    catalog.fargate.spot: Assumption (id fargate_spot_discount; COSTOPT_FARGATE_SPOT_DISCOUNT overrides it)
+    catalog.fargate.spot_discount -> float                      # its effective value
+    SpotPrice: hourly_usd aggregate (median | min) zones {az: usd} source
 
     CostBreakdown(total_usd: float, lines: dict[str, float])    # supports a + b, .scaled(f), CostBreakdown.of(lines)
     ResourceCostUsage(hours=730, invocations=0, avg_duration_ms=0, avg_replicas=None, running_fraction=1.0,
@@ -50,16 +60,28 @@ Public API (all USD, floats unrounded; a month is HOURS_PER_MONTH = 730 h)::
     dynamodb_monthly(catalog, *, billing_mode, rcu=None, wcu=None, read_request_units=0, write_request_units=0,
                      storage_gb=0, hours=730) -> CostBreakdown  # lines: reads, writes, storage
 
-    generic_hourly(config: GenericConfig, replicas: float | None = None) -> float
+    generic_unit_prices(config: GenericConfig, catalog=None) -> GenericUnitPrices   # core_hour_usd gb_hour_usd
+        estimated (fields) note -- unset prices estimated at Fargate on-demand x86_64 (generic_unit_price_estimate)
+    generic_hourly(config: GenericConfig, replicas: float | None = None, catalog=None) -> float
 """
 
 from costopt.domain.money import round_usd  # re-exported: the one money rounding rule
-from costopt.pricing.catalog import Catalog, bundled_catalog
+from costopt.pricing.catalog import (
+    FARGATE_SPOT_DISCOUNT,
+    GENERIC_UNIT_PRICE_ESTIMATE,
+    Assumption,
+    Catalog,
+    Citation,
+    PriceSource,
+    SpotPrice,
+    bundled_catalog,
+)
 from costopt.pricing.costs import (
     GP3_BASELINE_IOPS,
     GP3_BASELINE_THROUGHPUT_MBPS,
     GRAVITON_FAMILY,
     CostBreakdown,
+    GenericUnitPrices,
     InstanceType,
     PricingError,
     ResourceCostUsage,
@@ -73,6 +95,7 @@ from costopt.pricing.costs import (
     fargate_spot_supported,
     fargate_valid_pairs,
     generic_hourly,
+    generic_unit_prices,
     gp2_baseline_iops,
     gp2_max_throughput_mbps,
     graviton_equivalent,
@@ -90,14 +113,21 @@ from costopt.pricing.costs import (
 from costopt.pricing.regions import clear_catalog_cache, get_catalog
 
 __all__ = [
+    "FARGATE_SPOT_DISCOUNT",
+    "GENERIC_UNIT_PRICE_ESTIMATE",
     "GP3_BASELINE_IOPS",
     "GP3_BASELINE_THROUGHPUT_MBPS",
     "GRAVITON_FAMILY",
+    "Assumption",
     "Catalog",
+    "Citation",
     "CostBreakdown",
+    "GenericUnitPrices",
     "InstanceType",
+    "PriceSource",
     "PricingError",
     "ResourceCostUsage",
+    "SpotPrice",
     "bundled_catalog",
     "clear_catalog_cache",
     "config_cost",
@@ -110,6 +140,7 @@ __all__ = [
     "fargate_spot_supported",
     "fargate_valid_pairs",
     "generic_hourly",
+    "generic_unit_prices",
     "get_catalog",
     "gp2_baseline_iops",
     "gp2_max_throughput_mbps",

@@ -18,7 +18,7 @@ from costopt.pricing.catalog import Catalog
 from costopt.store.base import BaseMeta
 
 CACHE_TTL = timedelta(days=7)
-SCHEMA_VERSION = "v1"
+SCHEMA_VERSION = "v2"  # v2: per-section sources, fargate.spot assumption (v1 items are not read)
 
 
 def cache_key(region: str) -> str:

@@ -40,7 +40,7 @@ from costopt.domain.resources import (
     ResourceConfig,
 )
 from costopt.errors import Unprocessable
-from costopt.pricing.catalog import Catalog, Ec2InstancePrice, bundled_catalog
+from costopt.pricing.catalog import GENERIC_UNIT_PRICE_ESTIMATE, Catalog, Ec2InstancePrice, bundled_catalog
 
 SECONDS_PER_HOUR = 3600.0
 MB_PER_GB = 1024.0
@@ -261,7 +261,8 @@ def fargate_hourly(
     validate: bool = True,
 ) -> float:
     """Price of one task-hour. Raises ``PricingError`` for an invalid (cpu, memory) pair
-    (unless ``validate=False``) and for Spot on an architecture Fargate Spot does not offer."""
+    (unless ``validate=False``) and for Spot on an architecture Fargate Spot does not offer.
+    Spot is on-demand x (1 - ``catalog.fargate.spot_discount``): the ``fargate_spot_discount`` assumption."""
     if validate and not is_valid_fargate(catalog, cpu_units, memory_mb):
         raise PricingError(f"{cpu_units} CPU units with {memory_mb} MB is not a valid Fargate task size")
     try:
@@ -454,10 +455,41 @@ def dynamodb_monthly(
 # ------------------------------------------------------------------ generic
 
 
-def generic_hourly(config: GenericConfig, replicas: float | None = None) -> float:
-    """All replicas for one hour at the config's own unit prices."""
+class GenericUnitPrices(Model):
+    """The unit prices a generic resource is priced at: its own, or (for what it leaves unset) an estimate."""
+
+    core_hour_usd: float
+    gb_hour_usd: float
+    estimated: list[str] = Field(default_factory=list, description="The config fields that were estimated")
+    note: str | None = Field(default=None, description="What the estimate is and its source; None = not estimated")
+
+
+def generic_unit_prices(config: GenericConfig, catalog: Catalog | None = None) -> GenericUnitPrices:
+    """``config``'s own unit prices; a price it leaves unset is estimated at ``catalog``'s Fargate on-demand
+    x86_64 rate (per vCPU-hour, per GB-hour: what AWS charges for that capacity as a serverless container,
+    e.g. an EKS pod on Fargate) and named in ``estimated``/``note`` (assumption ``generic_unit_price_estimate``)."""
+    core, gb = config.price_per_core_hour_usd, config.price_per_gb_hour_usd
+    if core is not None and gb is not None:
+        return GenericUnitPrices(core_hour_usd=core, gb_hour_usd=gb)
+    cat = catalog or bundled_catalog()
+    fargate = cat.fargate.architectures["x86_64"]
+    estimated = [f for f, v in (("price_per_core_hour_usd", core), ("price_per_gb_hour_usd", gb)) if v is None]
+    core = fargate.usd_per_vcpu_hour if core is None else core
+    gb = fargate.usd_per_gb_hour if gb is None else gb
+    return GenericUnitPrices(
+        core_hour_usd=core, gb_hour_usd=gb, estimated=estimated,
+        note=(f"estimate ({GENERIC_UNIT_PRICE_ESTIMATE}): no {' or '.join(estimated)} given, so priced at "
+              f"${core:g} per core-hour and ${gb:g} per GB-hour, {cat.region} Fargate on-demand x86_64 "
+              f"rates ({cat.fargate.source.cite()}); set the resource's own unit prices for real figures"),
+    )
+
+
+def generic_hourly(config: GenericConfig, replicas: float | None = None, catalog: Catalog | None = None) -> float:
+    """All replicas for one hour at the config's unit prices (``generic_unit_prices``: estimated from
+    ``catalog`` for a price it leaves unset)."""
     n = config.replicas if replicas is None else replicas
-    return n * (config.cpu_cores * config.price_per_core_hour_usd + config.memory_gb * config.price_per_gb_hour_usd)
+    unit = generic_unit_prices(config, catalog)
+    return n * (config.cpu_cores * unit.core_hour_usd + config.memory_gb * unit.gb_hour_usd)
 
 
 # ------------------------------------------------------------------ any resource
@@ -494,7 +526,7 @@ def config_cost(
             storage_gb=u.storage_gb, hours=u.hours, month_hours=u.month_hours,
         )
     if kind == "generic" and isinstance(config, GenericConfig):
-        return CostBreakdown.of({"compute": generic_hourly(config, u.avg_replicas) * u.hours})
+        return CostBreakdown.of({"compute": generic_hourly(config, u.avg_replicas, cat) * u.hours})
     raise PricingError(f"cannot price a {type(config).__name__} as {kind!r}")
 
 

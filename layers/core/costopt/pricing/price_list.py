@@ -16,6 +16,11 @@ Usage types carry a region prefix (``EUW2-``, ``EU-``, ``APN1-``…; none or ``U
 stripped before matching. $0 bands (free tiers published as prices) are ignored. What the region does not
 publish keeps the us-east-1 value and is named in ``Catalog.warnings``; EC2 types the region does not
 offer are dropped. Instance specs, Fargate task sizes and the Spot assumption come from the bundled file.
+
+Sources: each section's ``source`` becomes ``method="price_list_api"`` with the query, the fetch instant
+(``as_of``), the latest ``publicationDate`` of its products and the region's offer file; each EC2 type gets
+its own (its product's SKU and publication date). A section the region publishes nothing for keeps the
+bundled file's source (its figures are the us-east-1 ones); one published in part names the rest in its note.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from costopt import clock
-from costopt.pricing.catalog import Catalog, bundled_catalog
+from costopt.pricing.catalog import PRICE_LIST_API_URL, Catalog, catalog_file, offer_file_url
 
 PAGE_SIZE = 100
 MAX_PAGES = 20
@@ -56,6 +61,7 @@ class PriceListProduct:
     attributes: dict[str, str]
     dimensions: tuple[PriceDimension, ...]
     publication_date: str | None
+    sku: str | None = None
 
     @property
     def usage(self) -> str:
@@ -100,6 +106,7 @@ def parse_price_item(item: str | dict[str, Any]) -> PriceListProduct | None:
         attributes={k: str(v) for k, v in (product.get("attributes") or {}).items()},
         dimensions=tuple(dims),
         publication_date=doc.get("publicationDate"),
+        sku=product.get("sku"),
     )
 
 
@@ -149,139 +156,178 @@ def _tiers(index: dict[str, list[PriceListProduct]], usage: str) -> list[PriceDi
     return []
 
 
+def _query(service_code: str, filters: dict[str, str | list[str]]) -> str:
+    terms = [f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in filters.items()]
+    return f"pricing:GetProducts ServiceCode={service_code} " + " ".join(terms)
+
+
 def fetch_region_catalog(region: str, client: Any, *, now: datetime | None = None) -> Catalog:
     """The catalog for ``region`` from the Price List API. Raises ``PriceListError`` when the region
     publishes none of the prices (unknown region, API returned nothing)."""
-    base = bundled_catalog()
+    base = catalog_file()
+    at = now or clock.now()
     doc: dict[str, Any] = base.model_dump(by_alias=True)
-    missing: list[str] = []
+    missing: dict[str, list[str]] = defaultdict(list)   # section -> figures kept at the base value
+    found: dict[str, int] = defaultdict(int)            # section -> figures read
     notes: list[str] = []
-    found = 0
-    publication: list[str] = []
+    publication: dict[str, list[str]] = defaultdict(list)
 
-    def take(products: list[PriceListProduct]) -> dict[str, list[PriceListProduct]]:
-        publication.extend(p.publication_date for p in products if p.publication_date)
+    def take(section: str, products: list[PriceListProduct]) -> dict[str, list[PriceListProduct]]:
+        publication[section].extend(p.publication_date for p in products if p.publication_date)
         return _by_usage(products)
 
-    def put(target: dict[str, Any], key: str, value: float | None, name: str) -> None:
-        nonlocal found
+    def put(section: str, target: dict[str, Any], key: str, value: float | None, name: str) -> None:
         if value is None:
-            missing.append(name)
+            missing[section].append(name)
         else:
             target[key] = value
-            found += 1
+            found[section] += 1
+
+    def source(section: str, service_code: str, query: str) -> None:
+        """The section's source: the Price List when it gave anything, else the base file's (kept values)."""
+        kept = missing.get(section, [])
+        if not found.get(section):
+            note = doc[section]["source"].get("note") or ""
+            doc[section]["source"]["note"] = (f"{region} publishes none of these in the AWS Price List; "
+                                              f"{base.region} values. " + note).strip()
+            return
+        doc[section]["source"] = {
+            "kind": "price", "method": "price_list_api", "url": PRICE_LIST_API_URL, "as_of": at.isoformat(),
+            "offer_file": offer_file_url(service_code, region), "query": query,
+            "published": max(publication[section]) if publication.get(section) else None,
+            "note": (f"kept the {base.region} value (transcribed, as of {base.as_of}) for: {', '.join(kept)}"
+                     if kept else None),
+        }
 
     # Lambda
-    lam = take(get_products(client, "AWSLambda", {"regionCode": region}))
+    q: dict[str, str | list[str]] = {"regionCode": region}
+    lam = take("lambda", get_products(client, "AWSLambda", q))
     requests = _flat(lam, "Request")
-    put(doc["lambda"], "request_usd_per_million", requests * 1e6 if requests is not None else None, "lambda requests")
+    put("lambda", doc["lambda"], "request_usd_per_million", requests * 1e6 if requests is not None else None,
+        "lambda requests")
     for arch, sfx in (("x86_64", ""), ("arm64", "-ARM")):
         arch_doc = doc["lambda"]["architectures"][arch]
         tiers = _tiers(lam, f"Lambda-GB-Second{sfx}")
         if tiers:
             arch_doc["duration_tiers"] = [{"up_to_gb_seconds": d.end, "usd_per_gb_second": d.usd} for d in tiers]
             arch_doc["duration_tiers"][-1]["up_to_gb_seconds"] = None
-            found += 1
+            found["lambda"] += 1
         else:
-            missing.append(f"lambda {arch} duration")
-        put(arch_doc, "provisioned_concurrency_usd_per_gb_second",
+            missing["lambda"].append(f"lambda {arch} duration")
+        put("lambda", arch_doc, "provisioned_concurrency_usd_per_gb_second",
             _flat(lam, f"Lambda-Provisioned-Concurrency{sfx}"), f"lambda {arch} provisioned concurrency")
-        put(arch_doc, "provisioned_duration_usd_per_gb_second",
+        put("lambda", arch_doc, "provisioned_duration_usd_per_gb_second",
             _flat(lam, f"Lambda-Provisioned-GB-Second{sfx}"), f"lambda {arch} provisioned duration")
+    source("lambda", "AWSLambda", _query("AWSLambda", q))
 
     # Fargate
-    ecs = take(get_products(client, "AmazonECS", {"regionCode": region}))
+    ecs = take("fargate", get_products(client, "AmazonECS", q))
     for arch, sfx in (("x86_64", ""), ("arm64", "-ARM")):
         arch_doc = doc["fargate"]["architectures"][arch]
-        put(arch_doc, "usd_per_vcpu_hour", _flat(ecs, f"Fargate{sfx}-vCPU-Hours:perCPU"), f"fargate {arch} vCPU")
-        put(arch_doc, "usd_per_gb_hour", _flat(ecs, f"Fargate{sfx}-GB-Hours"), f"fargate {arch} memory")
+        put("fargate", arch_doc, "usd_per_vcpu_hour", _flat(ecs, f"Fargate{sfx}-vCPU-Hours:perCPU"),
+            f"fargate {arch} vCPU")
+        put("fargate", arch_doc, "usd_per_gb_hour", _flat(ecs, f"Fargate{sfx}-GB-Hours"), f"fargate {arch} memory")
+    source("fargate", "AmazonECS", _query("AmazonECS", q))
 
     # EC2 instances
     names = sorted(base.ec2.instances)
-    ec2 = get_products(client, "AmazonEC2", {
+    ec2_filters: dict[str, str | list[str]] = {
         "regionCode": region, "operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
         "capacitystatus": "Used", "instanceType": names,
-    })
-    publication.extend(p.publication_date for p in ec2 if p.publication_date)
-    hourly: dict[str, float] = {}
+    }
+    ec2 = get_products(client, "AmazonEC2", ec2_filters)
+    hourly: dict[str, tuple[float, PriceListProduct]] = {}
     for p in ec2:
         name = p.attributes.get("instanceType")
         if name in base.ec2.instances and p.usage.startswith("BoxUsage") and p.attributes.get(
             "licenseModel", "No License required"
         ) == "No License required":
             rates = [d.usd for d in p.paid() if d.unit.lower().startswith("hr")]
-            if rates:
-                hourly[name] = min(rates)
+            if rates and (name not in hourly or min(rates) < hourly[name][0]):
+                hourly[name] = (min(rates), p)
     if hourly:
-        found += 1
+        found["ec2"] += 1
+        publication["ec2"].extend(p.publication_date for _, p in hourly.values() if p.publication_date)
+        one = {k: v for k, v in ec2_filters.items() if k != "instanceType"}
         doc["ec2"]["instances"] = {
-            name: {**spec, "hourly_usd": hourly[name]}
+            name: {**spec, "hourly_usd": hourly[name][0], "source": {
+                "kind": "price", "method": "price_list_api", "url": PRICE_LIST_API_URL, "as_of": at.isoformat(),
+                "offer_file": offer_file_url("AmazonEC2", region),
+                "query": _query("AmazonEC2", {**one, "instanceType": name}),
+                "published": hourly[name][1].publication_date, "sku": hourly[name][1].sku,
+                "note": f"usage type {hourly[name][1].attributes.get('usagetype', '?')}",
+            }}
             for name, spec in doc["ec2"]["instances"].items() if name in hourly
         }
         absent = [n for n in names if n not in hourly]
         if absent:
             notes.append(f"EC2 types without a {region} price were left out: {', '.join(absent)}")
     else:
-        missing.append("ec2 instances")
+        missing["ec2"].append("ec2 instances")
+    source("ec2", "AmazonEC2", _query("AmazonEC2", ec2_filters))
 
     # EBS
-    ebs = take(get_products(client, "AmazonEC2", {
-        "regionCode": region, "productFamily": ["Storage", "System Operation", "Provisioned Throughput"],
-    }))
+    ebs_filters: dict[str, str | list[str]] = {
+        "regionCode": region, "productFamily": ["Storage", "System Operation", "Provisioned Throughput"]}
+    ebs = take("ebs", get_products(client, "AmazonEC2", ebs_filters))
     vols = doc["ebs"]["volumes"]
     for vtype, code in _EBS_STORAGE.items():
-        put(vols[vtype], "usd_per_gb_month", _flat(ebs, f"EBS:VolumeUsage.{code}"), f"ebs {vtype} storage")
-    put(vols["gp3"], "usd_per_iops_month", _flat(ebs, "EBS:VolumeP-IOPS.gp3"), "ebs gp3 iops")
+        put("ebs", vols[vtype], "usd_per_gb_month", _flat(ebs, f"EBS:VolumeUsage.{code}"), f"ebs {vtype} storage")
+    put("ebs", vols["gp3"], "usd_per_iops_month", _flat(ebs, "EBS:VolumeP-IOPS.gp3"), "ebs gp3 iops")
     throughput = [
         d.usd / 1024.0 if d.unit.lower().startswith("gib") else d.usd
         for p in ebs.get("EBS:VolumeP-Throughput.gp3", []) for d in p.paid()
     ]
-    put(vols["gp3"], "usd_per_mbps_month", max(throughput) if throughput else None, "ebs gp3 throughput")
+    put("ebs", vols["gp3"], "usd_per_mbps_month", max(throughput) if throughput else None, "ebs gp3 throughput")
     io1 = _flat(ebs, "EBS:VolumeP-IOPS.piops")
     if io1 is not None:
         vols["io1"]["iops_tiers"] = [{"up_to_iops": None, "usd_per_iops_month": io1}]
-        found += 1
+        found["ebs"] += 1
     else:
-        missing.append("ebs io1 iops")
+        missing["ebs"].append("ebs io1 iops")
     io2 = [_flat(ebs, u) for u in ("EBS:VolumeP-IOPS.io2", "EBS:VolumeP-IOPS.io2.tier2", "EBS:VolumeP-IOPS.io2.tier3")]
     if all(v is not None for v in io2):
         for tier, rate in zip(vols["io2"]["iops_tiers"], io2, strict=True):
             tier["usd_per_iops_month"] = rate
-        found += 1
+        found["ebs"] += 1
     else:
-        missing.append("ebs io2 iops")
+        missing["ebs"].append("ebs io2 iops")
+    source("ebs", "AmazonEC2", _query("AmazonEC2", ebs_filters))
 
     # DynamoDB
-    ddb = take(get_products(client, "AmazonDynamoDB", {"regionCode": region}))
+    ddb = take("dynamodb", get_products(client, "AmazonDynamoDB", q))
     rru, wru = _flat(ddb, "ReadRequestUnits"), _flat(ddb, "WriteRequestUnits")
-    put(doc["dynamodb"]["on_demand"], "usd_per_million_read_request_units",
+    put("dynamodb", doc["dynamodb"]["on_demand"], "usd_per_million_read_request_units",
         rru * 1e6 if rru is not None else None, "dynamodb read request units")
-    put(doc["dynamodb"]["on_demand"], "usd_per_million_write_request_units",
+    put("dynamodb", doc["dynamodb"]["on_demand"], "usd_per_million_write_request_units",
         wru * 1e6 if wru is not None else None, "dynamodb write request units")
-    put(doc["dynamodb"]["provisioned"], "usd_per_rcu_hour", _flat(ddb, "ReadCapacityUnit-Hrs"), "dynamodb RCU")
-    put(doc["dynamodb"]["provisioned"], "usd_per_wcu_hour", _flat(ddb, "WriteCapacityUnit-Hrs"), "dynamodb WCU")
-    put(doc["dynamodb"], "storage_usd_per_gb_month", _flat(ddb, "TimedStorage-ByteHrs"), "dynamodb storage")
+    put("dynamodb", doc["dynamodb"]["provisioned"], "usd_per_rcu_hour", _flat(ddb, "ReadCapacityUnit-Hrs"),
+        "dynamodb RCU")
+    put("dynamodb", doc["dynamodb"]["provisioned"], "usd_per_wcu_hour", _flat(ddb, "WriteCapacityUnit-Hrs"),
+        "dynamodb WCU")
+    put("dynamodb", doc["dynamodb"], "storage_usd_per_gb_month", _flat(ddb, "TimedStorage-ByteHrs"),
+        "dynamodb storage")
+    source("dynamodb", "AmazonDynamoDB", _query("AmazonDynamoDB", q))
 
-    if found == 0:
+    if not any(found.values()):
         raise PriceListError(f"the AWS Price List has no prices for region {region!r}")
 
-    at = now or clock.now()
+    latest = [d for dates in publication.values() for d in dates]
+    all_missing = [name for section in ("lambda", "fargate", "ec2", "ebs", "dynamodb") for name in missing[section]]
     doc["region"] = region
     doc["as_of"] = at.date().isoformat()
     doc["source"] = {
         "description": (
             f"AWS Price List Query API (pricing:GetProducts, regionCode={region}), fetched {at.isoformat()}"
-            + (f"; latest publication {max(publication)}" if publication else "")
+            + (f"; latest publication {max(latest)}" if latest else "")
             + f". Instance specs, Fargate task sizes and assumptions from the bundled {base.region} catalog "
-            f"as of {base.as_of}."
+            f"as of {base.as_of}. Each section's source says what it was read from."
         ),
-        "urls": {"price_list_api": (
-            "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html"
-        )},
+        "urls": {"price_list_api": PRICE_LIST_API_URL},
     }
     doc["warnings"] = [
-        *([f"prices for {region}: {', '.join(missing)} not in the AWS Price List; using {base.region} values"]
-          if missing else []),
+        *([f"prices for {region}: {', '.join(all_missing)} not in the AWS Price List; using {base.region} values"]
+          if all_missing else []),
         *notes,
     ]
     return Catalog.model_validate(doc)

@@ -4,6 +4,9 @@
 - other regions: the PricingCache table (7-day TTL), else the AWS Price List Query API
   (``pricing:GetProducts``), stored back into the cache; when both fail, the us-east-1
   catalog with a ``warnings`` entry saying so (APIs pass warnings on to clients).
+- every region: the deployment's overrides (``COSTOPT_FARGATE_SPOT_DISCOUNT``) applied on the way out
+  (``catalog.with_settings``); the PricingCache keeps what the Price List said, so a changed setting never
+  waits for a cache entry to expire.
 
 Results are kept in-process (a warm Lambda asks DynamoDB at most once per region per
 ``_MEMORY_TTL_S``); a fallback is retried after ``_FALLBACK_RETRY_S``. boto3 and PynamoDB
@@ -17,7 +20,7 @@ import time
 from typing import Any
 
 from costopt.observability import logger
-from costopt.pricing.catalog import DEFAULT_REGION, Catalog, bundled_catalog
+from costopt.pricing.catalog import DEFAULT_REGION, Catalog, bundled_catalog, with_settings
 
 _MEMORY_TTL_S = 6 * 3600.0
 _FALLBACK_RETRY_S = 900.0
@@ -57,6 +60,7 @@ def get_catalog(region: str = DEFAULT_REGION, *, client: Any = None) -> Catalog:
     if hit is not None and hit[1] > now:
         return hit[0]
     catalog, keep_s = _load_region(region, client)
+    catalog = with_settings(catalog)
     with _lock:
         _memory[region] = (catalog, now + keep_s)
     return catalog

@@ -86,6 +86,8 @@ class Option:
     notes: list[str] = field(default_factory=list)
     strategy: Strategy | None = None
     verdict: SlaVerdict | None = None  # filled by the orchestrator (or a ladder that already checked it)
+    assumptions: list[str] = field(default_factory=list)  # ids of the assumptions its cost rests on, e.g.
+    # "fargate_spot_discount", "generic_unit_price_estimate" (costopt.pricing.catalog); empty = published prices
 
 
 @dataclass

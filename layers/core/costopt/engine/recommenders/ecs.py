@@ -1,6 +1,10 @@
 """ECS on Fargate: task size (valid Fargate pairs only), desired count (and autoscaling minimum),
 Graviton (arm64) and Fargate Spot. Idle services -> idle_stop.
 
+Fargate Spot is priced with an assumption (``catalog.fargate.spot``, id ``fargate_spot_discount``): AWS
+publishes no fixed discount. Every option priced at Spot -- ``ecs_spot``, and any option on a service
+already on Spot -- names it in ``assumptions`` and says in its notes which value and source it used.
+
 Sizing (DESIGN §4): CPU target = p95 CPU cores used / target utilization, memory target = max
 working set x headroom; task size is the cheapest valid pair at least that big per task at today's
 count; the count is the fewest tasks of today's size that give the CPU target (never below the SLA's
@@ -11,14 +15,36 @@ reported under ``rejected``, the first compliant one is offered.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from costopt.engine.recommenders.base import ComputeShape, ComputeUsage, Context, Option, Plan, ladder, monotone_ladder
 from costopt.engine.recommenders.idle import idle_option
+from costopt.pricing.catalog import FARGATE_SPOT_DISCOUNT
+
+if TYPE_CHECKING:
+    from costopt.pricing.catalog import Catalog
 
 CPU_UNITS_PER_VCPU = 1024
 
 
+def spot_note(catalog: Catalog) -> str:
+    """What an option priced at Fargate Spot rests on, for its notes."""
+    spot = catalog.fargate.spot
+    return (f"the Spot price rests on an assumption, not a published price: {spot.cite()}, i.e. Fargate Spot at "
+            f"{spot.value:.0%} off on-demand; the Spot price AWS bills varies by region and over time")
+
+
 def recommend_ecs(ctx: Context) -> Plan:
+    plan = _plan(ctx)
+    if ctx.resource.config.capacity == "spot":  # today's cost and every option's are Spot-priced: all rest on it
+        for opt in plan.options:
+            if FARGATE_SPOT_DISCOUNT not in opt.assumptions:
+                opt.assumptions.append(FARGATE_SPOT_DISCOUNT)
+                opt.notes.append(spot_note(ctx.catalog))
+    return plan
+
+
+def _plan(ctx: Context) -> Plan:
     from costopt.pricing import fargate_hourly, fargate_spot_supported, fargate_valid_pairs
 
     cat, cfg = ctx.catalog, ctx.resource.config
@@ -99,7 +125,7 @@ def recommend_ecs(ctx: Context) -> Plan:
         plan.options.append(Option(
             action="ecs_spot", proposed={**base, "capacity": "spot"},
             monthly_cost_usd=cost(cfg.cpu_units, cfg.memory_mb, cur.replicas, cfg.architecture, "spot"),
-            prediction=p, risk_floor=2,
+            prediction=p, risk_floor=2, assumptions=[FARGATE_SPOT_DISCOUNT],
             notes=["Fargate Spot tasks can be reclaimed with a two-minute warning; keep an on-demand base "
-                   "in the capacity provider strategy"]))
+                   "in the capacity provider strategy", spot_note(cat)]))
     return plan

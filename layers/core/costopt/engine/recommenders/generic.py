@@ -1,6 +1,8 @@
 """Generic workloads (e.g. Kubernetes via Prometheus): per-replica size and replica count.
 
-CPU is rounded up to 0.1 core (100m), memory to 0.25 GB. Prices are the resource's own unit prices.
+CPU is rounded up to 0.1 core (100m), memory to 0.25 GB. Prices are the resource's own unit prices; one it
+leaves unset is estimated at the catalog's Fargate on-demand rate (``costopt.pricing.generic_unit_prices``),
+and then the plan carries a warning and every option the assumption ``generic_unit_price_estimate``.
 Sizes are a short ladder (target, then 1.25x, 1.5x, 2x the CPU target), replica counts a monotone
 ladder from the target count up; cheaper failing candidates are reported under ``rejected``.
 """
@@ -26,6 +28,20 @@ SIZE_STEPS = (1.0, 1.25, 1.5, 2.0)
 
 
 def recommend_generic(ctx: Context) -> Plan:
+    from costopt.pricing import GENERIC_UNIT_PRICE_ESTIMATE, generic_unit_prices
+
+    plan = _plan(ctx)
+    unit = generic_unit_prices(ctx.resource.config, ctx.catalog)
+    if unit.note is not None:  # priced with an estimate: say so on the plan and on every option
+        plan.warnings.append(f"unit prices are an {unit.note}")
+        for opt in plan.options:
+            opt.assumptions.append(GENERIC_UNIT_PRICE_ESTIMATE)
+            opt.notes.append(f"costs and saving use an {unit.note}")
+    return plan
+
+
+def _plan(ctx: Context) -> Plan:
+
     cfg = ctx.resource.config
     cur = ComputeShape(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
 

@@ -20,12 +20,9 @@ from costopt.engine.recommend import priority_of, recommend
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
 from local import demo
+from tests.unit.demo_fixtures import demo_service
 
 CATALOG = bundled_catalog()
-FAKE_IDS = {"ec2_instance": {"instance_id": "i-0123456789abcdef0"},
-            "ebs_volume": {"volume_id": "vol-0123456789abcdef0"}}
-
-
 def shown(value: float) -> Decimal:
     """A USD figure as a client displays it: two decimals."""
     return Decimal(f"{value:.2f}")
@@ -88,15 +85,6 @@ def check_result(result: Any) -> int:
     if per_resource and not result.insufficient:
         assert shown(result.current_monthly_cost_usd) >= sum(shown(v) for v in per_resource.values())
     return len(result.recommendations) + len(result.rejected)
-
-
-def demo_service(service_id: str) -> Service:
-    spec = demo.demo_spec(service_id)
-    now = clock.now()
-    for res in spec["resources"]:
-        res.update(FAKE_IDS.get(res["kind"], {}))
-    return Service.model_validate({**spec, "service_id": service_id, "version": 1,
-                                   "created_at": now - timedelta(days=1), "updated_at": now})
 
 
 @pytest.mark.parametrize("service_id", sorted(demo.DEMO_SERVICES))

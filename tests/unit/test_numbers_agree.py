@@ -1,0 +1,79 @@
+"""The demo's figures agree with each other (issue 11): for every demo service, over the same 14 days of
+synthetic telemetry and its bill, the recommender's current cost matches the bill within the model's ±5%
+tolerance, the simulation's baseline p50 matches the recommender's current cost within 2%, and each
+recommendation simulated alone (same seed, no traffic change) saves what the recommender says within 5%.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from costopt import clock
+from costopt.connectors.synthetic import generate, generate_costs
+from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.simulation import Scenario
+from costopt.engine.cost_model import cost_inputs, usage_stats
+from costopt.engine.recommend import RecommendationResult, recommend
+from costopt.engine.simulation import history_from_usage, simulate
+from costopt.engine.simulation_templates import build_plan
+from costopt.observe.usage import ServiceUsage, usage_from_series
+from costopt.pricing import bundled_catalog
+from local import demo
+from tests.unit.demo_fixtures import demo_service
+
+CAT = bundled_catalog()
+SEED = 7
+
+
+def lookback(service_id: str) -> tuple[object, ServiceUsage, RecommendationResult]:
+    service = demo_service(service_id)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=14)
+    series = generate(service, start, now) + generate_costs(service, start, now)
+    usage = usage_from_series(service, series, 14, now)
+    return service, usage, recommend(service, usage, CAT, now=now)
+
+
+@pytest.mark.parametrize("service_id", sorted(demo.DEMO_SERVICES))
+def test_recommend_simulate_and_the_bill_agree(service_id: str) -> None:
+    service, usage, result = lookback(service_id)
+    assert result.recommendations, "every demo service has something to recommend"
+    assert result.model_vs_bill_pct is not None and abs(result.model_vs_bill_pct) <= 5.0
+
+    inputs = {r.resource_id: cost_inputs(r, usage_stats(usage.resources[r.resource_id]), CAT)
+              for r in service.resources}
+    history = history_from_usage(usage)
+    baseline = simulate(build_plan(service, Scenario(service_id=service_id), CAT, seed=SEED), history, CAT,
+                        cost_inputs=inputs)
+    current = result.current_monthly_cost_usd
+    assert baseline.baseline.monthly_cost_usd.p50 == pytest.approx(current, rel=0.02)
+
+    by_id = {r.recommendation_id: r for r in result.recommendations}
+    for rec in result.recommendations:
+        plan = build_plan(service, Scenario(service_id=service_id, recommendation_ids=[rec.recommendation_id]), CAT,
+                          seed=SEED, recommendations=lambda ids: {i: by_id[i] for i in ids if i in by_id})
+        sim = simulate(plan, history, CAT, cost_inputs=inputs)
+        assert sim.savings_usd.p50 == pytest.approx(rec.monthly_savings_usd, rel=0.05), (rec.action, rec.proposed)
+
+
+def test_an_autoscaled_pool_reproduces_its_fleet_and_its_bill() -> None:
+    service, usage, _ = lookback("orders-service")
+    (api,) = service.resources
+    ru = usage.resources[api.resource_id]
+    inputs = cost_inputs(api, usage_stats(ru), CAT)
+    assert inputs.scaling is not None  # min 2, max 8: autoscaled
+    # the inferred autoscaler runs today's 4 tasks on average over the observed hours ...
+    assert inputs.scaling.mean_replicas == api.config.desired_count == 4
+    cores = api.config.cpu_units / 1024
+    assert inputs.scaling.replicas(cores, 2, 8) == pytest.approx(4.0, abs=0.05)
+    # ... so its simulated baseline is the bill: 4 tasks of 2 vCPU / 4 GB all month
+    bill = inputs.bill
+    assert bill is not None and abs(bill.model_vs_bill_pct) <= 1.0
+    task_month = (2 * 0.04048 + 4 * 0.004445) * HOURS_PER_MONTH
+    sim = simulate(build_plan(service, Scenario(service_id="orders-service"), CAT, seed=SEED),
+                   history_from_usage(usage), CAT, cost_inputs={api.resource_id: inputs})
+    (resource,) = sim.per_resource
+    assert resource.baseline_monthly_cost_usd.p50 == pytest.approx(4 * task_month, rel=0.02)
+    assert resource.baseline_monthly_cost_usd.p50 == pytest.approx(bill.billed_monthly_usd, rel=0.02)

@@ -82,6 +82,22 @@ def test_an_overridden_discount_prices_and_labels_the_option():
         CATALOG.with_fargate_spot(override.model_copy(update={"value": 1.0}))
 
 
+def test_a_spot_saving_on_the_bundled_assumption_is_at_most_p2_and_p1_once_the_deployment_sets_it():
+    svc = service({"web": WEB}, policy={"allow_spot": True})
+    usage = usage_from_series(svc, generate(svc, NOW - timedelta(days=3), NOW), 3, NOW)
+    spot = next(r for r in recommend(svc, usage, CATALOG, now=NOW).recommendations if r.action == "ecs_spot")
+    # 6 tasks of 2 vCPU / 8 GB: 6 x (2 x 0.04048 + 8 x 0.004445) x 730 = $510.36 a month on demand; 70% off
+    # is a $357.25 saving -- P1 by the amount alone
+    assert spot.monthly_savings_usd == pytest.approx(357.25, abs=0.01) and spot.performance_risk <= 2
+    assert spot.priority == "P2"
+    assert spot.evidence.cost_model is not None and FARGATE_SPOT_DISCOUNT in spot.evidence.cost_model.assumptions
+    confirmed = CATALOG.with_fargate_spot(Assumption(
+        id=FARGATE_SPOT_DISCOUNT, value=0.7, text="our billed rate", url="CUR 2026-11", as_of="2026-11-30",
+        set_by="COSTOPT_FARGATE_SPOT_DISCOUNT"))
+    spot2 = next(r for r in recommend(svc, usage, confirmed, now=NOW).recommendations if r.action == "ecs_spot")
+    assert spot2.priority == "P1"
+
+
 # ------------------------------------------------------------------ generic unit prices
 
 

@@ -15,7 +15,9 @@ published figures (so proposed + savings == current as displayed). The service's
 sum of its resources' published current costs.
 
 Priority from the monthly saving -- P1 >= $100, P2 >= $20, P3 >= $5, P4 below -- moved down one level
-at performance risk 3 and two levels at risk 4 (never below P4).
+at performance risk 3 and two levels at risk 4 (never below P4). A saving that rests on a labelled
+assumption nobody in the deployment has confirmed (``UNCONFIRMED_ASSUMPTIONS``: the bundled Fargate Spot
+discount, an estimated generic unit price) is at most P2: it is not a published price.
 """
 
 from __future__ import annotations
@@ -68,10 +70,21 @@ class RecommendationResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def priority_of(savings_usd: float, risk: int) -> Priority:
+def priority_of(savings_usd: float, risk: int, *, rests_on_assumption: bool = False) -> Priority:
     level = 1 if savings_usd >= 100 else 2 if savings_usd >= 20 else 3 if savings_usd >= 5 else 4
     level = min(4, level + max(0, risk - 2))
+    if rests_on_assumption:
+        level = max(level, 2)
     return ("P1", "P2", "P3", "P4")[level - 1]
+
+
+def unconfirmed_assumptions(assumptions: Iterable[str], catalog: Catalog) -> list[str]:
+    """The assumptions in ``assumptions`` that are still costopt's defaults (not set by the deployment)."""
+    from costopt.pricing.catalog import FARGATE_SPOT_DISCOUNT, GENERIC_UNIT_PRICE_ESTIMATE
+
+    spot_is_default = catalog.fargate.spot.set_by == "catalog"
+    return [a for a in assumptions
+            if a == GENERIC_UNIT_PRICE_ESTIMATE or (a == FARGATE_SPOT_DISCOUNT and spot_is_default)]
 
 
 def xor_group(service_id: str, resource_id: str) -> str:
@@ -187,7 +200,8 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
                 savings_pct=money.savings_pct, performance_risk=risk, confidence=round(min(1.0, ru.coverage), 4),
                 cost_basis=model.basis,
                 model_vs_bill_pct=None if model.bill is None else round(model.bill.model_vs_bill_pct, 2),
-                priority=priority_of(money.savings_usd, risk),
+                priority=priority_of(money.savings_usd, risk, rests_on_assumption=bool(
+                    unconfirmed_assumptions(option_assumptions, catalog))),
                 xor_group=xor_group(service.service_id, res.resource_id),
                 disruptive=opt.disruptive, auto_applicable=opt.auto_applicable and opt.risk_floor < 2,
                 sla=verdict, etag=etag_factory(), evidence=evidence, engine_version=costopt.ENGINE_VERSION,

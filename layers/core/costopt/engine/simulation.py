@@ -952,6 +952,11 @@ def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simula
             prepared[rp.resource_id] = _prepare_pool(rp, history, catalog, cost)
         else:
             prepared[rp.resource_id] = Prepared(cost=cost)
+        if cost.basis == "upper_bound":
+            prepared[rp.resource_id].notes.append(
+                "cost rests on an upper bound (the p99 duration stands in for the mean): it reads high")
+        if cost.assumptions:
+            prepared[rp.resource_id].notes.append("cost rests on labelled assumptions: " + ", ".join(cost.assumptions))
 
     def evaluate(rp: ResourcePlan, cfg: ResourceConfig, off: Mapping[str, Any] | None, spot: bool,
                  grid: Grid) -> Evaluation:

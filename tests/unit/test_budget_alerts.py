@@ -1,5 +1,6 @@
-"""Budget checks end to end on moto: billed costs in the observations, alerts once per crossing
-through SNS and EventBridge, and the budget route."""
+"""Budget checks end to end on moto: billed costs in the observations, applied changes in the Changes
+table, alerts once per crossing through SNS and EventBridge, and the budget route. Expected figures are
+computed by hand in the comments."""
 
 from __future__ import annotations
 
@@ -71,11 +72,14 @@ def sinks(tables, monkeypatch):
 
 
 def seed(service_id="checkout-api"):
+    """Billed through Friday Nov 13: at 06:00 on the 15th, Nov 14 is billed at 12:00 today (BILLING_SETTLE).
+    Nov 1-13: weekdays 2-6, 9-13 (10 x $10) + weekend 1, 7, 8 (3 x $4) = 112; estimated: Sat 14 and Sun 15
+    ($4 each) + Nov 16-30 (11 weekdays x $10 + 4 weekend days x $4 = 126) = 134 -> forecast 246."""
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
 
     service, _ = ServiceRepository().put(service_id, ServicePut.model_validate(SPEC), now=NOW)
-    ObservationRepository().fold(service_id, [billed(date(2026, 10, 18), date(2026, 11, 15))], now=NOW)
+    ObservationRepository().fold(service_id, [billed(date(2026, 10, 18), date(2026, 11, 13))], now=NOW)
     return service
 
 
@@ -84,7 +88,7 @@ def test_alerts_once_per_crossing_across_three_recomputes(sinks):
 
     service = seed()
     published = [check_budget(service, NOW + timedelta(hours=h))[1] for h in (0, 24, 48)]
-    assert published == [2, 0, 0]  # ACTUAL 50% ($100 < MTD $120) and FORECASTED 100% ($200 < $246)
+    assert published == [2, 0, 0]  # ACTUAL 50% ($100 < MTD $112) and FORECASTED 100% ($200 < $246)
     sns_msgs, events = sinks()
     assert len(sns_msgs) == 2 and "checkout-api" in sns_msgs[0]
     assert sorted((e["detail"]["type"], e["detail"]["threshold"]) for e in events) == [
@@ -126,8 +130,10 @@ def test_budget_route(sinks, lambda_context, pin_clock):
     resp = lambda_handler(http_event("GET", "/v1/services/checkout-api/budget"), lambda_context)
     body = json.loads(resp["body"])
     assert resp["statusCode"] == 200
-    assert body["month"] == "2026-11" and body["month_to_date_usd"] == 120.0 and body["forecast_usd"] == 246.0
-    assert body["status"] == "at_risk"
+    assert body["month"] == "2026-11" and body["month_to_date_usd"] == 112.0 and body["forecast_usd"] == 246.0
+    assert body["status"] == "at_risk" and body["forecast_basis"] == "trailing_weekday_mean"
+    assert body["history_days"] == 27 and body["billed_through"].startswith("2026-11-14T00:00")  # Oct 18 - Nov 13
+    assert body["adjustments"] == []
     assert [(t["type"], t["threshold"], t["crossed"]) for t in body["thresholds"]] == [
         ("ACTUAL", 50.0, True), ("ACTUAL", 100.0, False), ("FORECASTED", 100.0, True)]
     assert body["thresholds"][0]["crossed_at"].startswith("2026-11-15T06:00")
@@ -142,7 +148,9 @@ def test_budget_route_without_data_or_budget(tables, lambda_context):
     resp = lambda_handler(http_event("GET", "/v1/services/fresh-svc/budget"), lambda_context)
     body = json.loads(resp["body"])
     assert resp["statusCode"] == 200 and body["status"] == "no_data" and body["forecast_usd"] is None
+    assert body["forecast_basis"] == "insufficient_history" and body["history_days"] == 0
 
     repo.put("no-budget", ServicePut.model_validate({**SPEC, "budget": None}))
     resp = lambda_handler(http_event("GET", "/v1/services/no-budget/budget"), lambda_context)
     assert resp["statusCode"] == 404 and "no budget" in json.loads(resp["body"])["detail"]
+

@@ -15,6 +15,7 @@ import pytest
 
 from costopt import clock
 from costopt.domain.service import ServicePut
+from costopt.engine.budget import MIN_HISTORY_DAYS
 from tests.pin import MATRIX, PINNED_AT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +110,8 @@ def register_pull_recommend(at: datetime) -> dict[str, Any]:
         "rejected": [(o.action, o.proposed, o.monthly_savings_usd) for o in result.rejected],
         "current": result.current_monthly_cost_usd, "coverage": result.data_coverage_pct,
         "insufficient": result.insufficient, "warnings": result.warnings,
-        "budget": (budget.month, budget.status, budget.month_to_date_usd, budget.forecast_usd, budget.days_in_month),
+        "budget": (budget.month, budget.status, budget.month_to_date_usd, budget.forecast_usd, budget.days_in_month,
+                   budget.history_days),
     }
 
 
@@ -128,7 +130,8 @@ def test_the_same_seed_and_clock_give_the_same_figures(tables: Any, at: datetime
 @pytest.mark.parametrize("at", [*MATRIX, PINNED_AT.isoformat()])
 def test_register_pull_recommend_and_budget_hold_at_every_pinned_instant(tables: Any, at: str) -> None:
     """The pinned-clock matrix on the whole path: full coverage, a memory downsize for the 3008 MB function,
-    money that adds up, and this month's budget (with a forecast on the 1st too)."""
+    money that adds up, and this month's budget (3 days of history: too few for a forecast, so the status comes
+    from month-to-date alone; test_budget_engine has the forecast at every pinned instant with 21 days)."""
     instant = clock.parse_instant(at)
     out = register_pull_recommend(instant)
     assert out["insufficient"] == [] and out["coverage"] == 100.0, out
@@ -136,13 +139,15 @@ def test_register_pull_recommend_and_budget_hold_at_every_pinned_instant(tables:
     assert memory and all(r[1]["memory_mb"] < 3008 for r in memory)
     for _, _, current, proposed, saved, _, _ in out["recommendations"]:
         assert round(proposed + saved, 2) == current
-    month, status, mtd, forecast, days = out["budget"]
+    month, status, mtd, forecast, days, history = out["budget"]
     assert month == f"{instant.year:04d}-{instant.month:02d}" and days == monthrange(instant.year, instant.month)[1]
-    assert forecast is not None and forecast >= mtd and status in ("ok", "at_risk", "over_budget")
-    # a day is billed 12 hours after it ends (pull_metrics.BILLING_SETTLE): before a day of this month is, the
-    # month-to-date is 0 and the forecast is the trailing estimate of the whole month
+    # 3 days of history are at most 3 whole billed days (the synthetic origin is created_at's midnight - 3 days,
+    # and a day is billed 12 hours after it ends, pull_metrics.BILLING_SETTLE): fewer than a forecast needs
+    assert 0 < history <= 3 < MIN_HISTORY_DAYS and forecast is None
     last_billed = (instant - timedelta(hours=12)).date() - timedelta(days=1)
     assert (mtd > 0) == (last_billed.month == instant.month), (at, mtd, last_billed)
+    # before a day of this month is billed there is neither a forecast nor a cost: no_data; after, ACTUAL alone
+    assert status == ("no_data" if mtd == 0 else "over_budget" if mtd >= 100 else "ok"), (at, status, mtd)
 
 
 def test_make_test_dates_runs_the_matrix() -> None:

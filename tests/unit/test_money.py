@@ -16,7 +16,7 @@ from costopt import clock
 from costopt.connectors.synthetic import generate
 from costopt.domain.money import round_usd, savings
 from costopt.domain.service import Service
-from costopt.engine.recommend import priority_of, recommend
+from costopt.engine.recommend import priority_of, recommend, unconfirmed_assumptions
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
 from local import demo
@@ -78,7 +78,10 @@ def check_result(result: Any) -> int:
     for rec in result.recommendations:
         assert_adds_up(rec.monthly_cost_current_usd, rec.monthly_cost_proposed_usd, rec.monthly_savings_usd)
         assert rec.savings_pct == round(rec.monthly_savings_usd / rec.monthly_cost_current_usd * 100.0, 2)
-        assert rec.priority == priority_of(rec.monthly_savings_usd, rec.performance_risk)
+        assumed = unconfirmed_assumptions(rec.evidence.cost_model.assumptions if rec.evidence.cost_model else [],
+                                          CATALOG)
+        assert rec.priority == priority_of(rec.monthly_savings_usd, rec.performance_risk,
+                                           rests_on_assumption=bool(assumed))
     for opt in result.rejected:
         assert_adds_up(opt.monthly_cost_current_usd, opt.monthly_cost_proposed_usd, opt.monthly_savings_usd)
     per_resource = {r.resource_id: r.monthly_cost_current_usd for r in [*result.recommendations, *result.rejected]}

@@ -6,7 +6,7 @@ recommendation simulated alone (same seed, no traffic change) saves what the rec
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from costopt import clock
 from costopt.connectors.synthetic import generate, generate_costs
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.simulation import Scenario
+from costopt.engine.budget import days_in_month, forecast_month
 from costopt.engine.cost_model import cost_inputs, usage_stats
 from costopt.engine.recommend import RecommendationResult, recommend
 from costopt.engine.simulation import history_from_usage, simulate
@@ -56,6 +57,24 @@ def test_recommend_simulate_and_the_bill_agree(service_id: str) -> None:
                           seed=SEED, recommendations=lambda ids: {i: by_id[i] for i in ids if i in by_id})
         sim = simulate(plan, history, CAT, cost_inputs=inputs)
         assert sim.savings_usd.p50 == pytest.approx(rec.monthly_savings_usd, rel=0.05), (rec.action, rec.proposed)
+
+
+@pytest.mark.parametrize("service_id", sorted(demo.DEMO_SERVICES))
+def test_the_budget_forecast_runs_at_the_recommenders_cost(service_id: str) -> None:
+    """The budget forecasts from the bill the model agrees with: its month, scaled to 730 hours, is the
+    recommender's current monthly cost within the bill tolerance (weekday mix of the month aside)."""
+    service = demo_service(service_id)
+    now = clock.now().replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=28)
+    daily: dict[date, float] = {}
+    for series in generate_costs(service, start, now):
+        for p in series.points:
+            daily[p.t.date()] = daily.get(p.t.date(), 0.0) + p.v
+    forecast = forecast_month(daily, now)
+    assert forecast.forecast_usd is not None
+    run_rate = forecast.forecast_usd / days_in_month(now.date()) * HOURS_PER_MONTH / 24.0
+    _, _, result = lookback(service_id)
+    assert run_rate == pytest.approx(result.current_monthly_cost_usd, rel=0.05)
 
 
 def test_an_autoscaled_pool_reproduces_its_fleet_and_its_bill() -> None:

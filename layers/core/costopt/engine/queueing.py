@@ -497,6 +497,8 @@ def _wait_quantile(w: WaitModel, tail: float) -> float:
     """x with P(W > x) = tail (0 when the wait is shorter than that): closed-form survival, inverted."""
     if w.delay_probability <= tail:
         return 0.0
+    if w.service.family == "exponential":  # W | W > 0 ~ Exp(cμ - λ)
+        return math.log(w.delay_probability / tail) / (w.servers / w.service.mean_s * (1.0 - w.rho))
     x_hi = max(w.mean_s / tail, w.service.mean_s)  # Markov: P(W > E[W] / tail) <= tail
     while w.survival(x_hi) > tail:
         x_hi *= 2.0
@@ -516,6 +518,8 @@ def _newton_exponential(w: WaitModel, service: ServiceTime, tail: float, lo: flo
         surv = (1.0 - p) * math.exp(-mu * t) + p * _hypoexp_survival(t, mu, theta)
         dens = (1.0 - p) * mu * math.exp(-mu * t) + p * _hypoexp_density(t, mu, theta)
         g = math.log(surv) - target
+        if abs(g) < 1e-12:
+            return t
         if g > 0:
             lo = t
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from costopt.domain.common import HOURS_PER_MONTH
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from costopt.pricing import Catalog
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+_DAY = timedelta(days=1)
 MAX_REJECTED_PER_ACTION = 3
 
 
@@ -125,14 +127,23 @@ def busy_hour_log_se(u: ResourceUsage, metric: Metric, min_hours: int = 12) -> f
     ln(a day's busiest hourly mean) over the days with ``min_hours`` or more hours of data, over the
     square root of their number -- how much the observed peak would move with other days like these
     (the weekly shape inflates it: conservative). None with fewer than 3 such days."""
-    peaks: dict[Any, tuple[int, float]] = {}
-    for agg in u.hourly.get(metric, []):
+    peaks: list[float] = []  # the hourly aggregates come sorted by hour: one pass, a day at a time
+    day, hours, peak = None, 0, 0.0
+    for agg in u.hourly.get(metric, ()):
         if not agg.count:
             continue
-        day = agg.hour.date()
-        hours, peak = peaks.get(day, (0, 0.0))
-        peaks[day] = (hours + 1, max(peak, agg.sum / agg.count))
-    logs = [math.log(peak) for hours, peak in peaks.values() if hours >= min_hours and peak > 0]
+        hour = agg.hour
+        if day is None or hour.day != day.day or hour - day >= _DAY:
+            if hours >= min_hours:
+                peaks.append(peak)
+            day, hours, peak = hour, 0, 0.0
+        hours += 1
+        value = agg.sum / agg.count
+        if value > peak:
+            peak = value
+    if hours >= min_hours:
+        peaks.append(peak)
+    logs = [math.log(v) for v in peaks if v > 0]
     if len(logs) < 3:
         return None
     mean = sum(logs) / len(logs)

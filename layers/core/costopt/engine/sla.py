@@ -58,7 +58,11 @@ probability (``BREACH_PROBABILITY_BANDS``)::
     0.1 % <= p < 1 %                  -> 1   (2.33 - 3.09 sigma)
     p < 0.1 % (or nothing to predict) -> 0
 
-and never below the option's ``risk_floor``. ``hold_probability`` is the probability that every
+and never below the option's ``risk_floor``. With the latency model's sigma of ln 1.15 a fully
+extrapolated latency needs 35 / 28 / 21 / 11 % of margin for risk 0 / 1 / 2 / 3; with the lookback's
+few-percent spread of utilization, a few percent. Compute Optimizer publishes no mapping; the edges
+are the one-sided 0.1 / 1 / 5 / 20 % tails, so risk 1 (the auto-apply ceiling) means a breach is
+less likely than 1 in 100. ``hold_probability`` is the probability that every
 clause holds, assuming independent errors: the product of (1 - p), a failing rule counting 0.
 """
 

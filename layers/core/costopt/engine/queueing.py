@@ -45,8 +45,8 @@ The old model (S plus the M/M/c wait quantile, times observed / model at today's
 89% low uncalibrated and 416% high after calibration on the same cases. Per-case figures: that
 module's doc.
 
-Cost (measured on this project's 2-core dev box, caches cold): a quantile takes ~50 µs for exponential
-or deterministic service (closed forms), ~0.5 ms for lognormal (32-node quadrature per evaluation of
+Cost (measured on this project's 2-core dev box, caches cold): a quantile takes ~20 µs for exponential,
+~50 µs for deterministic service (closed forms), ~0.5 ms for lognormal (32-node quadrature per evaluation of
 P(T > t), about 8 of them); results are cached per (q, servers, λ, service). The vectorised path
 interpolates cached per-server-count tables: a (30 x 28 x 24) grid costs ~2 ms per quantile once the
 tables exist (building one costs ~1 ms per server count for exponential service, ~0.3 s lognormal).

@@ -118,10 +118,10 @@ ASSUMPTIONS = [
     "observed at the current desired count (the policy's target utilization when there is no CPU data); "
     "their history is read as if it ran at the current desired count.",
     "Latency: the queueing part (wait + CPU service) is M/M/c with c = replicas x cores and exponential CPU "
-    "time per request (its spread is not observed), p95/p99 exact; the rest of the latency (I/O, downstream "
-    "calls) is a constant residual, the median over the observed hours of observed p99 - model p99 at the "
-    "current config (0 when the model exceeds the observation), which does not change with the number of "
-    "servers. The hour's mean of per-period p99s is read as that hour's p99.",
+    "time per request (its spread is not observed), p95/p99 exact (tabulated to ~1e-4); the rest of the "
+    "latency (I/O, downstream calls) is a constant residual, the median over the observed hours of observed "
+    "p99 - model p99 at the current config (0 when the model exceeds the observation), which does not change "
+    "with the number of servers. The hour's mean of per-period p99s is read as that hour's p99.",
     "EBS gp2 volumes under 1 TiB burst to 3,000 IOPS; EBS IOPS and throughput scale with traffic.",
     "DynamoDB: consumed capacity scales with traffic; provisioned tables do not autoscale; storage is not "
     "modelled.",

@@ -43,10 +43,10 @@ log-sd sigma per clause (``Prediction.uncertainty``), so for an upper bound::
 
 The producer of a prediction sets sigma (``recommenders.base.ComputeUsage``: latency from the
 DES-validated bound of the queueing model scaled by how much of the prediction the model
-extrapolates, plus the lookback's day-to-day variation; utilization from that variation; error rate
-from Poisson counting error); a clause without one gets ``DEFAULT_LOG_SD``. A clause that cannot be
-predicted but must be (unstable queue, no latency data for a capacity cut) has p = 1; rules (min
-replicas, Spot) have none: they pass or fail.
+extrapolates, combined with the standard error of the lookback's busy-hour level; utilization from
+that standard error; error rate from Poisson counting error); a clause without one gets
+``DEFAULT_LOG_SD``. A clause that cannot be predicted but must be (unstable queue, no latency data
+for a capacity cut) has p = 1; rules (min replicas, Spot) have none: they pass or fail.
 
 Performance risk (0 very low ... 4 very high, Compute Optimizer's scale) from the largest breach
 probability (``BREACH_PROBABILITY_BANDS``)::
@@ -74,9 +74,7 @@ from dataclasses import dataclass, field
 
 from costopt.domain.recommendation import SlaClauseVerdict, SlaVerdict
 from costopt.domain.service import Sla
-from costopt.engine.queueing import ServiceTime, erlang_b, erlang_c, response_time_quantile
-
-__all__ = ["erlang_b", "erlang_c"]  # re-exported: the queueing math lives in engine.queueing
+from costopt.engine.queueing import ServiceTime, response_time_quantile
 
 SPOT_MAX_AVAILABILITY_PCT = 99.95
 
@@ -86,8 +84,8 @@ edges: 3.09, 2.33, 1.64 and 0.84 sigma (one-sided 0.1 %, 1 %, 5 % and 20 %)."""
 
 LATENCY_MODEL_LOG_SD = math.log(1.15)
 """The queueing model's error, one sigma: the 15 % bound every case of tests/unit/test_queueing_des.py
-(model and calibrate-then-predict against a DES) meets, taken as one standard deviation (the measured
-errors are mostly under 10 %, so this is conservative)."""
+(model and calibrate-then-predict against a DES) meets, taken as one standard deviation (conservative:
+the largest measured error there is 9.9 %, most are under 5 %)."""
 
 SKETCH_LOG_SD = 0.01
 """The quantile sketches' relative accuracy (DDSketch, 1 %): the least uncertainty of an observed value."""

@@ -225,7 +225,10 @@ class ComputeUsage:
                 model = model_latency_ms(load, cap, 0.99)
                 pct[f"latency_p99_ms_{p_label}"] = round(lat, 3)
                 pct["latency_residual_ms"] = round(residual, 3)
-                if excess > 0:
+                if not math.isfinite(model):
+                    notes.append("latency: the busy-hour load saturates the current config in the queueing model "
+                                 "(utilization >= 1): no non-queueing residual can be calibrated")
+                elif excess > 0:
                     notes.append(f"latency: the queueing model's p99 at the current config ({model:.1f} ms) exceeds "
                                  f"the observed {lat:.1f} ms by {excess:.1f} ms: no non-queueing residual, so "
                                  "predicted latencies are conservative")

@@ -88,6 +88,23 @@ def test_every_kind_gets_a_sensible_recommendation(full):
     assert full.current_monthly_cost_usd == pytest.approx(sum(current.values()), abs=0.05)
 
 
+def test_every_continuous_clause_carries_a_breach_probability(full):
+    rules = {"min_replicas", "availability_pct"}
+    for r in full.recommendations:
+        probs = []
+        for c in r.sla.clauses:
+            if c.clause in rules:
+                assert c.breach_probability is None
+            elif c.predicted is not None:
+                # offered, so under the limit: less likely breached than not
+                assert c.breach_probability is not None and 0 <= c.breach_probability < 0.5
+                probs.append(c.breach_probability)
+        # the risk is at least the band of the largest probability (a floor may raise it)
+        largest = max(probs, default=0.0)
+        band = next((risk for below, risk in ((0.001, 0), (0.01, 1), (0.05, 2), (0.2, 3)) if largest < below), 4)
+        assert r.performance_risk >= band
+
+
 def test_ebs_gp2_to_gp3_is_the_public_20_percent(full):
     (gp3,) = by(full, "vol", "ebs_gp3")
     assert gp3.proposed == {"volume_type": "gp3", "size_gb": 500, "iops": 3000, "throughput_mbps": 125}
@@ -308,3 +325,31 @@ def test_lambda_cpu_fraction_and_mean_duration_from_billing():
     assert mem.model_vs_bill_pct is not None and abs(mem.model_vs_bill_pct) <= 5.0
     assert not cm.bill_corrected and not cm.bill_flagged and cm.billed_monthly_usd is not None
     assert result.model_vs_bill_pct is not None and abs(result.model_vs_bill_pct) <= 5.0
+
+
+def test_an_io_heavy_pool_downsizes_on_the_calibrated_residual():
+    """16 one-core replicas at 76 req/s and 100 ms CPU each (rho 0.475) answer in M/M/16's p99 (460.6 ms)
+    plus 100 ms of I/O. The CPU target wants 11 replicas (rho 0.69): M/M/11's p99 plus the same 100 ms is
+    568 ms, under the 800 ms SLA. (The old calibration -- S + the wait's p99, times observed / model at
+    today's config = 5.6 -- said 1,045 ms and rejected this safe downsize.)"""
+    from tests.unit.mmc_reference import mmc_response_quantile
+
+    svc = make_service({"k8s": {"kind": "generic", "workload": "ns/io",
+                                "config": {"replicas": 16, "cpu_cores": 1, "memory_gb": 2}}},
+                       sla={"latency_p99_ms": 800})
+    lam, cpu_s, io_ms = 76.0, 0.1, 100.0
+    observed = mmc_response_quantile(0.99, 16, lam, cpu_s) * 1000 + io_ms
+    start = NOW - timedelta(days=3)
+    series = [Series(resource_id="k8s", metric=Metric.REQUESTS, stat="sum", points=_points(start, 72, lam * 300)),
+              Series(resource_id="k8s", metric=Metric.CPU_PCT, points=_points(start, 72, lam * cpu_s / 16 * 100)),
+              Series(resource_id="k8s", metric=Metric.MEMORY_PCT, points=_points(start, 72, 40.0)),
+              Series(resource_id="k8s", metric=Metric.LATENCY_MS, stat="p99", points=_points(start, 72, observed))]
+    result = run(svc, days=3, series=series)
+    (rep,) = by(result, "k8s", "generic_replicas")
+    assert rep.proposed["replicas"] == 11  # ceil(7.6 cores / 0.7 target)
+    lat = next(c for c in rep.sla.clauses if c.clause == "latency_p99_ms")
+    # the residual (observed - M/M/16 p99 = the 100 ms of I/O) added to M/M/11's p99; sketches are 1 % accurate
+    assert rep.evidence.percentiles["latency_residual_ms"] == pytest.approx(io_ms, rel=0.06)
+    assert lat.predicted == pytest.approx(mmc_response_quantile(0.99, 11, lam, cpu_s) * 1000 + io_ms, rel=0.02)
+    assert lat.ok and lat.breach_probability is not None and lat.breach_probability < 0.001
+    assert rep.performance_risk == 0

@@ -51,6 +51,10 @@ class SlaClauseVerdict(Model):
     predicted: float | None = None
     margin_pct: float | None = Field(default=None, description="(limit - predicted) / limit * 100")
     ok: bool
+    breach_probability: float | None = Field(
+        default=None, ge=0, le=1,
+        description="predicted probability that the clause is breached at the option (lognormal error on the "
+                    "prediction); None for rules (min_replicas, availability) and clauses not modelled")
     detail: str | None = None
 
 

@@ -1,7 +1,7 @@
 """Monte Carlo simulation of a scenario over the service's hourly history (DESIGN §4, Simulation).
 
 Pure: numpy arrays and domain models in, a ``SimulationResult`` out, no I/O. Only the simulate
-path imports this module (it is the one place numpy is used).
+path imports this module (with the vectorised half of ``engine.queueing``, the only numpy users).
 
 How it works
 ------------
@@ -37,9 +37,13 @@ How it works
      share of it; cost = replicas x the per-replica hourly price (Fargate Spot at the catalog's
      discount). EC2 is a pool of one instance (priced for the model's running hours); EBS, provisioned
      DynamoDB and fixed pools cost the same at any load.
-   - Clauses (the SLA engine's, hour by hour): CPU and memory utilization, M/M/c latency p95/p99
-     (Erlang C, calibrated once on the observed p99 at the current config, ``costopt.engine.sla``),
-     queue stability (rho < 1), error rate (observed rate, plus the shed share when rho >= 1),
+   - Clauses (the SLA engine's, hour by hour): CPU and memory utilization, latency p95/p99 = the
+     queueing part's quantile (``costopt.engine.queueing``: exact M/M/c, the CPU time per request
+     taken as exponential) at the hour's servers and arrival rate + a non-queueing residual
+     calibrated once at the current config (the median over the observed hours of observed p99 -
+     model p99, never below 0; ``costopt.engine.sla`` calibrates at the busy hours instead, having
+     only the lookback's quantiles), queue stability (rho < 1),
+     error rate (observed rate, plus the shed share when rho >= 1),
      min replicas, Spot vs availability, EBS IOPS/throughput and provisioned DynamoDB capacity.
 5. **Outcome.** Monthly cost = horizon cost x 730 / horizon hours, per sample; p10/p50/p90 of
    baseline, scenario and the paired savings; ``sla_probability`` = share of samples where every
@@ -81,6 +85,7 @@ from costopt.domain.simulation import (
 )
 from costopt.engine.cost_model import CostInputs, UsageStats
 from costopt.engine.cost_model import cost_inputs as model_inputs
+from costopt.engine.queueing import ServiceTime, response_time_quantiles_array
 from costopt.engine.simulation_templates import OffHours, ResourcePlan, SimulationPlan
 from costopt.engine.sla import SPOT_MAX_AVAILABILITY_PCT
 from costopt.errors import Conflict
@@ -102,7 +107,6 @@ Array = NDArray[np.float64]
 HOURS_PER_DAY = 24
 MIN_DAY_HOURS = 12
 DEFAULT_MIN_HISTORY_HOURS = 48
-ERLANG_GRID = 2048
 SUM_METRICS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.INIT_MS})
 DEFAULT_PERIOD_S = 300
 
@@ -122,7 +126,11 @@ ASSUMPTIONS = [
     "the observed history run the average count the cost model (calibrated to the bill) says it runs (the "
     "policy's target utilization when there is no CPU data); their history is read as if it ran at the "
     "current desired count.",
-    "Latency: M/M/c with c = replicas x cores, calibrated once against the observed p99 at the current config.",
+    "Latency: the queueing part (wait + CPU service) is M/M/c with c = replicas x cores and exponential CPU "
+    "time per request (its spread is not observed), p95/p99 exact (tabulated to ~1e-4); the rest of the "
+    "latency (I/O, downstream calls) is a constant residual, the median over the observed hours of observed "
+    "p99 - model p99 at the current config (0 when the model exceeds the observation), which does not change "
+    "with the number of servers. The hour's mean of per-period p99s is read as that hour's p99.",
     "EBS gp2 volumes under 1 TiB burst to 3,000 IOPS; EBS IOPS and throughput scale with traffic.",
     "DynamoDB: consumed capacity scales with traffic; provisioned tables do not autoscale; storage is not "
     "modelled.",
@@ -132,140 +140,6 @@ ASSUMPTIONS = [
 class InsufficientHistory(Conflict):
     title = "Not enough history"
     type_slug = "insufficient-history"
-
-
-# =========================================================================== queueing (vectorized)
-
-
-def erlang_c(servers: Any, offered_load: Any) -> Array:
-    """Erlang C, element-wise, by the Erlang B recursion (the same as ``engine.sla.erlang_c``).
-
-    ``servers`` (integers >= 0) and ``offered_load`` (a = λS, Erlangs) broadcast together. rho >= 1
-    gives 1.0, a ≤ 0 gives 0.0, no servers with load gives 1.0. Cost: max(servers) vector steps.
-    """
-    k = np.asarray(servers, dtype=np.float64)
-    a = np.asarray(offered_load, dtype=np.float64)
-    k, a = np.broadcast_arrays(k, a)
-    kmax = int(k.max()) if k.size else 0
-    b = np.ones(k.shape)
-    for j in range(1, kmax + 1):
-        ab = a * b
-        b = np.where(j <= k, ab / (j + ab), b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(k >= 1, a / np.maximum(k, 1.0), np.inf)
-        c = b / (1.0 - rho * (1.0 - b))
-    c = np.where(rho >= 1, 1.0, c)
-    return np.where(a <= 0, 0.0, c)
-
-
-ERLANG_EXACT_MAX = 256
-"""Above this many servers the tables use the Halfin-Whitt approximation (within ~0.01 of exact
-from 256 servers; the exact recursion costs O(servers) per grid point)."""
-
-_ROWS: dict[int, Array] = {}
-_RHO_GRID = np.linspace(0.0, 1.0, ERLANG_GRID + 1)
-
-
-def _std_normal_cdf(x: Array) -> Array:
-    """Phi(x) by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7); x >= 0."""
-    z = x / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return 0.5 * (2.0 - poly * np.exp(-z * z))
-
-
-def erlang_c_halfin_whitt(servers: Any, offered_load: Any) -> Array:
-    """Halfin-Whitt heavy-traffic approximation of Erlang C: 1 / (1 + beta Phi(beta) / phi(beta)),
-    beta = (1 - rho) sqrt(c). Good for many servers; slightly conservative (high) at low load."""
-    k = np.asarray(servers, dtype=np.float64)
-    a = np.asarray(offered_load, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        beta = np.maximum(0.0, (1.0 - a / k) * np.sqrt(k))
-        ratio = beta * _std_normal_cdf(beta) * math.sqrt(2.0 * math.pi) * np.exp(np.minimum(beta * beta / 2.0, 700.0))
-        value = 1.0 / (1.0 + ratio)
-    value = np.where(a >= k, 1.0, value)
-    return np.where(a <= 0, 0.0, value)
-
-
-def _erlang_rows(ks: Sequence[int]) -> Array:
-    missing = [k for k in ks if k not in _ROWS]
-    if missing:
-        if len(_ROWS) + len(missing) > 1024:
-            _ROWS.clear()
-        small = [k for k in missing if k <= ERLANG_EXACT_MAX]
-        large = [k for k in missing if k > ERLANG_EXACT_MAX]
-        for group, fn in ((small, erlang_c), (large, erlang_c_halfin_whitt)):
-            if not group:
-                continue
-            kk = np.asarray(group, dtype=np.float64)[:, None]
-            rows = fn(kk, _RHO_GRID[None, :] * kk)
-            rows[:, -1] = 1.0
-            for k, row in zip(group, rows, strict=True):
-                _ROWS[k] = row
-    return np.stack([_ROWS[k] for k in ks])
-
-
-def erlang_c_fast(servers: Any, offered_load: Any) -> Array:
-    """Erlang C by linear interpolation in rho on a per-server-count table (2,049 points, cached).
-
-    Agrees with ``erlang_c`` to about 1e-4; costs O(n) per call plus the table of each new server
-    count, so it suits (samples x hours) arrays where servers take a few integer values.
-    """
-    a = np.asarray(offered_load, dtype=np.float64)
-    if np.ndim(servers) == 0:
-        k = round(float(servers))
-        if k < 1:
-            return np.where(a > 0, 1.0, 0.0)
-        return np.interp(a * (1.0 / k), _RHO_GRID, _erlang_rows([k])[0])  # clamps: rho >= 1 -> 1, a <= 0 -> 0
-    kf, a = np.broadcast_arrays(np.asarray(servers, dtype=np.float64), a)
-    ki = np.maximum(np.rint(kf), 0).astype(np.int64)
-    if ki.size == 0:
-        return np.zeros(ki.shape)
-    kmin, kmax = int(ki.min()), int(ki.max())
-    if kmin == kmax:
-        return erlang_c_fast(kmin, a)
-    present = np.flatnonzero(np.bincount((ki - kmin).ravel(), minlength=kmax - kmin + 1)) + kmin
-    ks = [int(x) for x in present if x >= 1]
-    table = np.vstack([np.ones(ERLANG_GRID + 1), _erlang_rows(ks)]) if ks else np.ones((1, ERLANG_GRID + 1))
-    row_of = np.zeros(kmax - kmin + 1, dtype=np.int64)
-    for i, kv in enumerate(ks):
-        row_of[kv - kmin] = i + 1  # row 0: no servers (rho = inf -> 1)
-    rows = row_of[ki - kmin]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = a / ki
-    pos = np.clip(rho, 0.0, 1.0) * ERLANG_GRID
-    i0 = np.minimum(pos.astype(np.int64), ERLANG_GRID - 1)
-    frac = pos - i0
-    flat = table.ravel()
-    base = rows * (ERLANG_GRID + 1) + i0
-    value = flat[base] * (1.0 - frac) + flat[base + 1] * frac
-    return np.where(a <= 0, 0.0, value)
-
-
-def wait_quantiles_ms(servers: Any, arrival_rate: Any, service_s: float, qs: Sequence[float], *,
-                      fast: bool = True) -> list[Array]:
-    """q-quantiles of the M/M/c wait in ms (``engine.sla.wait_quantile_ms``), element-wise over
-    servers and arrival rate for a service time ``service_s`` (s): ``ln(C/(1-q)) / (c/S - lam)``
-    clipped at 0, inf when unstable. Erlang C is computed once for every quantile."""
-    lam = np.asarray(arrival_rate, dtype=np.float64)
-    if service_s <= 0:
-        return [np.zeros(lam.shape) for _ in qs]
-    cw = (erlang_c_fast if fast else erlang_c)(servers, lam * service_s)
-    rate = np.asarray(servers, dtype=np.float64) * (1.0 / service_s) - lam
-    with np.errstate(divide="ignore"):
-        inv_rate_ms = np.where(rate > 0, 1000.0 / np.where(rate > 0, rate, 1.0), np.inf)
-        log_c = np.log(np.maximum(cw, 1e-300))
-    out = []
-    for q in qs:
-        if not 0 < q < 1:
-            raise ValueError("q must be in (0, 1)")
-        term = log_c - math.log(1.0 - q)
-        out.append(np.where(term > 0, term * inv_rate_ms, 0.0))
-    return out
-
-
-def wait_quantile_ms(servers: Any, arrival_rate: Any, service_s: float, q: float, *, fast: bool = True) -> Array:
-    return wait_quantiles_ms(servers, arrival_rate, service_s, (q,), fast=fast)[0]
 
 
 # =========================================================================== history
@@ -454,7 +328,8 @@ class Prepared:
     cost: CostInputs | None = None  # the shared cost model of the resource
     cpu_s_per_request: float | None = None  # pools
     autoscale_target: float | None = None  # pools: the CPU utilization the current autoscaling holds
-    calibration: float = 1.0
+    service_scv: float = 1.0  # pools: SCV of the CPU time per request (exponential: the data carry no spread)
+    latency_residual_ms: float = 0.0  # pools: non-queueing latency calibrated at the current config
     notes: list[str] = field(default_factory=list)
 
 
@@ -615,12 +490,20 @@ def _prepare_pool(rp: ResourcePlan, history: History, catalog: Catalog, cost: Co
     prep.cpu_s_per_request = s
     lat = history.get(rid, Metric.LATENCY_MS)
     if lat is not None:
+        # the SLA engine's calibration, hour by hour: residual = observed p99 - model p99 of the queueing
+        # part at the current config; the median over the hours where both exist, never below 0
         servers = float(ref.count) * ref.servers_per_replica
-        s_eff = s / ref.speed
-        model = s_eff * 1000.0 + wait_quantile_ms(servers, req / 3600.0, s_eff, 0.99)
-        ok = np.isfinite(model) & (model > 0) & (lat > 0)
+        service = ServiceTime(s / ref.speed, prep.service_scv)
+        (model,) = response_time_quantiles_array(servers, req / 3600.0, service, (0.99,))
+        model_ms = model * 1000.0
+        ok = np.isfinite(model_ms) & (lat > 0) & (req > 0)
         if ok.any():
-            prep.calibration = float(np.median(lat[ok] / model[ok]))
+            gap = float(np.median(lat[ok] - model_ms[ok]))
+            prep.latency_residual_ms = max(0.0, gap)
+            if gap < 0:
+                prep.notes.append(f"latency: the queueing model's p99 at the current config exceeds the observed "
+                                  f"p99 by {-gap:.1f} ms (median over the hours): no non-queueing residual, "
+                                  "predicted latencies are conservative")
     return prep
 
 
@@ -665,13 +548,13 @@ def _pool(ctx: Context, rp: ResourcePlan, cfg: ResourceConfig, grid: Grid, prep:
         ev.clauses.append(Clause("queue_utilization", 1.0, rho, breach=rho >= 1.0))
         if sla.latency_p95_ms is not None or sla.latency_p99_ms is not None:
             servers = replicas * pool.servers_per_replica
-            s_eff = s / pool.speed
+            service = ServiceTime(s / pool.speed, prep.service_scv)
             wanted = [(name, limit, q) for name, limit, q in (("latency_p95_ms", sla.latency_p95_ms, 0.95),
                                                               ("latency_p99_ms", sla.latency_p99_ms, 0.99))
                       if limit is not None]
-            waits = wait_quantiles_ms(servers, lam, s_eff, [q for _, _, q in wanted])
-            for (name, limit, _), wait in zip(wanted, waits, strict=True):
-                ev.clauses.append(Clause(name, limit, (wait + s_eff * 1000.0) * prep.calibration))
+            quantiles = response_time_quantiles_array(servers, lam, service, [q for _, _, q in wanted])
+            for (name, limit, _), seconds in zip(wanted, quantiles, strict=True):
+                ev.clauses.append(Clause(name, limit, seconds * 1000.0 + prep.latency_residual_ms))
     errors = grid.get(rid, Metric.ERRORS)
     if sla.max_error_rate_pct is not None and errors is not None and req is not None:
         rate = _safe_div(errors * 100.0, req, 100.0)

@@ -1,41 +1,69 @@
-"""The SLA engine: will an option keep the service inside its SLA? (DESIGN §4)
+"""The SLA engine: will an option keep the service inside its SLA, and how likely is a breach? (DESIGN §4)
 
 Pure and numpy-free (the recommend path must not import numpy).
 
-Latency (queueing services: ECS, EC2, generic). A service with ``c`` parallel servers
-(replicas x cores), arrival rate ``λ`` in the busy hours and a mean per-request service
-time ``S`` behaves as M/M/c. Erlang C gives the probability that a request waits and the
-q-quantile of the wait::
+Latency (queueing services: ECS, EC2, generic). A request's latency is a queueing part -- the wait
+for one of ``c`` parallel servers (replicas x cores) and its CPU service time S -- plus a
+non-queueing part (I/O, downstream calls) that does not change with the number of servers. The
+queueing part's quantiles come from ``engine.queueing`` (exact M/M/c for exponential service, an
+M/G/c decomposition otherwise; within 15% of a discrete-event simulation, see that module) at the
+busy-hour arrival rate λ and S = CPU seconds per request. The non-queueing part is calibrated once,
+at the current config, as a residual::
 
-    W_q(q) = ln(C(c, λS) / (1 - q)) / (c/S - λ)      (0 when the log is negative)
+    residual = observed p99 - model p99 of the queueing part (current)      (never below 0)
+    predicted q-latency (option) = model q-quantile (option) + residual      (q = p95, p99)
 
-and the model's latency quantile is ``S + W_q(q)``. The model is calibrated once against
-the observed p99 at the current config: ``factor = observed p99 / model p99 (current)``,
-and every option's model latency is multiplied by that factor (conservative: I/O time the
-model does not see is scaled along with the queueing delay). rho = λS/c ≥ 1 always fails.
+No factor multiplies the queueing delay. The observation is the sizing percentile (p95 by default) of
+the per-period p99 latency (``Metric.LATENCY_MS``) at the same percentile of the request rate; the
+data carry no p95 latency, so the p95 prediction uses the p99 residual (exact when the non-queueing
+time is constant; conservative when it varies, as its share of a p99 is larger than of a p95).
+When the model's p99 at the current config exceeds the observation, the residual is 0 and the
+prediction says so (``QueuePrediction.model_excess_ms``); S is not scaled down to fit, because
+utilization (rho = λS/c) comes from the observed CPU, and a smaller S would understate the load.
+S's squared coefficient of variation (``QueueLoad.service_scv``) is 1 (exponential) unless known.
+rho >= 1 always fails.
 
 Fractional cores: a replica with k cores is ``max(1, floor(k))`` servers, each running at
 ``k / servers`` of a core, so the service time at that speed is ``S / speed``.
 
-Utilization clauses use the predicted p99 utilization under the option: the observed p99
-(CPU) or max (memory working set) scaled by the ratio of allocations (see ``scale_cpu_pct``
-and ``scale_memory_pct``).
+Utilization clauses use the predicted p99 utilization under the option: the observed p99 (CPU) or
+max (memory working set) scaled by the ratio of allocations (``scale_cpu_pct``, ``scale_memory_pct``).
 
-Availability: replicas ≥ ``sla.effective_min_replicas``; no Spot when availability_pct ≥
-99.95 unless ``policy.allow_spot``. Error rate: the observed rate must stay under the limit
-(a capacity cut never lowers it), and an unstable queue (rho ≥ 1) fails it too.
+Availability: replicas >= ``sla.effective_min_replicas``; no Spot when availability_pct >= 99.95 unless
+``policy.allow_spot``. Error rate: the observed rate must stay under the limit (a capacity cut never
+lowers it), and an unstable queue (rho >= 1) fails it too.
 
-Performance risk (0 very low … 4 very high, as Compute Optimizer) from the smallest margin of
-the *continuous* clauses (latency, utilization, queue, error rate, capacity):
+Breach probability and performance risk
+---------------------------------------
+Every continuous clause (latency, utilization, queue, error rate, capacity) carries
+``breach_probability``: the prediction is treated as the median of a lognormal error with a relative
+log-sd sigma per clause (``Prediction.uncertainty``), so for an upper bound::
 
-    any clause failing          -> 4
-    smallest margin < 3 %       -> 4
-    3 % ≤ margin < 10 %         -> 3
-    10 % ≤ margin < 25 %        -> 2
-    25 % ≤ margin < 40 %        -> 1
-    margin ≥ 40 % (or no margin) -> 0
+    p = 1 - Phi(ln(limit / predicted) / sigma)
 
-Availability clauses (min replicas, Spot) are rules, not margins: they pass or fail.
+The producer of a prediction sets sigma (``recommenders.base.ComputeUsage``: latency from the
+DES-validated bound of the queueing model scaled by how much of the prediction the model
+extrapolates, combined with the standard error of the lookback's busy-hour level; utilization from
+that standard error; error rate from Poisson counting error); a clause without one gets
+``DEFAULT_LOG_SD``. A clause that cannot be predicted but must be (unstable queue, no latency data
+for a capacity cut) has p = 1; rules (min replicas, Spot) have none: they pass or fail.
+
+Performance risk (0 very low ... 4 very high, Compute Optimizer's scale) from the largest breach
+probability (``BREACH_PROBABILITY_BANDS``)::
+
+    any clause failing                -> 4
+    p >= 20 %                         -> 4   (less than 0.84 sigma of headroom)
+    5 % <= p < 20 %                   -> 3   (0.84 - 1.64 sigma)
+    1 % <= p < 5 %                    -> 2   (1.64 - 2.33 sigma)
+    0.1 % <= p < 1 %                  -> 1   (2.33 - 3.09 sigma)
+    p < 0.1 % (or nothing to predict) -> 0
+
+and never below the option's ``risk_floor``. With the latency model's sigma of ln 1.15 a fully
+extrapolated latency needs 35 / 28 / 21 / 11 % of margin for risk 0 / 1 / 2 / 3; with the lookback's
+few-percent spread of utilization, a few percent. Compute Optimizer publishes no mapping; the edges
+are the one-sided 0.1 / 1 / 5 / 20 % tails, so risk 1 (the auto-apply ceiling) means a breach is
+less likely than 1 in 100. ``hold_probability`` is the probability that every
+clause holds, assuming independent errors: the product of (1 - p), a failing rule counting 0.
 """
 
 from __future__ import annotations
@@ -46,62 +74,28 @@ from dataclasses import dataclass, field
 
 from costopt.domain.recommendation import SlaClauseVerdict, SlaVerdict
 from costopt.domain.service import Sla
+from costopt.engine.queueing import ServiceTime, response_time_quantile
 
 SPOT_MAX_AVAILABILITY_PCT = 99.95
-RISK_BANDS: tuple[tuple[float, int], ...] = ((40.0, 0), (25.0, 1), (10.0, 2), (3.0, 3))
-"""(smallest margin % at least, risk); below the last band -> 4."""
 
-# clauses whose margin feeds performance_risk
+BREACH_PROBABILITY_BANDS: tuple[tuple[float, int], ...] = ((0.001, 0), (0.01, 1), (0.05, 2), (0.20, 3))
+"""(largest breach probability below, risk); at or above the last -> 4. Standard-normal headroom at the
+edges: 3.09, 2.33, 1.64 and 0.84 sigma (one-sided 0.1 %, 1 %, 5 % and 20 %)."""
+
+LATENCY_MODEL_LOG_SD = math.log(1.15)
+"""The queueing model's error, one sigma: the 15 % bound every case of tests/unit/test_queueing_des.py
+(model and calibrate-then-predict against a DES) meets, taken as one standard deviation (conservative:
+the largest measured error there is 9.9 %, most are under 5 %)."""
+
+SKETCH_LOG_SD = 0.01
+"""The quantile sketches' relative accuracy (DDSketch, 1 %): the least uncertainty of an observed value."""
+
+DEFAULT_LOG_SD = math.log(1.25)
+"""A clause whose producer gives no error model: not measured, an assumption -- wider than the
+validated latency bound, so that an unmodelled prediction never looks safer than a modelled one."""
+
+# clauses that are rules, not predictions: no breach probability
 _RULE_CLAUSES = frozenset({"min_replicas", "availability_pct"})
-
-
-# --------------------------------------------------------------------------- queueing math
-
-
-def erlang_b(c: int, a: float) -> float:
-    """Erlang B blocking probability, by the stable recursion B(k) = a·B(k-1) / (k + a·B(k-1))."""
-    if c < 0:
-        raise ValueError("c must be >= 0")
-    if a < 0:
-        raise ValueError("offered load must be >= 0")
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    return b
-
-
-def erlang_c(c: int, a: float) -> float:
-    """Probability that an arrival waits in M/M/c with offered load ``a = λS`` (Erlangs).
-
-    From Erlang B: C = B / (1 - rho(1 - B)), rho = a/c. Returns 1.0 when rho ≥ 1 (every arrival waits).
-    """
-    if c < 1:
-        raise ValueError("c must be >= 1")
-    if a <= 0:
-        return 0.0
-    rho = a / c
-    if rho >= 1:
-        return 1.0
-    b = erlang_b(c, a)
-    return b / (1.0 - rho * (1.0 - b))
-
-
-def wait_quantile_ms(c: int, lam: float, s: float, q: float) -> float:
-    """q-quantile of the M/M/c waiting time, in ms, for λ per second and S in seconds.
-
-    ``ln(C/(1-q)) / (c/S - λ)`` clipped at 0; ``math.inf`` when the queue is unstable (rho ≥ 1).
-    """
-    if not 0 < q < 1:
-        raise ValueError("q must be in (0, 1)")
-    if s <= 0 or lam <= 0:
-        return 0.0
-    rate = c / s - lam
-    if rate <= 0:
-        return math.inf
-    cw = erlang_c(c, lam * s)
-    if cw <= 1 - q:
-        return 0.0
-    return max(0.0, math.log(cw / (1 - q)) / rate) * 1000.0
 
 
 # --------------------------------------------------------------------------- load and capacity
@@ -141,6 +135,15 @@ class QueueLoad:
     cpu_seconds_per_request: float
     """S at the speed of one full core."""
     observed_latency_p99_ms: float | None = None
+    service_scv: float = 1.0
+    """Squared coefficient of variation of S: 1 (exponential) unless known. CloudWatch's per-period
+    statistics carry only the mean CPU per request; the SCV would come from a per-request
+    distribution -- tracing / APM spans or a profiler's per-request CPU histogram (0: deterministic,
+    4: lognormal with CV 2)."""
+
+    @property
+    def service(self) -> ServiceTime:
+        return ServiceTime(self.cpu_seconds_per_request, self.service_scv)
 
 
 @dataclass(frozen=True)
@@ -148,15 +151,22 @@ class QueuePrediction:
     rho: float
     latency_p95_ms: float | None  # None when unstable
     latency_p99_ms: float | None
-    calibration: float
+    residual_ms: float
+    """The non-queueing time calibrated at the current config (>= 0), added to every quantile."""
+    model_excess_ms: float = 0.0
+    """By how much the model's p99 at the current config exceeds the observation (the residual is then 0)."""
+    extrapolated_p95: float = 0.0
+    """|model p95 (option) - model p95 (current)| / predicted p95: the share of the prediction the
+    queueing model extrapolates from today's observation (0 at today's capacity)."""
+    extrapolated_p99: float = 0.0
 
 
 def model_latency_ms(load: QueueLoad, cap: Capacity, q: float) -> float:
-    """Uncalibrated ``S + W_q(q)`` in ms at ``cap`` (inf when unstable)."""
+    """The model's q-quantile of the queueing part (wait + CPU service) in ms at ``cap`` (inf when unstable)."""
     if cap.servers < 1:
         return math.inf
-    s = load.cpu_seconds_per_request / cap.speed
-    return s * 1000.0 + wait_quantile_ms(cap.servers, load.arrival_rate_per_s, s, q)
+    service = load.service.at_speed(cap.speed)
+    return response_time_quantile(q, cap.servers, load.arrival_rate_per_s, service) * 1000.0
 
 
 def utilization(load: QueueLoad, cap: Capacity) -> float:
@@ -165,22 +175,43 @@ def utilization(load: QueueLoad, cap: Capacity) -> float:
     return load.arrival_rate_per_s * load.cpu_seconds_per_request / cap.total_cores
 
 
+def calibrate_residual_ms(load: QueueLoad, current: Capacity) -> tuple[float, float]:
+    """(residual, model excess) in ms at the current config: residual = observed p99 - model p99 when
+    positive; otherwise 0, and the excess says by how much the model overshoots the observation."""
+    observed = load.observed_latency_p99_ms
+    if observed is None or not observed > 0:
+        return 0.0, 0.0
+    model = model_latency_ms(load, current, 0.99)
+    if not math.isfinite(model):
+        return 0.0, 0.0
+    gap = observed - model
+    return (gap, 0.0) if gap >= 0 else (0.0, -gap)
+
+
 def predict_queue(load: QueueLoad, current: Capacity, option: Capacity) -> QueuePrediction:
-    """Latency quantiles at ``option``, calibrated on the observed p99 at ``current``."""
-    calibration = 1.0
-    if load.observed_latency_p99_ms and load.observed_latency_p99_ms > 0:
-        base = model_latency_ms(load, current, 0.99)
-        if 0 < base < math.inf:
-            calibration = load.observed_latency_p99_ms / base
+    """Latency quantiles at ``option``: the model's queueing part plus the residual calibrated at ``current``."""
+    residual, excess = calibrate_residual_ms(load, current)
     rho = utilization(load, option)
     if rho >= 1:
-        return QueuePrediction(rho=rho, latency_p95_ms=None, latency_p99_ms=None, calibration=calibration)
-    return QueuePrediction(
-        rho=rho,
-        latency_p95_ms=model_latency_ms(load, option, 0.95) * calibration,
-        latency_p99_ms=model_latency_ms(load, option, 0.99) * calibration,
-        calibration=calibration,
-    )
+        return QueuePrediction(rho=rho, latency_p95_ms=None, latency_p99_ms=None, residual_ms=residual,
+                               model_excess_ms=excess)
+    out: dict[str, float] = {}
+    for name, q in (("p95", 0.95), ("p99", 0.99)):
+        at_option = model_latency_ms(load, option, q)
+        predicted = at_option + residual
+        today = model_latency_ms(load, current, q)
+        out[name] = predicted
+        share = abs(at_option - today) / predicted if predicted > 0 and math.isfinite(today) else 1.0
+        out[f"extrapolated_{name}"] = min(1.0, share)
+    return QueuePrediction(rho=rho, latency_p95_ms=out["p95"], latency_p99_ms=out["p99"], residual_ms=residual,
+                           model_excess_ms=excess, extrapolated_p95=out["extrapolated_p95"],
+                           extrapolated_p99=out["extrapolated_p99"])
+
+
+def latency_log_sd(observed_log_sd: float, extrapolated: float) -> float:
+    """sigma of a latency prediction: the observation's own spread and the model's validated error on
+    the share of the prediction it extrapolates, combined as independent errors."""
+    return math.hypot(observed_log_sd, LATENCY_MODEL_LOG_SD * extrapolated)
 
 
 def scale_cpu_pct(observed_p99_pct: float, current_total_cores: float, option_total_cores: float) -> float:
@@ -226,53 +257,74 @@ class Prediction:
     reduces_capacity: bool = True
     """When a latency clause has no prediction, a capacity cut fails it (never claim neutrality)."""
     capacity: list[CapacityClause] = field(default_factory=list)
+    uncertainty: dict[str, float] = field(default_factory=dict)
+    """Relative log-sd sigma of the prediction per clause name; a clause not named gets ``DEFAULT_LOG_SD``."""
     notes: list[str] = field(default_factory=list)
 
 
-def _upper(clause: str, limit: float, predicted: float | None, *, detail: str | None = None,
+def breach_probability(limit: float, predicted: float, log_sd: float) -> float:
+    """P(actual > limit) when actual = predicted x a lognormal error of log-sd ``log_sd``."""
+    if predicted <= 0:
+        return 0.0
+    if limit <= 0 or not math.isfinite(predicted):
+        return 1.0
+    if log_sd <= 0:
+        return 1.0 if predicted > limit else 0.0
+    return 0.5 * math.erfc(math.log(limit / predicted) / (log_sd * math.sqrt(2.0)))
+
+
+def _upper(clause: str, limit: float, predicted: float | None, log_sd: float, *, detail: str | None = None,
            unknown_ok: bool = False) -> SlaClauseVerdict:
     if predicted is None or not math.isfinite(predicted):
         return SlaClauseVerdict(clause=clause, limit=limit, predicted=None, margin_pct=None, ok=unknown_ok,
+                                breach_probability=None if unknown_ok else 1.0,
                                 detail=detail or ("not modelled" if unknown_ok else "cannot be predicted"))
     margin = (limit - predicted) / limit * 100.0 if limit else (0.0 if predicted <= 0 else -100.0)
+    chance = round(breach_probability(limit, predicted, log_sd), 6)
     return SlaClauseVerdict(clause=clause, limit=limit, predicted=round(predicted, 4), margin_pct=round(margin, 2),
-                            ok=predicted <= limit, detail=detail)
+                            ok=predicted <= limit, breach_probability=chance, detail=detail)
 
 
 def evaluate(sla: Sla, p: Prediction, *, allow_spot: bool = False) -> SlaVerdict:
     """A verdict per applicable clause of ``sla`` for the prediction ``p``."""
     clauses: list[SlaClauseVerdict] = []
     unstable = p.unstable or (p.rho is not None and p.rho >= 1)
+
+    def sd(clause: str) -> float:
+        return p.uncertainty.get(clause, DEFAULT_LOG_SD)
+
     for name, limit, predicted in (("latency_p95_ms", sla.latency_p95_ms, p.latency_p95_ms),
                                    ("latency_p99_ms", sla.latency_p99_ms, p.latency_p99_ms)):
         if limit is None:
             continue
         if unstable:
-            clauses.append(SlaClauseVerdict(clause=name, limit=limit, predicted=None, ok=False,
+            clauses.append(SlaClauseVerdict(clause=name, limit=limit, predicted=None, ok=False, breach_probability=1.0,
                                             detail="queue unstable (utilization >= 1): latency grows without bound"))
         else:
-            clauses.append(_upper(name, limit, predicted, unknown_ok=not p.reduces_capacity,
+            clauses.append(_upper(name, limit, predicted, sd(name), unknown_ok=not p.reduces_capacity,
                                   detail=None if predicted is not None else
                                   ("no latency data; capacity unchanged" if not p.reduces_capacity
                                    else "no latency data to show a capacity cut is safe")))
     if p.rho is not None:
-        clauses.append(_upper("queue_utilization", 1.0, p.rho,
-                              detail="M/M/c offered load per server; >= 1 always fails"))
+        clauses.append(_upper("queue_utilization", 1.0, p.rho, sd("queue_utilization"),
+                              detail="offered load per server (rho); >= 1 always fails"))
         if p.rho >= 1:
             clauses[-1] = clauses[-1].model_copy(update={"ok": False})
     if p.cpu_utilization_pct is not None:
         clauses.append(_upper("max_cpu_utilization_pct", sla.max_cpu_utilization_pct, p.cpu_utilization_pct,
-                              detail="predicted p99 CPU utilization"))
+                              sd("max_cpu_utilization_pct"), detail="predicted p99 CPU utilization"))
     if p.memory_utilization_pct is not None:
         clauses.append(_upper("max_memory_utilization_pct", sla.max_memory_utilization_pct,
-                              p.memory_utilization_pct, detail="predicted peak memory utilization"))
+                              p.memory_utilization_pct, sd("max_memory_utilization_pct"),
+                              detail="predicted peak memory utilization"))
     if sla.max_error_rate_pct is not None:
         if unstable:
             clauses.append(SlaClauseVerdict(clause="max_error_rate_pct", limit=sla.max_error_rate_pct,
-                                            predicted=None, ok=False, detail="an unstable queue times out requests"))
+                                            predicted=None, ok=False, breach_probability=1.0,
+                                            detail="an unstable queue times out requests"))
         elif p.error_rate_pct is not None:
             clauses.append(_upper("max_error_rate_pct", sla.max_error_rate_pct, p.error_rate_pct,
-                                  detail="observed error rate over the lookback"))
+                                  sd("max_error_rate_pct"), detail="observed error rate over the lookback"))
     if p.replicas is not None:
         need = sla.effective_min_replicas
         clauses.append(SlaClauseVerdict(
@@ -284,27 +336,43 @@ def evaluate(sla: Sla, p: Prediction, *, allow_spot: bool = False) -> SlaVerdict
             clause="availability_pct", limit=sla.availability_pct, predicted=None, ok=allow_spot,
             detail="Spot capacity can be reclaimed; allowed at this availability only with policy.allow_spot"))
     for cap in p.capacity:
-        clauses.append(_upper(cap.clause, cap.limit, cap.predicted, detail=cap.detail))
+        clauses.append(_upper(cap.clause, cap.limit, cap.predicted, sd(cap.clause), detail=cap.detail))
     return SlaVerdict(compliant=all(c.ok for c in clauses), clauses=clauses)
 
 
-def smallest_margin(verdict: SlaVerdict) -> float | None:
-    margins = [c.margin_pct for c in verdict.clauses if c.clause not in _RULE_CLAUSES and c.margin_pct is not None]
-    return min(margins) if margins else None
+def largest_breach_probability(verdict: SlaVerdict) -> float | None:
+    """The largest breach probability of the continuous clauses (None when none carries one)."""
+    probs = [c.breach_probability for c in verdict.clauses
+             if c.clause not in _RULE_CLAUSES and c.breach_probability is not None]
+    return max(probs) if probs else None
+
+
+def hold_probability(verdict: SlaVerdict) -> float:
+    """Probability that every clause holds, the clauses' errors taken as independent: the product of
+    (1 - breach probability); a clause without one counts 1 when it passes, 0 when it fails."""
+    hold = 1.0
+    for c in verdict.clauses:
+        if c.breach_probability is not None:
+            hold *= 1.0 - c.breach_probability
+        elif not c.ok:
+            return 0.0
+    return hold
+
+
+def risk_of_breach_probability(p: float | None) -> int:
+    """0 (very low) ... 4 (very high) for the largest breach probability; see ``BREACH_PROBABILITY_BANDS``."""
+    if p is None:
+        return 0
+    for below, band in BREACH_PROBABILITY_BANDS:
+        if p < below:
+            return band
+    return 4
 
 
 def performance_risk(verdict: SlaVerdict, floor: int = 0) -> int:
-    """0 (very low) … 4 (very high) from the smallest margin; see the module doc for the bands."""
-    if not verdict.compliant:
-        return 4
-    margin = smallest_margin(verdict)
-    risk = 0
-    if margin is not None:
-        risk = 4
-        for at_least, band in RISK_BANDS:
-            if margin >= at_least:
-                risk = band
-                break
+    """0 (very low) ... 4 (very high): 4 when a clause fails, else from the largest breach probability
+    (module doc), never below ``floor``."""
+    risk = 4 if not verdict.compliant else risk_of_breach_probability(largest_breach_probability(verdict))
     return max(risk, min(4, floor))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from costopt.domain.common import HOURS_PER_MONTH
@@ -21,13 +22,27 @@ from costopt.domain.recommendation import Action, SlaVerdict, Strategy
 from costopt.domain.resources import ResourceConfig
 from costopt.domain.service import RightsizingPolicy, Service, Sla
 from costopt.engine.cost_model import CostInputs, cost_inputs, monthly, usage_stats
-from costopt.engine.sla import Capacity, Prediction, QueueLoad, evaluate, predict_queue, scale_cpu_pct, scale_memory_pct
+from costopt.engine.sla import (
+    DEFAULT_LOG_SD,
+    SKETCH_LOG_SD,
+    Capacity,
+    Prediction,
+    QueueLoad,
+    calibrate_residual_ms,
+    evaluate,
+    latency_log_sd,
+    model_latency_ms,
+    predict_queue,
+    scale_cpu_pct,
+    scale_memory_pct,
+)
 
 if TYPE_CHECKING:
     from costopt.observe.usage import ResourceUsage
     from costopt.pricing import Catalog
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+_DAY = timedelta(days=1)
 MAX_REJECTED_PER_ACTION = 3
 
 
@@ -129,6 +144,41 @@ def error_rate_pct(u: ResourceUsage) -> float | None:
     return err / req * 100.0
 
 
+def busy_hour_log_se(u: ResourceUsage, metric: Metric, min_hours: int = 12) -> float | None:
+    """The standard error of the lookback's busy-hour level on a log scale: the standard deviation of
+    ln(a day's busiest hourly mean) over the days with ``min_hours`` or more hours of data, over the
+    square root of their number -- how much the observed peak would move with other days like these
+    (the weekly shape inflates it: conservative). None with fewer than 3 such days."""
+    peaks: list[float] = []  # the hourly aggregates come sorted by hour: one pass, a day at a time
+    day, hours, peak = None, 0, 0.0
+    for agg in u.hourly.get(metric, ()):
+        if not agg.count:
+            continue
+        hour = agg.hour
+        if day is None or hour.day != day.day or hour - day >= _DAY:
+            if hours >= min_hours:
+                peaks.append(peak)
+            day, hours, peak = hour, 0, 0.0
+        hours += 1
+        value = agg.sum / agg.count
+        if value > peak:
+            peak = value
+    if hours >= min_hours:
+        peaks.append(peak)
+    logs = [math.log(v) for v in peaks if v > 0]
+    if len(logs) < 3:
+        return None
+    mean = sum(logs) / len(logs)
+    return math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1) / len(logs))
+
+
+def observed_log_sd(u: ResourceUsage, metric: Metric) -> float:
+    """sigma of a prediction read from ``metric``'s lookback: ``busy_hour_log_se``, at least the sketches'
+    accuracy; ``DEFAULT_LOG_SD`` when fewer than 3 full days say how much it moves."""
+    spread = busy_hour_log_se(u, metric)
+    return DEFAULT_LOG_SD if spread is None else max(SKETCH_LOG_SD, spread)
+
+
 def ceil_to(value: float, step: float) -> float:
     return math.ceil(value / step - 1e-9) * step
 
@@ -158,6 +208,8 @@ class ComputeUsage:
     idle: bool
     percentiles: dict[str, float]
     notes: list[str]
+    uncertainty: dict[str, float] = field(default_factory=dict)
+    """sigma of the observations the predictions scale, per SLA clause (see ``Prediction.uncertainty``)."""
 
     @classmethod
     def read(cls, ctx: Context, current: ComputeShape) -> ComputeUsage:
@@ -171,6 +223,13 @@ class ComputeUsage:
             pct["memory_max_pct"] = round(mem_max, 3)
         else:
             notes.append("no memory data: memory is never sized below the current allocation")
+        cpu_sd = observed_log_sd(u, Metric.CPU_PCT)
+        errors = total(u, Metric.ERRORS)
+        uncertainty = {"max_cpu_utilization_pct": cpu_sd, "queue_utilization": cpu_sd,
+                       "max_memory_utilization_pct": observed_log_sd(u, Metric.MEMORY_PCT),
+                       # Poisson counting error of the observed rate
+                       "max_error_rate_pct": 1.0 / math.sqrt(errors) if errors else SKETCH_LOG_SD,
+                       "latency": observed_log_sd(u, Metric.LATENCY_MS)}
         load: QueueLoad | None = None
         lam_mean = per_second(u, Metric.REQUESTS)
         lam_busy = per_second(u, Metric.REQUESTS, q)
@@ -181,12 +240,29 @@ class ComputeUsage:
             load = QueueLoad(arrival_rate_per_s=lam_busy, cpu_seconds_per_request=s, observed_latency_p99_ms=lat)
             pct[f"requests_p{ctx.rs.cpu_percentile:g}_per_s"] = round(lam_busy, 4)
             pct["cpu_ms_per_request"] = round(s * 1000.0, 3)
+            p_label = f"p{ctx.rs.cpu_percentile:g}"
             if lat is not None:
-                pct[f"latency_p99_ms_p{ctx.rs.cpu_percentile:g}"] = round(lat, 3)
-                notes.append(f"latency: M/M/c calibrated to the p{ctx.rs.cpu_percentile:g} of the observed "
-                             "per-period p99 at the current config")
+                cap = Capacity(current.replicas, current.cores)
+                residual, excess = calibrate_residual_ms(load, cap)
+                model = model_latency_ms(load, cap, 0.99)
+                pct[f"latency_p99_ms_{p_label}"] = round(lat, 3)
+                pct["latency_residual_ms"] = round(residual, 3)
+                if not math.isfinite(model):
+                    notes.append("latency: the busy-hour load saturates the current config in the queueing model "
+                                 "(utilization >= 1): no non-queueing residual can be calibrated")
+                elif excess > 0:
+                    notes.append(f"latency: the queueing model's p99 at the current config ({model:.1f} ms) exceeds "
+                                 f"the observed {lat:.1f} ms by {excess:.1f} ms: no non-queueing residual, so "
+                                 "predicted latencies are conservative")
+                else:
+                    notes.append(f"latency: queueing model (exponential CPU time: its spread is not observed) plus "
+                                 f"{residual:.1f} ms of non-queueing time, calibrated at the current config as the "
+                                 f"{p_label} of the per-period p99 ({lat:.1f} ms) minus the model's p99 "
+                                 f"({model:.1f} ms); p95 uses the same residual")
             else:
-                notes.append("no latency data: the M/M/c model is used uncalibrated")
+                uncertainty["latency"] = DEFAULT_LOG_SD
+                notes.append("no latency data: latency is the queueing model's alone (no non-queueing time, "
+                             "optimistic)")
         else:
             notes.append("no request/CPU data for a queueing model: latency is not predicted")
         requests_total = total(u, Metric.REQUESTS)
@@ -195,7 +271,8 @@ class ComputeUsage:
         idle = (requests_total == 0 and cpu_99 < max(idle_cpu, 5.0)) if requests_total is not None \
             else cpu_99 < idle_cpu
         return cls(cpu_p_pct=cpu_p, cpu_p99_pct=cpu_99, memory_max_pct=mem_max, load=load,
-                   error_rate_pct=error_rate_pct(u), idle=idle, percentiles=pct, notes=notes)
+                   error_rate_pct=error_rate_pct(u), idle=idle, percentiles=pct, notes=notes,
+                   uncertainty=uncertainty)
 
     def targets(self, ctx: Context, current: ComputeShape) -> tuple[float, float]:
         """(total cores needed at target utilization, memory needed per replica) -- DESIGN §4 defaults."""
@@ -217,11 +294,16 @@ class ComputeUsage:
             replicas=option.replicas,
             spot=option.spot,
             reduces_capacity=opt_cap.total_cores < cur_cap.total_cores - 1e-9,
+            uncertainty={k: v for k, v in self.uncertainty.items() if k != "latency"},
         )
         if self.load is not None and option.replicas > 0:
             qp = predict_queue(self.load, cur_cap, opt_cap)
             p.rho, p.latency_p95_ms, p.latency_p99_ms = qp.rho, qp.latency_p95_ms, qp.latency_p99_ms
             p.unstable = qp.rho >= 1
+            observed = self.uncertainty.get("latency", DEFAULT_LOG_SD)
+            calibrated = self.load.observed_latency_p99_ms is not None
+            p.uncertainty["latency_p95_ms"] = latency_log_sd(observed, qp.extrapolated_p95 if calibrated else 1.0)
+            p.uncertainty["latency_p99_ms"] = latency_log_sd(observed, qp.extrapolated_p99 if calibrated else 1.0)
         return p
 
 

@@ -282,11 +282,16 @@ class WaitModel:
     """Erlang C: P(W > 0)."""
     service: ServiceTime
     first_departure_mean_s: float
+    """E[M_c]: the first of c departures, the minimum of c equilibrium residual service times."""
     first_departure_scv: float
     queue_ahead_mean_s: float
+    """E[Y], the wait for the queue ahead when there is one (probability rho): m(1+s) / (2c(1-rho))."""
     queue_ahead_scv: float
-    _phase: tuple[float, float, float, float] = (1.0, 1.0, 0.0, 1.0)
-    _erlang_k: int = 0
+    """SCV(Y) = (1-rho)·[C·SCV(R) + (1-C)·SCV(M_c)] + rho."""
+    combined_phases: tuple[float, float, float, float] = (1.0, 1.0, 0.0, 1.0)
+    """M_c + Y as (p1, rate1, p2, rate2): an H2, or Erlang(k-1) w.p. p1 and Erlang(k) (same rate)."""
+    combined_erlang_k: int = 0
+    """k of the Erlang mixture; 0: the H2."""
 
     @property
     def mean_s(self) -> float:
@@ -295,10 +300,10 @@ class WaitModel:
 
     def _combined_survival(self, x: float) -> float:
         """P(M_c + Y > x) by the phase-type fit."""
-        p1, r1, p2, r2 = self._phase
-        if self._erlang_k == 0:
+        p1, r1, p2, r2 = self.combined_phases
+        if self.combined_erlang_k == 0:
             return p1 * math.exp(-r1 * x) + p2 * math.exp(-r2 * x)
-        k = self._erlang_k
+        k = self.combined_erlang_k
         return p1 * _erlang_survival(k - 1, r1 * x) + p2 * _erlang_survival(k, r2 * x)
 
     def conditional_survival(self, x: float) -> float:
@@ -338,7 +343,7 @@ def wait_model(servers: int, arrival_rate_per_s: float, service: ServiceTime) ->
     phase, k = _phase_type(g_mean, g_var / (g_mean * g_mean)) if g_mean > 0 else ((1.0, 1.0, 0.0, 1.0), 0)
     return WaitModel(servers=servers, rho=rho, delay_probability=cw, service=service,
                      first_departure_mean_s=m1, first_departure_scv=scv_m, queue_ahead_mean_s=ey,
-                     queue_ahead_scv=scv_y, _phase=phase, _erlang_k=k)
+                     queue_ahead_scv=scv_y, combined_phases=phase, combined_erlang_k=k)
 
 
 # =========================================================================== response time T = S + W
@@ -369,8 +374,8 @@ def _lognormal_convolution(t: float, w: WaitModel) -> float:
     inv = 1.0 / (sd * _SQRT2)
     norm = 1.0 / (sd * _SQRT2PI)
     c, rho = w.servers, w.rho
-    p1, r1, p2, r2 = w._phase
-    k = w._erlang_k
+    p1, r1, p2, r2 = w.combined_phases
+    k = w.combined_erlang_k
     erfc, exp, log = math.erfc, math.exp, math.log
 
     def cond(x: float) -> float:

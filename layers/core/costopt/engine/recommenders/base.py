@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from costopt.domain.common import HOURS_PER_MONTH
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
     from costopt.pricing import Catalog
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
-_DAY = timedelta(days=1)
 MAX_REJECTED_PER_ACTION = 3
 
 
@@ -150,15 +148,15 @@ def busy_hour_log_se(u: ResourceUsage, metric: Metric, min_hours: int = 12) -> f
     square root of their number -- how much the observed peak would move with other days like these
     (the weekly shape inflates it: conservative). None with fewer than 3 such days."""
     peaks: list[float] = []  # the hourly aggregates come sorted by hour: one pass, a day at a time
-    day, hours, peak = None, 0, 0.0
+    day, hours, peak = (0, 0), 0, 0.0  # (month, day): a lookback is shorter than a year
     for agg in u.hourly.get(metric, ()):
         if not agg.count:
             continue
         hour = agg.hour
-        if day is None or hour.day != day.day or hour - day >= _DAY:
+        if hour.day != day[1] or hour.month != day[0]:
             if hours >= min_hours:
                 peaks.append(peak)
-            day, hours, peak = hour, 0, 0.0
+            day, hours, peak = (hour.month, hour.day), 0, 0.0
         hours += 1
         value = agg.sum / agg.count
         if value > peak:

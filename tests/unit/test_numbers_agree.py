@@ -96,3 +96,22 @@ def test_an_autoscaled_pool_reproduces_its_fleet_and_its_bill() -> None:
     (resource,) = sim.per_resource
     assert resource.baseline_monthly_cost_usd.p50 == pytest.approx(4 * task_month, rel=0.02)
     assert resource.baseline_monthly_cost_usd.p50 == pytest.approx(bill.billed_monthly_usd, rel=0.02)
+
+
+def test_confidence_is_the_probability_that_every_clause_holds() -> None:
+    """Not data coverage any more: the product over the option's clauses of 1 - breach probability (a failing
+    rule counts 0), times the share of the lookback observed -- recomputed here from the published clauses."""
+    confidences = []
+    for service_id in sorted(demo.DEMO_SERVICES):
+        _, _, result = lookback(service_id)
+        for rec in result.recommendations:
+            hold = 1.0
+            for clause in rec.sla.clauses:
+                if clause.breach_probability is not None:
+                    hold *= 1.0 - clause.breach_probability
+                elif not clause.ok:
+                    hold = 0.0
+            assert rec.confidence == pytest.approx(round(hold * rec.data_coverage, 4), abs=1e-4)
+            assert 0.0 < rec.data_coverage <= 1.0
+            confidences.append(rec.confidence)
+    assert min(confidences) < 0.999 < max(confidences)  # it discriminates: not 1.0 on every demo recommendation

@@ -16,6 +16,7 @@ from costopt.domain.service import Service
 from costopt.engine.cost_model import duration_ratio
 from costopt.engine.recommend import priority_of, recommend
 from costopt.engine.recommenders.lambda_function import cpu_share
+from costopt.engine.sla import hold_probability
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
 
@@ -79,7 +80,8 @@ def test_every_kind_gets_a_sensible_recommendation(full):
         for r in recs:
             assert r.sla.compliant and r.monthly_savings_usd > 0
             assert r.monthly_cost_proposed_usd < r.monthly_cost_current_usd
-            assert r.xor_group == f"shop/{rid}" and r.confidence == 1.0 and r.engine_version
+            assert r.xor_group == f"shop/{rid}" and r.data_coverage == 1.0 and r.engine_version
+            assert r.confidence == pytest.approx(round(hold_probability(r.sla), 4), abs=1e-4)  # x coverage 1.0
             assert r.savings_pct == pytest.approx(r.monthly_savings_usd / r.monthly_cost_current_usd * 100, abs=0.02)
         assert [r.rank for r in recs] == list(range(1, len(recs) + 1))
         assert [r.monthly_savings_usd for r in recs] == sorted((r.monthly_savings_usd for r in recs), reverse=True)

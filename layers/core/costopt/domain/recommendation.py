@@ -121,7 +121,10 @@ class Recommendation(Model):
     monthly_savings_usd: float
     savings_pct: float
     performance_risk: int = Field(ge=0, le=4)
-    confidence: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1, description=(
+        "Probability that the option keeps every SLA clause (the product of 1 - each clause's "
+        "breach_probability) times data_coverage"))
+    data_coverage: float = Field(default=1.0, ge=0, le=1, description="Share of the lookback's hours observed")
     cost_basis: CostBasis = Field(default="config",
                                   description="What the cost figures rest on (see evidence.cost_model)")
     model_vs_bill_pct: float | None = Field(

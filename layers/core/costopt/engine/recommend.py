@@ -14,6 +14,10 @@ saving is their difference, and savings_pct, priority and the min-savings thresh
 published figures (so proposed + savings == current as displayed). The service's current cost is the
 sum of its resources' published current costs.
 
+``confidence`` is the probability that the option keeps every SLA clause (``engine.sla.hold_probability``:
+the product of each clause's 1 - breach probability) times the share of the lookback that was observed
+(``data_coverage``): an hour not observed is an hour the option was not checked against.
+
 Priority from the monthly saving -- P1 >= $100, P2 >= $20, P3 >= $5, P4 below -- moved down one level
 at performance risk 3 and two levels at risk 4 (never below P4). A saving that rests on a labelled
 assumption nobody in the deployment has confirmed (``UNCONFIRMED_ASSUMPTIONS``: the bundled Fargate Spot
@@ -42,7 +46,7 @@ from costopt.domain.recommendation import (
 )
 from costopt.domain.service import Service
 from costopt.engine.recommenders import RECOMMENDERS, Context, Option, Plan
-from costopt.engine.sla import failed_clauses, performance_risk
+from costopt.engine.sla import failed_clauses, hold_probability, performance_risk
 from costopt.errors import CostoptError
 
 if TYPE_CHECKING:
@@ -197,7 +201,9 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             offered.append(Recommendation(
                 service_id=service.service_id, recommendation_id=id_factory(now), resource_id=res.resource_id,
                 kind=res.kind, action=opt.action, current=current, proposed=opt.proposed, **figures,
-                savings_pct=money.savings_pct, performance_risk=risk, confidence=round(min(1.0, ru.coverage), 4),
+                savings_pct=money.savings_pct, performance_risk=risk,
+                confidence=round(hold_probability(verdict) * min(1.0, ru.coverage), 4),
+                data_coverage=round(min(1.0, ru.coverage), 4),
                 cost_basis=model.basis,
                 model_vs_bill_pct=None if model.bill is None else round(model.bill.model_vs_bill_pct, 2),
                 priority=priority_of(money.savings_usd, risk, rests_on_assumption=bool(

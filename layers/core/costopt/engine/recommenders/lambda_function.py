@@ -29,9 +29,10 @@ from costopt.engine.recommenders.base import (
     Option,
     Plan,
     ceil_to,
+    observed_log_sd,
     per_second,
 )
-from costopt.engine.sla import Prediction, scale_memory_pct
+from costopt.engine.sla import DEFAULT_LOG_SD, Prediction, scale_memory_pct
 
 MIN_MB, MAX_MB, STEP_MB = 128, 10_240, 64
 MULTITHREAD_RISK_FLOOR = 2
@@ -82,12 +83,20 @@ def recommend_lambda(ctx: Context) -> Plan:
         percentiles["memory_max_pct"] = round(mem_max, 3)
     plan = Plan(current_cost_usd=current_cost, percentiles=percentiles, notes=notes)
 
+    duration_sd = observed_log_sd(u, Metric.DURATION_MS)
+    memory_sd = observed_log_sd(u, Metric.MEMORY_PCT)
+
     def predict(m: int) -> Prediction:
         ratio = run.ratio(m)
         lat = None if d_lat0 is None else d_lat0 * ratio
+        # the observed p99's own spread, and the duration model's (not validated, so DEFAULT_LOG_SD) on the
+        # share of the prediction it extrapolates
+        lat_sd = math.hypot(duration_sd, DEFAULT_LOG_SD * abs(ratio - 1.0) / max(ratio, 1.0))
         return Prediction(latency_p95_ms=lat, latency_p99_ms=lat,
                           memory_utilization_pct=None if mem_max is None else scale_memory_pct(mem_max, m0, m),
-                          error_rate_pct=err, reduces_capacity=m < m0)
+                          error_rate_pct=err, reduces_capacity=m < m0,
+                          uncertainty={"latency_p95_ms": lat_sd, "latency_p99_ms": lat_sd,
+                                       "max_memory_utilization_pct": memory_sd})
 
     # ---------------------------------------------------------------- memory size by strategy
     sizes = sorted({*MEMORY_SIZES, m0})

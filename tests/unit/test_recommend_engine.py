@@ -13,9 +13,9 @@ import pytest
 from costopt.connectors.synthetic import generate
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.service import Service
+from costopt.engine.cost_model import cpu_share_single as cpu_share
 from costopt.engine.cost_model import duration_ratio
 from costopt.engine.recommend import priority_of, recommend
-from costopt.engine.recommenders.lambda_function import cpu_share
 from costopt.engine.sla import hold_probability
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog

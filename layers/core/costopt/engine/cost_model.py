@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.observation import Metric
@@ -245,20 +245,30 @@ def autoscale_target(demand_cores: tuple[float, ...], cores: float, lo: float, h
     return high
 
 
-def _pool_shape(config: ResourceConfig) -> tuple[float, float, float, float] | None:
-    """(configured count, cores per replica, min, max) of an autoscaled pool config; None when fixed."""
+class PoolShape(NamedTuple):
+    """An autoscaled pool config: its configured count, cores per replica and autoscaling bounds."""
+
+    configured: float
+    cores: float
+    lo: float
+    hi: float
+
+
+def autoscaled_shape(config: ResourceConfig) -> PoolShape | None:
+    """The shape of an autoscaled ECS service / generic deployment (min < max set; min defaults to 1),
+    None for a fixed pool. The one rule the recommender and the simulation both apply."""
     if isinstance(config, EcsConfig) and config.max_count is not None and (config.min_count or 0) < config.max_count:
         lo = config.min_count if config.min_count is not None else min(1, config.max_count)
-        return float(config.desired_count), config.cpu_units / 1024.0, float(lo), float(config.max_count)
+        return PoolShape(float(config.desired_count), config.cpu_units / 1024.0, float(lo), float(config.max_count))
     if isinstance(config, GenericConfig) and config.max_replicas is not None \
             and (config.min_replicas or 0) < config.max_replicas:
         lo = config.min_replicas if config.min_replicas is not None else min(1, config.max_replicas)
-        return float(config.replicas), config.cpu_cores, float(lo), float(config.max_replicas)
+        return PoolShape(float(config.replicas), config.cpu_cores, float(lo), float(config.max_replicas))
     return None
 
 
 def _scaling(config: ResourceConfig, stats: UsageStats, mean_replicas: float | None = None) -> PoolScaling | None:
-    shape = _pool_shape(config)
+    shape = autoscaled_shape(config)
     if shape is None or not stats.cpu_pct_hourly:
         return None
     count, cores, lo, hi = shape
@@ -394,9 +404,9 @@ def price(kind: str, config: ResourceConfig, inputs: CostInputs, catalog: Catalo
             hours=hours, invocations=run.invocations_per_month * month, avg_duration_ms=billed,
             init_ms_per_invocation=init if config.provisioned_concurrency == 0 else 0.0), catalog)
     if isinstance(config, (EcsConfig, GenericConfig)):
-        shape = _pool_shape(config)
+        shape = autoscaled_shape(config)
         if inputs.scaling is not None and shape is not None:
-            replicas = inputs.scaling.replicas(shape[1], shape[2], shape[3])
+            replicas = inputs.scaling.replicas(shape.cores, shape.lo, shape.hi)
         else:
             count = config.desired_count if isinstance(config, EcsConfig) else config.replicas
             replicas = count * inputs.replica_factor
@@ -428,10 +438,8 @@ def _check_bill(resource: Any, inputs: CostInputs, stats: UsageStats, catalog: C
     billed = billed_day * HOURS_PER_MONTH / 24.0
     model = monthly(resource, inputs, catalog)
     if model <= 0:
-        check = BillCheck(billed_monthly_usd=billed, modelled_monthly_usd=model, model_vs_bill_pct=math.inf,
-                          corrected=False, flagged=True, billed_days=stats.billed_days,
-                          detail="the bill shows cost the model prices at $0")
-        return replace(inputs, bill=_finite(check))
+        return replace(inputs, bill=BillCheck(billed, model, -100.0, False, True, stats.billed_days,
+                                              f"the bill shows ${billed:.2f}/month the model prices at $0: flagged"))
     gap = (model - billed) / billed * 100.0
     within = abs(gap) <= BILL_TOLERANCE_PCT
     base = f"model ${model:.2f}/month vs billed ${billed:.2f}/month over {stats.billed_days} billed days ({gap:+.1f}%)"
@@ -445,10 +453,6 @@ def _check_bill(resource: Any, inputs: CostInputs, stats: UsageStats, catalog: C
             billed, model, gap, True, False, stats.billed_days, base + f": corrected to the bill ({what})"))
     return replace(inputs, bill=BillCheck(billed, model, gap, False, True, stats.billed_days,
                                           base + ": flagged, the model has no part the bill can correct"))
-
-
-def _finite(check: BillCheck) -> BillCheck:
-    return check if math.isfinite(check.model_vs_bill_pct) else replace(check, model_vs_bill_pct=999.0)
 
 
 def _corrected(resource: Any, inputs: CostInputs, stats: UsageStats, billed: float, model: float,
@@ -480,7 +484,7 @@ def _corrected(resource: Any, inputs: CostInputs, stats: UsageStats, billed: flo
 
 
 __all__ = [
-    "BILL_TOLERANCE_PCT", "BillCheck", "CostBasis", "CostInputs", "LambdaRun", "PoolScaling", "UsageStats",
-    "autoscale_target", "cost_inputs", "cpu_share_multi", "cpu_share_single", "duration_ratio", "mean_count",
-    "monthly", "price", "usage_stats",
+    "BILL_TOLERANCE_PCT", "BillCheck", "CostBasis", "CostInputs", "LambdaRun", "PoolScaling", "PoolShape",
+    "UsageStats", "autoscale_target", "autoscaled_shape", "cost_inputs", "cpu_share_multi", "cpu_share_single",
+    "duration_ratio", "mean_count", "monthly", "price", "usage_stats",
 ]

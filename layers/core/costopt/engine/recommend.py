@@ -32,9 +32,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import costopt
+from costopt.connectors.base import SERVICE_TOTAL
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.money import round_usd, savings
-from costopt.domain.observation import Metric
 from costopt.domain.recommendation import (
     CostModelEvidence,
     Evidence,
@@ -45,6 +45,7 @@ from costopt.domain.recommendation import (
     Strategy,
 )
 from costopt.domain.service import Service
+from costopt.engine.cost_model import usage_stats
 from costopt.engine.recommenders import RECOMMENDERS, Context, Option, Plan
 from costopt.engine.sla import failed_clauses, hold_probability, performance_risk
 from costopt.errors import CostoptError
@@ -194,7 +195,7 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
                 continue
             risk = performance_risk(verdict, floor=opt.risk_floor)
             evidence = evidence_base.model_copy(update={"notes": [*evidence_base.notes, *opt.notes]})
-            option_assumptions = list(getattr(opt, "assumptions", ()) or ())
+            option_assumptions = list(opt.assumptions)
             if option_assumptions:
                 evidence.cost_model = cost_evidence.model_copy(update={"assumptions": sorted(
                     {*cost_evidence.assumptions, *option_assumptions})})
@@ -241,12 +242,11 @@ def _service_bill_gap(per_resource: list[tuple[float, float]], modelled_all: flo
     if per_resource:
         model, bill = sum(m for m, _ in per_resource), sum(b for _, b in per_resource)
     else:
-        total = usage.resource("_service")
-        cost = None if total is None else total.summaries.get(Metric.COST_USD)
-        if total is None or cost is None or not cost.count or cost.mean is None or n_resources == 0:
+        total = usage.resource(SERVICE_TOTAL)
+        billed_day = None if total is None or n_resources == 0 else usage_stats(total).billed_usd_per_day
+        if billed_day is None:
             return None
-        per_day = 86_400.0 / float(total.period_s.get(Metric.COST_USD) or 86_400)
-        model, bill = modelled_all, cost.mean * per_day * HOURS_PER_MONTH / 24.0
+        model, bill = modelled_all, billed_day * HOURS_PER_MONTH / 24.0
     return round((model - bill) / bill * 100.0, 2) if bill > 0 else None
 
 

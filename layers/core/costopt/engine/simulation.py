@@ -83,7 +83,7 @@ from costopt.domain.simulation import (
     ScenarioOutcome,
     SimulationResult,
 )
-from costopt.engine.cost_model import CostInputs, UsageStats
+from costopt.engine.cost_model import CostInputs, UsageStats, autoscaled_shape
 from costopt.engine.cost_model import cost_inputs as model_inputs
 from costopt.engine.queueing import ServiceTime, response_time_quantiles_array
 from costopt.engine.simulation_templates import OffHours, ResourcePlan, SimulationPlan
@@ -439,8 +439,8 @@ def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, 
         prices = catalog.fargate.architectures[cfg.architecture]
         factor = (1.0 - catalog.fargate.spot_discount) if cfg.capacity == "spot" else 1.0
         fargate_hourly(catalog, cfg.cpu_units, cfg.memory_mb, cfg.architecture, cfg.capacity)  # validates
-        autoscaled = cfg.max_count is not None and (cfg.min_count or 0) < cfg.max_count
-        lo = cfg.min_count if cfg.min_count is not None else min(1, cfg.max_count or 1)
+        shape = autoscaled_shape(cfg)
+        autoscaled, lo = shape is not None, (shape.lo if shape is not None else 1)
         return Pool(
             count=_scheduled(cfg.desired_count, off.get("desired_count"), mask),
             lo=_scheduled(lo, off.get("min_count"), mask), hi=cfg.max_count, autoscaled=autoscaled,
@@ -448,8 +448,8 @@ def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, 
             lines={"vcpu": cfg.cpu_units / 1024.0 * prices.usd_per_vcpu_hour * factor,
                    "memory": cfg.memory_mb / 1024.0 * prices.usd_per_gb_hour * factor})
     if kind == "generic" and isinstance(cfg, GenericConfig):
-        autoscaled = cfg.max_replicas is not None and (cfg.min_replicas or 0) < cfg.max_replicas
-        lo = cfg.min_replicas if cfg.min_replicas is not None else min(1, cfg.max_replicas or 1)
+        shape = autoscaled_shape(cfg)
+        autoscaled, lo = shape is not None, (shape.lo if shape is not None else 1)
         unit = generic_unit_prices(cfg, catalog)  # unset prices: the labelled Fargate estimate
         return Pool(
             count=_scheduled(cfg.replicas, off.get("replicas"), mask),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from costopt.domain.observation import Metric
-from costopt.engine.cost_model import FULL_VCPU_MB, cpu_share_single
+from costopt.engine.cost_model import FULL_VCPU_MB
 from costopt.engine.recommenders.base import (
     SECONDS_PER_MONTH,
     Context,
@@ -39,11 +39,6 @@ MULTITHREAD_RISK_FLOOR = 2
 MEMORY_SIZES = tuple(range(MIN_MB, MAX_MB + 1, STEP_MB))
 ARM64_NOTE = ("arm64 (Graviton2) is ~20% cheaper per GB-second; performance assumed equal -- benchmark first. "
               "Not auto-applicable: the code and its native dependencies must be built for arm64.")
-
-
-def cpu_share(memory_mb: float) -> float:
-    """vCPU share single-threaded code gets at ``memory_mb`` (kept for callers; see ``engine.cost_model``)."""
-    return cpu_share_single(memory_mb)
 
 
 def recommend_lambda(ctx: Context) -> Plan:

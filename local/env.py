@@ -16,6 +16,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 ALERT_TOPIC_NAME = "costopt-alerts"
 RECOMPUTE_QUEUE_NAME = "costopt-recompute"
+ACTUATION_QUEUE_NAME = "costopt-actuation"
 
 
 def port_from_env(name: str) -> int | None:
@@ -67,6 +68,10 @@ def recompute_queue_url(sandbox_url: str) -> str:
     return f"{sandbox_url}/{ACCOUNT_ID}/{RECOMPUTE_QUEUE_NAME}"
 
 
+def actuation_queue_url(sandbox_url: str) -> str:
+    return f"{sandbox_url}/{ACCOUNT_ID}/{ACTUATION_QUEUE_NAME}"
+
+
 def configure(dynamodb_url: str, sandbox_url: str) -> dict[str, str]:
     """Point boto3/PynamoDB at the local endpoints; returns what was set."""
     env = {
@@ -78,6 +83,7 @@ def configure(dynamodb_url: str, sandbox_url: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "local",
         "ALERT_TOPIC_ARN": alert_topic_arn(),
         "RECOMPUTE_QUEUE_URL": recompute_queue_url(sandbox_url),
+        "ACTUATION_QUEUE_URL": actuation_queue_url(sandbox_url),
         "EVENT_BUS_NAME": "default",
         "COSTOPT_STAGE": "local",
     }

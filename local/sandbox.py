@@ -14,7 +14,7 @@ import zipfile
 from typing import Any
 
 from local.demo import DEMO_CLUSTER
-from local.env import ALERT_TOPIC_NAME, RECOMPUTE_QUEUE_NAME, REGION
+from local.env import ACTUATION_QUEUE_NAME, ALERT_TOPIC_NAME, RECOMPUTE_QUEUE_NAME, REGION
 
 LAMBDA_ROLE = "costopt-demo-lambda"
 DEMO_AZ = f"{REGION}a"
@@ -47,17 +47,23 @@ def reset(endpoint: str) -> None:
 
 
 def create_messaging(endpoint: str) -> dict[str, str]:
-    """The SNS alert topic and the recompute queue (with its dead-letter queue)."""
+    """The SNS alert topic, the recompute queue and the actuation queue (each with its dead-letter queue)."""
     sns, sqs = client("sns", endpoint), client("sqs", endpoint)
     topic_arn = sns.create_topic(Name=ALERT_TOPIC_NAME)["TopicArn"]
-    dlq_url = sqs.create_queue(QueueName=f"{RECOMPUTE_QUEUE_NAME}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(QueueName=RECOMPUTE_QUEUE_NAME, Attributes={
-        "VisibilityTimeout": "180",
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
-    })["QueueUrl"]
+
+    def queue(name: str, visibility_s: int) -> tuple[str, str]:
+        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName=name, Attributes={
+            "VisibilityTimeout": str(visibility_s),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
+        })["QueueUrl"]
+        return url, dlq_url
+
+    queue_url, dlq_url = queue(RECOMPUTE_QUEUE_NAME, 180)
+    actuation_url, _ = queue(ACTUATION_QUEUE_NAME, 180)
     client("events", endpoint).describe_event_bus(Name="default")  # exists in every account
-    return {"topic_arn": topic_arn, "queue_url": queue_url, "dlq_url": dlq_url}
+    return {"topic_arn": topic_arn, "queue_url": queue_url, "dlq_url": dlq_url, "actuation_queue_url": actuation_url}
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

@@ -184,12 +184,12 @@ def _sigterm(signum: int, frame: Any) -> None:
 
 
 class Scheduler(threading.Thread):
-    """The schedules and the queue trigger of template.yaml, in process: pull_metrics hourly,
-    recompute daily, and recompute's SQS queue polled like an event source mapping."""
+    """The schedules and the queue triggers of template.yaml, in process: pull_metrics hourly,
+    recompute daily, and the SQS queues of recompute and actuate polled like event source mappings."""
 
-    def __init__(self, sandbox_url: str, queue_url: str) -> None:
+    def __init__(self, sandbox_url: str, queue_url: str, actuation_queue_url: str) -> None:
         super().__init__(name="costopt-scheduler", daemon=True)
-        self.sandbox_url, self.queue_url = sandbox_url, queue_url
+        self.sandbox_url, self.queue_url, self.actuation_queue_url = sandbox_url, queue_url, actuation_queue_url
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -206,6 +206,7 @@ class Scheduler(threading.Thread):
                     next_recompute += RECOMPUTE_EVERY_S
                     run_job("recompute", say=say)
                 drain_queue("recompute", self.queue_url, self.sandbox_url, say=say)
+                drain_queue("actuate", self.actuation_queue_url, self.sandbox_url, say=say)
             except Exception as exc:  # keep the schedules alive whatever one run does
                 say(f"scheduler: {type(exc).__name__}: {exc}")
 
@@ -271,7 +272,10 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
     messaging = sandbox.create_messaging(sandbox_url)
     if messaging["queue_url"] != env.recompute_queue_url(sandbox_url):
         os.environ["RECOMPUTE_QUEUE_URL"] = messaging["queue_url"]  # before costopt is imported
-    say(f"  SNS topic {messaging['topic_arn']}, SQS queue {messaging['queue_url']}")
+    if messaging["actuation_queue_url"] != env.actuation_queue_url(sandbox_url):
+        os.environ["ACTUATION_QUEUE_URL"] = messaging["actuation_queue_url"]
+    say(f"  SNS topic {messaging['topic_arn']}, SQS queues {messaging['queue_url']} (recompute), "
+        f"{messaging['actuation_queue_url']} (actuate)")
     state = StackState(pid=os.getpid(), started_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                        api_url=env.url(api_port), dynamodb_url=dynamodb_url, sandbox_url=sandbox_url,
                        events_dir=env.shown(events_dir(api_port)))
@@ -305,7 +309,7 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
     server = make_server(gateway, env.HOST, api_port)
     stack.callback(server.server_close)
     write_state(dataclasses.replace(state, ready=True))
-    scheduler = Scheduler(sandbox_url, messaging["queue_url"])
+    scheduler = Scheduler(sandbox_url, messaging["queue_url"], messaging["actuation_queue_url"])
     scheduler.start()
     stack.callback(scheduler.stop)
     missing = sorted({r.function.name for r in gateway.routes if not r.function.exists})
@@ -320,6 +324,10 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
 PICK_GP3 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ebs_gp3"); '
             'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
 NEW_KEY = "$(.venv/bin/python -c 'import uuid; print(uuid.uuid4())')"
+# Picks nightly-batch's SLA-compliant EC2 rightsize out of the same list (a stop/modify/start: 202, then the worker).
+PICK_EC2 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ec2_rightsize" '
+            'and i["sla"]["compliant"]); '
+            'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
 
 
 def _banner(base: str, token: str, routes: int, missing: list[str], state: StackState,
@@ -349,6 +357,12 @@ def _banner(base: str, token: str, routes: int, missing: list[str], state: Stack
     say(f"  curl -s {post} {base}/v1/config/apply -H \"Idempotency-Key: {NEW_KEY}\" -d \"$BODY\"")
     say(f"  curl -s {auth} {base}/v1/config/history/nightly-batch")
     say(f"  curl -s {auth} {base}/v1/services/nightly-batch/budget     # forecast over its budget on any day")
+    say("  # resize nightly-batch's EC2 host: 202 at once; the actuation worker (its SQS queue is polled every "
+        f"{QUEUE_POLL_S:g} s) stops, modifies and starts it")
+    say(f"  BODY=$(curl -s {auth} '{base}/v1/recommendations/nightly-batch?status=ACTIVE' | "
+        f".venv/bin/python -c '{PICK_EC2}')")
+    say(f"  curl -s {post} {base}/v1/config/apply -d \"$BODY\"")
+    say(f"  sleep 12; curl -s {auth} '{base}/v1/config/history/nightly-batch?limit=1'   # SUCCEEDED, with its steps")
     if "apply-dry-run.json" in events:
         say(f"  # one handler in process with an event file (the `sam local invoke` analogue); {state.events_dir}/")
         say("  # holds the events whose ids must exist, with the demo's ids (`python -m local seed` rewrites them)")

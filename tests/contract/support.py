@@ -37,6 +37,7 @@ EXPECTED_FUNCTIONS = {
     "MetricsFunction": "metrics",
     "PullMetricsFunction": "pull_metrics",
     "RecomputeFunction": "recompute",
+    "ActuateFunction": "actuate",
 }
 SCOPES = {"costopt/read", "costopt/write", "costopt/operate"}
 

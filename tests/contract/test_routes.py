@@ -26,6 +26,9 @@ TPL = template()
 FUNCTIONS = {function_name(res): res for res in functions(TPL).values()}
 API_FUNCTIONS = sorted(name for name, res in FUNCTIONS.items() if http_routes(res))
 JOB_FUNCTIONS = sorted(name for name, res in FUNCTIONS.items() if not http_routes(res))
+SCHEDULED_FUNCTIONS = sorted(name for name in JOB_FUNCTIONS
+                             if any(e.get("Type") == "ScheduleV2"
+                                    for e in FUNCTIONS[name]["Properties"].get("Events", {}).values()))
 Route = tuple[str, str]
 
 
@@ -52,7 +55,8 @@ def handler_routes(name: str) -> dict[Route, frozenset[str]]:
 
 def test_template_splits_functions_into_api_and_jobs() -> None:
     assert set(API_FUNCTIONS) | set(JOB_FUNCTIONS) == set(EXPECTED_FUNCTIONS.values())
-    assert JOB_FUNCTIONS == ["pull_metrics", "recompute"]
+    assert JOB_FUNCTIONS == ["actuate", "pull_metrics", "recompute"]
+    assert SCHEDULED_FUNCTIONS == ["pull_metrics", "recompute"]  # actuate is fed by its queue only
 
 
 @pytest.mark.parametrize("name", API_FUNCTIONS)
@@ -128,7 +132,7 @@ def test_every_route_has_a_sample_event_shaped_like_api_gateway_sends_it(name: s
 
 
 def test_job_events() -> None:
-    for name in JOB_FUNCTIONS:
+    for name in SCHEDULED_FUNCTIONS:
         schedule = load_event(EVENTS / f"{name}-schedule.json")
         assert schedule["detail-type"] == "Scheduled Event" and schedule["detail"] == {"job": name}
         assert schedule["resources"][0].startswith("arn:aws:scheduler:")
@@ -139,6 +143,9 @@ def test_job_events() -> None:
         assert json.loads(record["body"])["service_id"]
     assert {p.name for p in EVENTS.glob("pull_metrics-*.json")} == {"pull_metrics-schedule.json"}
     assert {p.name for p in EVENTS.glob("recompute-*.json")} == {"recompute-schedule.json", "recompute-sqs.json"}
+    [change] = load_event(EVENTS / "actuate-sqs.json")["Records"]
+    assert change["eventSource"] == "aws:sqs" and set(json.loads(change["body"])) == {"service_id", "change_id"}
+    assert {p.name for p in EVENTS.glob("actuate-*.json")} == {"actuate-sqs.json"}
 
 
 def test_every_event_file_belongs_to_a_function() -> None:

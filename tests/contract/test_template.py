@@ -74,7 +74,7 @@ def test_sam_validate_lint_is_clean() -> None:
 # ---------------------------------------------------------------- functions
 
 
-def test_the_eight_functions_of_design_are_declared(tpl: dict[str, Any]) -> None:
+def test_the_functions_of_design_are_declared(tpl: dict[str, Any]) -> None:
     fns = functions(tpl)
     assert {k: function_name(v) for k, v in fns.items()} == EXPECTED_FUNCTIONS
     for res in fns.values():
@@ -227,10 +227,27 @@ def test_recompute_queue_reports_item_failures_and_redrives_to_a_dlq(tpl: dict[s
     assert dlq["MessageRetentionPeriod"] > queue.get("MessageRetentionPeriod", 345600)
 
 
+def test_actuation_queue_feeds_a_worker_that_outlasts_an_ec2_resize(tpl: dict[str, Any]) -> None:
+    sqs = _event(tpl, "ActuateFunction", "SQS")
+    assert sqs["Queue"] == {"Fn::GetAtt": ["ActuationQueue", "Arn"]}
+    assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and sqs["BatchSize"] == 1
+    timeout = effective(tpl["Resources"]["ActuateFunction"], "Timeout", tpl)
+    assert timeout == 900  # Lambda's limit: stop + modify + start + status checks take minutes
+    queue = tpl["Resources"]["ActuationQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ActuationDLQ", "Arn"]}
+    assert tpl["Globals"]["Function"]["Environment"]["Variables"]["ACTUATION_QUEUE_URL"] == {"Ref": "ActuationQueue"}
+    senders = {k for k, v in functions(tpl).items()
+               if {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ActuationQueue", "QueueName"]}}}
+               in v["Properties"].get("Policies", [])}
+    # everything that starts or recovers a change can hand it to the worker
+    assert {"ApplyFunction", "RollbackFunction", "PullMetricsFunction", "RecomputeFunction"} <= senders
+
+
 def test_function_environment(tpl: dict[str, Any]) -> None:
     env = {k: v["Properties"].get("Environment", {}).get("Variables", {}) for k, v in functions(tpl).items()}
     assert env["RecomputeFunction"]["RECOMPUTE_QUEUE_URL"] == {"Ref": "RecomputeQueue"}
-    assert env["RecomputeFunction"]["ALERT_TOPIC_ARN"] == {"Ref": "AlertTopic"}
+    assert tpl["Globals"]["Function"]["Environment"]["Variables"]["ALERT_TOPIC_ARN"] == {"Ref": "AlertTopic"}
     for logical_id in ("ApplyFunction", "RollbackFunction", "PullMetricsFunction", "RecomputeFunction"):
         assert env[logical_id]["EVENT_BUS_NAME"] == "default"
     for logical_id in ("PullMetricsFunction", "RecomputeFunction"):

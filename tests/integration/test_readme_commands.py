@@ -171,9 +171,16 @@ def test_the_banner_commands_work_when_pasted(stack):
             assert output == ""
             continue
         (doc,) = _json_documents(output)
-        if "/v1/config/apply" in command:
+        if "/v1/config/apply" in command and doc["kind"] == "ec2_instance":  # the worker carries it on
+            assert doc["type"] == "APPLY" and doc["status"] == "IN_PROGRESS", doc
+            resized = doc["change_id"]
+        elif "/v1/config/apply" in command:
             assert doc["type"] == "APPLY" and doc["status"] == "SUCCEEDED" and doc["kind"] == "ebs_volume", doc
             applied = doc["change_id"]
+        elif "/v1/config/history/nightly-batch?limit=1" in command:  # after the worker's turn
+            [change] = doc["items"]
+            assert change["change_id"] == resized and change["status"] == "SUCCEEDED", change
+            assert [s["step"] for s in change["steps"]][-3:] == ["start", "status_checks", "succeeded"]
         elif "/v1/config/history/nightly-batch" in command:
             assert doc["items"][0]["change_id"] == applied
         elif " invoke " in command:

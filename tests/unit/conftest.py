@@ -3,7 +3,9 @@ client), tables created from template.yaml, and emptied before each test that as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -18,6 +20,10 @@ _mock = mock_aws()
 _mock.start()
 _ddb = boto3.client("dynamodb", region_name="us-east-1")
 create_tables(_ddb)
+_sqs = boto3.client("sqs", region_name="us-east-1")
+# the actuation worker's queue (template.yaml ActuationQueue), set before costopt reads its settings
+ACTUATION_QUEUE_URL = _sqs.create_queue(QueueName="costopt-actuation")["QueueUrl"]
+os.environ["ACTUATION_QUEUE_URL"] = ACTUATION_QUEUE_URL
 
 
 class LambdaContext:
@@ -43,3 +49,43 @@ def tables() -> Iterator[Any]:
     """Empty tables for this test; yields the low-level DynamoDB client."""
     clear_tables(_ddb)
     yield _ddb
+
+
+def drop_actuation_messages() -> int:
+    """Delete what the actuation queue holds (PurgeQueue is allowed once a minute); returns how many."""
+    dropped = 0
+    while messages := _sqs.receive_message(QueueUrl=ACTUATION_QUEUE_URL, MaxNumberOfMessages=10).get("Messages"):
+        for m in messages:
+            _sqs.delete_message(QueueUrl=ACTUATION_QUEUE_URL, ReceiptHandle=m["ReceiptHandle"])
+        dropped += len(messages)
+    return dropped
+
+
+@pytest.fixture
+def run_actuations(lambda_context: LambdaContext) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Deliver the actuation queue's messages to functions/actuate (as its SQS event source mapping
+    does, one per batch); returns what each delivery reported. The queue starts empty."""
+    from functions.actuate.app import lambda_handler
+
+    drop_actuation_messages()
+
+    def drain() -> list[dict[str, Any]]:
+        reports = []
+        while True:
+            messages = _sqs.receive_message(QueueUrl=ACTUATION_QUEUE_URL, MaxNumberOfMessages=1).get("Messages", [])
+            if not messages:
+                return reports
+            m = messages[0]
+            event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                                  "body": m["Body"], "attributes": {}, "messageAttributes": {},
+                                  "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+                                  "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:costopt-actuation",
+                                  "awsRegion": "us-east-1"}]}
+            report = lambda_handler(event, lambda_context)
+            reports.append({"body": json.loads(m["Body"]), **report})
+            if not report["batchItemFailures"]:
+                _sqs.delete_message(QueueUrl=ACTUATION_QUEUE_URL, ReceiptHandle=m["ReceiptHandle"])
+            else:
+                return reports
+
+    yield drain

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from costopt import clock
-from costopt.store.changes import ChangeRepository, acquire_change_lock, new_change_id
+from costopt.store.changes import ChangeRepository, lock_holder, new_change_id
 from costopt.store.recommendations import RecommendationRepository
 from costopt.store.services import ServiceRepository
 from local.events import http_event
@@ -70,6 +70,12 @@ def apply_body(rec, **extra):
     return {"service_id": rec.service_id, "recommendation_id": rec.recommendation_id, "etag": rec.etag, **extra}
 
 
+def hold_lock(service_id, change_id):
+    from costopt.store.services import ServiceItem
+
+    ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.set(change_id)])
+
+
 def history(service_id="checkout"):
     return ChangeRepository().history(service_id)[0]
 
@@ -94,7 +100,7 @@ def test_apply_changes_the_function_and_records_it(apply_call, lambda_rec):
     service = ServiceRepository().get("checkout")
     assert service.resources[0].config.memory_mb == 512 and service.version == 2  # registry follows live
     # the lock is free again: the service accepts the next change
-    acquire_change_lock("checkout", new_change_id())
+    assert lock_holder("checkout") is None
 
 
 def test_same_idempotency_key_returns_first_result_without_second_change(apply_call, lambda_rec):
@@ -124,7 +130,7 @@ def test_drift_is_409_with_both_configs_and_releases_the_claim(apply_call, lambd
     assert rec.status == "ACTIVE" and "drift" in rec.status_reason and rec.applied_change_id is None
     [change] = history()
     assert change.status == "FAILED" and change.change_id == body["change_id"] and "drift" in change.error
-    acquire_change_lock("checkout", new_change_id())  # lock released
+    assert lock_holder("checkout") is None  # lock released
 
 
 def test_stale_etag_and_dry_run(apply_call, lambda_rec):
@@ -171,7 +177,7 @@ def test_operate_scope_is_required(apply_call, rollback_call, lambda_rec):
 
 def test_another_change_in_progress_is_409_and_a_stale_lock_is_taken_over(apply_call, lambda_rec):
     holder = new_change_id()
-    acquire_change_lock("checkout", holder)
+    hold_lock("checkout", holder)
     status, body = apply_call("POST", "/v1/config/apply", body=apply_body(lambda_rec))
     assert status == 409 and body["change_in_progress"] == holder
     rec = RecommendationRepository().get("checkout", lambda_rec.recommendation_id)
@@ -215,7 +221,7 @@ def test_actuator_failing_half_way_restores_and_records_failed(apply_call, lambd
     assert change.status == "FAILED" and change.change_id == body["change_id"] and "gave up waiting" in change.error
     assert change.completed_at is not None
     assert ServiceRepository().get("checkout").resources[0].config.memory_mb == 1024  # registry untouched
-    acquire_change_lock("checkout", new_change_id())  # lock released
+    assert lock_holder("checkout") is None  # lock released
     # the failure is not cached by the idempotency layer: the same key retries and now succeeds
     rec = RecommendationRepository().get("checkout", lambda_rec.recommendation_id)
     monkeypatch.undo()
@@ -227,7 +233,7 @@ def test_actuator_failing_half_way_restores_and_records_failed(apply_call, lambd
     assert status == 200 and live_memory() == 512
 
 
-def test_ec2_modify_failure_starts_the_instance_again(apply_call, tables, monkeypatch):
+def test_ec2_modify_failure_starts_the_instance_again(apply_call, tables, monkeypatch, run_actuations):
     from botocore.exceptions import ClientError
 
     from costopt.actuators.base import client
@@ -246,12 +252,18 @@ def test_ec2_modify_failure_starts_the_instance_again(apply_call, tables, monkey
 
     monkeypatch.setattr(ec2, "modify_instance_attribute", refuse)
     status, body = apply_call("POST", "/v1/config/apply", body=apply_body(rec))
-    assert status == 503 and "InsufficientInstanceCapacity" in body["detail"]
+    assert status == 202 and body["status"] == "IN_PROGRESS"  # stop/modify/start runs in the worker
+    [report] = run_actuations()
+    assert report["batchItemFailures"] == []  # the failure is recorded on the change: nothing to redeliver
     inst = boto3.client("ec2", region_name=REGION).describe_instances(
         InstanceIds=[instance])["Reservations"][0]["Instances"][0]
     assert inst["State"]["Name"] == "running" and inst["InstanceType"] == "m5.xlarge"
     assert RecommendationRepository().get("batch", rec.recommendation_id).status == "ACTIVE"
-    assert [c.status for c in history("batch")] == ["FAILED"]
+    [change] = history("batch")
+    assert change.status == "FAILED" and "InsufficientInstanceCapacity" in change.error
+    assert [s.step for s in change.steps] == ["claimed", "intent", "worker", "stop", "stopped", "modify", "start",
+                                              "failed"]
+    assert lock_holder("batch") is None
 
 
 def test_ec2_without_allow_disruptive_is_refused_before_claiming(apply_call, tables):

@@ -115,3 +115,18 @@ def test_confidence_is_the_probability_that_every_clause_holds() -> None:
             assert 0.0 < rec.data_coverage <= 1.0
             confidences.append(rec.confidence)
     assert min(confidences) < 0.999 < max(confidences)  # it discriminates: not 1.0 on every demo recommendation
+
+
+def test_auto_applicable_only_when_low_risk_compliant_and_not_disruptive() -> None:
+    """The issue found a performance_risk 4 option marked auto_applicable: the flag follows the final risk
+    (not the option's floor), the SLA verdict and disruptiveness, across every demo recommendation."""
+    seen_risky, seen_auto = 0, 0
+    for service_id in sorted(demo.DEMO_SERVICES):
+        _, _, result = lookback(service_id)
+        for rec in result.recommendations:
+            risky = rec.performance_risk >= 2 or rec.disruptive or not rec.sla.compliant
+            seen_risky += risky
+            seen_auto += rec.auto_applicable
+            if risky:
+                assert not rec.auto_applicable, (service_id, rec.action, rec.performance_risk, rec.disruptive)
+    assert seen_risky and seen_auto  # the demo has both kinds: the check is not vacuous

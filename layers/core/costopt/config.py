@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     # Messaging
     recompute_queue_url: str | None = Field(default=None, validation_alias="RECOMPUTE_QUEUE_URL")
+    actuation_queue_url: str | None = Field(default=None, validation_alias="ACTUATION_QUEUE_URL")
     alert_topic_arn: str | None = Field(default=None, validation_alias="ALERT_TOPIC_ARN")
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
 
@@ -76,8 +77,15 @@ class Settings(BaseSettings):
     actuator_max_attempts: int = Field(default=4, validation_alias="COSTOPT_ACTUATOR_MAX_ATTEMPTS")
     actuator_wait_delay_s: float = Field(default=5.0, validation_alias="COSTOPT_ACTUATOR_WAIT_DELAY_S")
     actuator_wait_max_attempts: int = Field(default=60, validation_alias="COSTOPT_ACTUATOR_WAIT_MAX_ATTEMPTS")
-    change_lock_stale_s: int = Field(default=900, validation_alias="COSTOPT_CHANGE_LOCK_STALE_S",
-                                     description="A change lock older than this (a crashed apply) may be taken over")
+    change_lock_stale_s: int = Field(
+        default=900, validation_alias="COSTOPT_CHANGE_LOCK_STALE_S",
+        description="A change that recorded no step for this long is reconciled by the recovery sweep")
+    sync_actuation_max_s: float = Field(
+        default=20.0, validation_alias="COSTOPT_SYNC_ACTUATION_MAX_S",
+        description="Actuations expected to take longer run in the actuation worker (202 Accepted)")
+    actuation_max_attempts: int = Field(
+        default=3, validation_alias="COSTOPT_ACTUATION_MAX_ATTEMPTS",
+        description="How often the worker takes a change up before the sweep settles it from the live config")
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,11 +98,26 @@ class Actuation:
     rollback_not_before: datetime | None = None
 
 
+def _no_report(step: str, detail: str | None = None) -> None:
+    return None
+
+
+@dataclass
+class Progress:
+    """What the change flow hands an actuation: the facts recorded with the intent (``Actuator.facts``,
+    e.g. whether an EC2 instance was running) and where to report each step (a heartbeat on the change)."""
+
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    report: Callable[[str, str | None], None] = _no_report
+
+
 class Actuator(ABC):
     kind: ClassVar[str]
     config_model: ClassVar[type[Model]]
     # the config fields this actuator reads from and writes to the live resource (drift compares these)
     managed_fields: ClassVar[tuple[str, ...]]
+    # seconds an actuation can take; above ~20 s it runs in the actuation worker, not in the request
+    typical_duration_s: ClassVar[float] = 5.0
 
     # ------------------------------------------------------------------ interface
 
@@ -112,10 +127,20 @@ class Actuator(ABC):
 
     @abstractmethod
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
-              change_id: str, now: datetime) -> Actuation:
+              change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         """Change the live resource from ``before`` to ``target`` and read it back.
 
-        Raises ``ActuationFailed`` (``partial`` when the resource may be half-changed)."""
+        Raises ``ActuationFailed`` (``partial`` when the resource may be half-changed). An actuator
+        whose work takes minutes (``typical_duration_s``) resumes from the live state when called
+        again for the same change (the worker is retried after a crash)."""
+
+    def facts(self, service: Service, resource: Resource) -> dict[str, Any]:
+        """Live facts outside the config that the intent records (e.g. an EC2 instance's state)."""
+        return {}
+
+    def unsettled(self, service: Service, resource: Resource, facts: Mapping[str, Any]) -> str | None:
+        """Why the live resource is not in a settled state for the recorded ``facts`` (mid-change), or None."""
+        return None
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
         """Refuse (``Unprocessable``) what this kind cannot do; return warnings for what it can."""

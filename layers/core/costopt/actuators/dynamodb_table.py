@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from costopt.actuators.base import Actuation, Actuator, aws_errors, client, region_of, waiter_config
+from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of, waiter_config
 from costopt.domain.common import Model
 from costopt.domain.resources import DynamoDbConfig, DynamoDbTable, Resource
 from costopt.domain.service import Service
@@ -56,7 +56,7 @@ class DynamoDbActuator(Actuator):
         return []
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
-              change_id: str, now: datetime) -> Actuation:
+              change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         tbl = self._table(resource)
         t = self.parse(target)
         assert isinstance(t, DynamoDbConfig)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
 from costopt.domain.common import Model
 from costopt.domain.resources import EbsConfig, EbsVolume, Resource
 from costopt.domain.service import Service
@@ -75,7 +75,7 @@ class EbsActuator(Actuator):
         return b, []
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
-              change_id: str, now: datetime) -> Actuation:
+              change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         vol = self._vol(resource)
         b, t = self.parse(before), self.parse(target)
         assert isinstance(b, EbsConfig) and isinstance(t, EbsConfig)

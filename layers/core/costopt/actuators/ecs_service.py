@@ -12,7 +12,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from costopt.actuators.base import Actuation, Actuator, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of
 from costopt.domain.common import Model
 from costopt.domain.resources import EcsConfig, EcsService, Resource
 from costopt.domain.service import Service
@@ -101,7 +101,7 @@ class EcsActuator(Actuator):
         return warnings
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
-              change_id: str, now: datetime) -> Actuation:
+              change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         svc = self._svc(resource)
         t = self.parse(target)
         assert isinstance(t, EcsConfig)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.resources import GenericConfig, GenericResource, Resource
@@ -45,7 +45,7 @@ class GenericActuator(Actuator):
                 "the workload changes when the pipeline applies it"]
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
-              change_id: str, now: datetime) -> Actuation:
+              change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         res = self._res(resource)
         detail = {"service_id": service.service_id, "resource_id": res.resource_id, "workload": res.workload,
                   "before": self.parse(before).model_dump(mode="json"),

@@ -9,7 +9,16 @@ import time
 from datetime import datetime
 from typing import Any
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, aws_errors, client, region_of, waiter_config
+from costopt.actuators.base import (
+    Actuation,
+    ActuationFailed,
+    Actuator,
+    Progress,
+    aws_errors,
+    client,
+    region_of,
+    waiter_config,
+)
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.resources import LambdaConfig, LambdaFunction, Resource
@@ -75,7 +84,7 @@ class LambdaActuator(Actuator):
         return []
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
-              change_id: str, now: datetime) -> Actuation:
+              change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         fn = self._fn(resource)
         b, t = self.parse(before), self.parse(target)
         assert isinstance(b, LambdaConfig) and isinstance(t, LambdaConfig)

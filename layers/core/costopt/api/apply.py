@@ -3,22 +3,28 @@
 - ``POST /v1/config/apply`` (operate): body ``{service_id, recommendation_id, etag, dry_run?, force?, reason?}``,
   header ``Idempotency-Key`` (recommended: a repeat returns the first result and changes nothing more).
   -> 200 ``{change_id, status, recommendation_id, before, after, warnings, ...}`` (``status: PLANNED`` and no
-  change for ``dry_run``). 409: stale etag, not ACTIVE, another change in progress, or drift (the body
+  change for ``dry_run``); 202 ``status: IN_PROGRESS`` when the actuation takes minutes (EC2 stop/modify/
+  start): the actuation worker carries it on and ``GET`` on the change shows its steps.
+  409: stale etag, not ACTIVE, another change in progress, or drift (the body
   carries ``expected`` and ``live``). 422: fails an SLA clause without ``force``+``reason``, or the action
   cannot be applied (arm64 Lambda, EC2 without ``policy.allow_disruptive``, EBS shrink). 503 with
-  ``change_id``: the actuator failed (the change is FAILED, the recommendation ACTIVE again).
+  ``change_id``: the actuator failed (the change is FAILED, the recommendation ACTIVE again), or the
+  database did not answer after the change was made (the recovery sweep records it).
+  409 also while another change of the resource is in its verification window (``retry_after_s``).
 - ``GET /v1/config/history/{service_id}?limit=&next_token=`` (read): the Change records, newest first.
+- ``GET /v1/config/history/{service_id}/{change_id}`` (read): one change with its steps (progress).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.domain.change import ApplyRequest, ChangePage, ChangeResult
+from costopt.domain.change import ApplyRequest, Change, ChangePage, ChangeResult
 from costopt.domain.common import ServiceId
 from costopt.errors import BadRequest, Unauthorized
 from costopt.http import OPERATE, READ, principal_of
@@ -26,10 +32,12 @@ from costopt.http import OPERATE, READ, principal_of
 router = APIGatewayHttpRouter()
 
 ServiceIdPath = Annotated[ServiceId, Path(description="3-64 chars: lowercase letters, digits, '-'")]
+ChangeIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "The change made (or, for dry_run, the plan)"},
+    202: {"description": "Accepted: the actuation worker carries the change on (GET the change for progress)"},
     409: {"description": "Stale etag, not ACTIVE / not applied, another change in progress, or drift"},
     422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take"},
     503: {"description": "The actuator failed; the change is recorded FAILED"},
@@ -56,13 +64,23 @@ def subject(router_: APIGatewayHttpRouter) -> str:
 @router.post("/v1/config/apply", security=OPERATE, tags=["changes"],
              summary="Apply a recommendation to the live resource (idempotent by Idempotency-Key)",
              responses=CHANGE_RESPONSES)
-def post_apply(body: ApplyRequest) -> ChangeResult:
+def post_apply(body: ApplyRequest) -> Response[ChangeResult]:
     from costopt.jobs.apply import apply_recommendation, idempotent_change
 
-    actor, key = subject(router), idempotency_key(router)
-    return idempotent_change(
+    actor, key, request_id = subject(router), idempotency_key(router), request_id_of(router)
+    return change_response(idempotent_change(
         "apply", key, actor, body.model_dump(mode="json"),
-        lambda: apply_recommendation(body, actor=actor, idempotency_key=key))
+        lambda: apply_recommendation(body, actor=actor, idempotency_key=key, request_id=request_id)))
+
+
+def request_id_of(router_: APIGatewayHttpRouter) -> str | None:
+    return router_.current_event.request_context.request_id or None
+
+
+def change_response(result: ChangeResult) -> Response[ChangeResult]:
+    """200 with the change (or plan); 202 while the actuation worker carries it on."""
+    return Response(status_code=202 if result.status == "IN_PROGRESS" else 200, content_type="application/json",
+                    body=result)
 
 
 @router.get("/v1/config/history/<service_id>", security=READ, tags=["changes"],
@@ -76,3 +94,11 @@ def get_history(service_id: ServiceIdPath,
     ServiceRepository().get(service_id)  # 404 for an unknown service rather than an empty history
     items, token = ChangeRepository().history(service_id, limit=limit, next_token=next_token)
     return ChangePage(items=items, next_token=token)
+
+
+@router.get("/v1/config/history/<service_id>/<change_id>", security=READ, tags=["changes"],
+            summary="One config change with its steps (the progress of an accepted change)")
+def get_change(service_id: ServiceIdPath, change_id: ChangeIdPath) -> Change:
+    from costopt.store.changes import ChangeRepository
+
+    return ChangeRepository().get(service_id, change_id)

@@ -1,5 +1,6 @@
-"""Outbound notifications: budget alerts to SNS and EventBridge (``costopt.budget`` /
-``BudgetThresholdCrossed``)."""
+"""Outbound notifications to SNS and EventBridge: budget alerts (``costopt.budget`` /
+``BudgetThresholdCrossed``) and changes the recovery sweep could not settle (``costopt.change`` /
+``ChangeNeedsAttention``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from costopt.config import settings
 from costopt.domain.budget import BudgetAlert
+from costopt.domain.change import Change
 from costopt.errors import DependencyUnavailable
 
 BUDGET_SOURCE = "costopt.budget"
@@ -57,3 +59,31 @@ def publish_budget_alert(alert: BudgetAlert) -> None:
         raise DependencyUnavailable(f"could not publish the budget alert: {exc}") from exc
     if resp.get("FailedEntryCount"):
         raise DependencyUnavailable(f"EventBridge rejected the budget alert: {resp.get('Entries')}")
+
+
+CHANGE_SOURCE = "costopt.change"
+CHANGE_ATTENTION_DETAIL_TYPE = "ChangeNeedsAttention"
+
+
+def publish_change_alert(change: Change) -> None:
+    """A change the recovery sweep could not settle: SNS (when configured) and EventBridge."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    subject = f"[costopt] change {change.change_id} of {change.service_id} needs attention"[:100]
+    body = (f"The {change.type} of {change.resource_id} ({change.kind}) in service {change.service_id} was "
+            f"interrupted and could not be settled: {change.error}\nBefore: {json.dumps(change.before)}\n"
+            f"Target: {json.dumps(change.target or change.after)}\nLive: {json.dumps(change.live)}")
+    try:
+        if settings.alert_topic_arn:
+            _client("sns").publish(
+                TopicArn=settings.alert_topic_arn, Subject=subject, Message=body,
+                MessageAttributes={"service_id": {"DataType": "String", "StringValue": change.service_id},
+                                   "type": {"DataType": "String", "StringValue": CHANGE_ATTENTION_DETAIL_TYPE}})
+        resp = _client("events").put_events(Entries=[{
+            "Source": CHANGE_SOURCE, "DetailType": CHANGE_ATTENTION_DETAIL_TYPE,
+            "Detail": change.model_dump_json(), "EventBusName": settings.event_bus_name, "Resources": [],
+        }])
+    except (BotoCoreError, ClientError) as exc:
+        raise DependencyUnavailable(f"could not publish the change alert: {exc}") from exc
+    if resp.get("FailedEntryCount"):
+        raise DependencyUnavailable(f"EventBridge rejected the change alert: {resp.get('Entries')}")

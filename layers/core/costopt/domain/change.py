@@ -10,7 +10,18 @@ from pydantic import Field, model_validator
 from costopt.domain.common import Model, ResourceId, ServiceId
 
 ChangeType = Literal["APPLY", "ROLLBACK", "AUTO_ROLLBACK"]
-ChangeStatus = Literal["PENDING", "IN_PROGRESS", "SUCCEEDED", "FAILED"]
+ChangeStatus = Literal["PENDING", "IN_PROGRESS", "SUCCEEDED", "FAILED", "NEEDS_ATTENTION"]
+# how the actuation runs: in the request (seconds) or in the actuation worker (EC2 stop/modify/start)
+ChangeMode = Literal["sync", "async"]
+FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "NEEDS_ATTENTION"})
+
+
+class ChangeStep(Model):
+    """One step of a change's progress (the intent recorded, each actuator step, the outcome)."""
+
+    at: datetime
+    step: str = Field(max_length=64)
+    detail: str | None = Field(default=None, max_length=1000)
 
 
 class Change(Model):
@@ -21,8 +32,19 @@ class Change(Model):
     kind: str
     type: ChangeType
     status: ChangeStatus
-    before: dict[str, Any] = Field(default_factory=dict)
-    after: dict[str, Any] = Field(default_factory=dict)
+    before: dict[str, Any] = Field(default_factory=dict, description="The live config before the change")
+    after: dict[str, Any] = Field(
+        default_factory=dict, description="The target until the change succeeds, then the config read back")
+    target: dict[str, Any] | None = Field(
+        default=None, description="The config the change sets (the intent, recorded before AWS is called)")
+    live: dict[str, Any] | None = Field(
+        default=None, description="NEEDS_ATTENTION: the live config found, neither before nor target")
+    mode: ChangeMode = "sync"
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="Live facts recorded with the intent (e.g. EC2: instance_state)")
+    request_id: str | None = Field(default=None, description="The API or Lambda request that started it")
+    steps: list[ChangeStep] = Field(default_factory=list, description="Progress, oldest first")
+    attempts: int = Field(default=0, description="async: how many times the worker took it up")
     actor: str
     reason: str | None = None
     idempotency_key: str | None = None
@@ -66,7 +88,8 @@ class ChangeResult(Model):
 
     change_id: str | None = Field(description="None for a dry run")
     type: ChangeType
-    status: Literal["PLANNED", "SUCCEEDED", "FAILED"]
+    status: Literal["PLANNED", "IN_PROGRESS", "SUCCEEDED", "FAILED"] = Field(
+        description="IN_PROGRESS: accepted (202); the actuation worker carries it on, GET the change for progress")
     service_id: ServiceId
     recommendation_id: str
     resource_id: ResourceId
@@ -79,6 +102,7 @@ class ChangeResult(Model):
     forced: bool = False
     verify_until: datetime | None = None
     rollback_not_before: datetime | None = None
+    steps: list[ChangeStep] = Field(default_factory=list)
 
 
 class ChangePage(Model):

@@ -15,6 +15,14 @@ RecommendationStatus = Literal[
 ]
 
 # Allowed lifecycle moves: from -> set of to
+AUTO_APPLY_MAX_RISK = 1  # performance_risk 2 ("medium") and above always waits for a person
+
+
+def auto_applicable(*, option_allows: bool, performance_risk: int, disruptive: bool, compliant: bool) -> bool:
+    """The one rule for ``Recommendation.auto_applicable``."""
+    return option_allows and performance_risk <= AUTO_APPLY_MAX_RISK and not disruptive and compliant
+
+
 TRANSITIONS: dict[str, frozenset[str]] = {
     "ACTIVE": frozenset({"CLAIMED", "DISMISSED", "SUPERSEDED"}),
     "CLAIMED": frozenset({"SUCCEEDED", "FAILED", "ACTIVE"}),
@@ -134,7 +142,10 @@ class Recommendation(Model):
     rank: int = Field(default=1, ge=1)
     disruptive: bool = False
     auto_applicable: bool = Field(
-        default=True, description="False when a person must act: idle stop/delete, arm64 builds, Graviton AMIs/images")
+        default=True, description=(
+            "Whether policy.auto_apply may apply it: compliant with the SLA, performance_risk at most "
+            "AUTO_APPLY_MAX_RISK (1), not disruptive, and nothing a person must do (idle stop/delete, "
+            "arm64 builds, Graviton AMIs/images)"))
     sla: SlaVerdict
     status: RecommendationStatus = "ACTIVE"
     status_reason: str | None = None

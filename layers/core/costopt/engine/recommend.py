@@ -43,6 +43,7 @@ from costopt.domain.recommendation import (
     Recommendation,
     RejectedOption,
     Strategy,
+    auto_applicable,
 )
 from costopt.domain.service import Service
 from costopt.engine.cost_model import usage_stats
@@ -210,7 +211,9 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
                 priority=priority_of(money.savings_usd, risk, rests_on_assumption=bool(
                     unconfirmed_assumptions(option_assumptions, catalog))),
                 xor_group=xor_group(service.service_id, res.resource_id),
-                disruptive=opt.disruptive, auto_applicable=opt.auto_applicable and opt.risk_floor < 2,
+                disruptive=opt.disruptive,
+                auto_applicable=auto_applicable(option_allows=opt.auto_applicable, performance_risk=risk,
+                                                disruptive=opt.disruptive, compliant=verdict.compliant),
                 sla=verdict, etag=etag_factory(), evidence=evidence, engine_version=costopt.ENGINE_VERSION,
                 strategy=opt.strategy, created_at=now, updated_at=now))
         offered.sort(key=lambda r: (-r.monthly_savings_usd, r.performance_risk, r.action))

@@ -22,7 +22,9 @@ Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Sca
 3. Freshness: success → ``mark_success``; a ``ConnectorError`` → ``mark_stale`` with the error, the
    watermark stays, nothing earlier is touched and nothing is invented. Telemetry and billing fail
    independently; one service failing never stops the others.
-4. ``verify_recent_changes(service, now)`` from ``costopt.jobs.verify`` when that module exists (the
+4. The recovery sweep (``change_flow.sweep_service``): a change interrupted half-way is settled
+   from the live config before anything else looks at the service's changes.
+5. ``verify_recent_changes(service, now)`` from ``costopt.jobs.verify`` when that module exists (the
    apply workstream's verification windows); a no-op otherwise.
 
 Time budget: ``deadline_s`` seconds from the call (the handler passes the Lambda's remaining time
@@ -74,6 +76,8 @@ class ServicePull(Model):
     telemetry: SourcePull
     billing: SourcePull
     verify: str | None = Field(default=None, description="what the verification hook reported, if anything")
+    change_lock_free: bool | None = Field(
+        default=None, description="After the recovery sweep: no change of the service is in progress")
 
 
 class PullReport(Model):
@@ -206,12 +210,16 @@ def pull_service(service: Service, now: datetime, obs: Any, budget: _Budget) -> 
     telemetry = _pull_telemetry(service, as_of, now, obs, budget)
     billing = _pull_billing(service, now, obs, budget)
     verify: str | None = None
+    from costopt.jobs.change_flow import sweep_service
+
+    recovered = sweep_service(sid, now)  # the recovery sweep: an interrupted change settled first
     try:
         verify = verify_recent_changes(service, now)
     except Exception as exc:  # the hook must not break the pull
         logger.exception("verify_recent_changes failed", extra={"service_id": sid})
         verify = f"failed: {type(exc).__name__}"
-    return ServicePull(service_id=sid, telemetry=telemetry, billing=billing, verify=verify)
+    return ServicePull(service_id=sid, telemetry=telemetry, billing=billing, verify=verify,
+                       change_lock_free=recovered)
 
 
 def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, budget: _Budget) -> SourcePull:

@@ -30,13 +30,13 @@ from costopt import clock
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.recommendation import Recommendation
+from costopt.domain.recommendation import auto_applicable as domain_auto_applicable
 from costopt.domain.service import Service
 from costopt.errors import Conflict, CostoptError
 from costopt.observability import logger, metrics
 
 SQS_BATCH = 10
 AUTO_ACTOR = "costopt/auto"
-AUTO_MAX_RISK = 1
 
 
 class ServiceRecompute(Model):
@@ -231,10 +231,11 @@ def check_changes(service: Service, now: datetime) -> tuple[int, int, int]:
 
 
 def auto_applicable(rec: Recommendation) -> bool:
-    """Low risk, non-disruptive, SLA-compliant, the best option for its resource, no person needed."""
-    return (rec.status == "ACTIVE" and rec.performance_risk <= AUTO_MAX_RISK and not rec.disruptive
-            and rec.sla.compliant and rec.auto_applicable and rec.rank == 1
-            and not rec.action.startswith("idle_"))
+    """Low risk, non-disruptive, SLA-compliant, the best option for its resource, no person needed
+    (the recommendation's own ``auto_applicable`` rule, checked again on what is stored)."""
+    return (rec.status == "ACTIVE" and rec.rank == 1 and not rec.action.startswith("idle_")
+            and domain_auto_applicable(option_allows=rec.auto_applicable, performance_risk=rec.performance_risk,
+                                       disruptive=rec.disruptive, compliant=rec.sla.compliant))
 
 
 def auto_apply(service: Service, now: datetime) -> list[str]:

@@ -2,14 +2,19 @@
 
 ``verify_recent_changes(service, now) -> list[Verification]``
     For every SUCCEEDED apply still in its verification window (``policy.verify_hours`` after it
-    completed, plus the hour that closes it), check the SLA clauses on the complete hours observed
-    since the change: latency p99 (``latency_ms``; Lambda ``duration_ms``), error rate (errors /
-    requests), CPU and memory utilization against ``service.sla``. A clause counts as breached by
-    the change when it fails after the change and was not already failing before it (the same
-    number of hours before the change, at most 24, is the baseline; a pre-existing breach counts
-    only if the change made it more than 10 % worse). A breach with ``policy.auto_rollback``
-    rolls the change back (AUTO_ROLLBACK change; recommendation ROLLED_BACK, its status_reason
-    naming the breached clause).
+    completed, plus the hour that closes it, and never past the start of the next change of the
+    same resource: a breach is blamed on the change whose window it falls in), check the SLA
+    clauses on the complete hours observed since the change: latency p99 (``latency_ms``; Lambda
+    ``duration_ms``), error rate (errors / requests), CPU and memory utilization against
+    ``service.sla``. A clause counts as breached by the change when it fails after the change and
+    was not already failing before it (the same number of hours before the change, at most 24, is
+    the baseline; a pre-existing breach counts only if the change made it more than 10 % worse).
+    A breach with ``policy.auto_rollback`` rolls the change back (AUTO_ROLLBACK change;
+    recommendation ROLLED_BACK, its status_reason naming the breached clause) — never a change
+    with a later one on top of it (rolling it back would undo that one too).
+
+``open_verification(service, resource_id, now)``: the resource's applied change still in its
+    window; apply refuses a second change of the resource meanwhile (409).
 
 ``record_realised_savings(service, now) -> list[RealisedSavings]``
     Seven days after an apply, the billed daily cost (observations ``cost_usd``) of the resource in
@@ -145,12 +150,24 @@ def _describe(verdict: SlaVerdict, breached: list[str]) -> str:
     return "; ".join(parts)
 
 
-def _recent_applies(service: Service, now: datetime) -> list[Change]:
+# changes on a resource that may have touched it: they end the verification window of the one before
+TOUCHED = frozenset({"IN_PROGRESS", "SUCCEEDED", "NEEDS_ATTENTION"})
+MAX_VERIFY_HOURS = 336  # Policy.verify_hours' upper bound
+
+
+def _changes_since(service_id: str, horizon: datetime) -> list[Change]:
     from costopt.store.changes import ChangeRepository
 
-    horizon = now - timedelta(hours=service.policy.verify_hours + 2)
-    return [c for c in ChangeRepository().since(service.service_id, horizon)
-            if c.type == "APPLY" and c.status == "SUCCEEDED" and c.completed_at is not None]
+    return list(ChangeRepository().since(service_id, horizon))  # oldest first
+
+
+def _window_cut(change: Change, later: list[Change]) -> datetime | None:
+    """When the next change that touched the same resource began (it owns the hours after it)."""
+    for other in later:
+        if other.resource_id == change.resource_id and other.change_id > change.change_id \
+                and other.status in TOUCHED:
+            return other.created_at
+    return None
 
 
 def _current(rec_repo: Any, change: Change) -> Recommendation | None:
@@ -160,17 +177,40 @@ def _current(rec_repo: Any, change: Change) -> Recommendation | None:
     return rec
 
 
+def open_verification(service: Service, resource_id: str, now: datetime) -> Change | None:
+    """The applied change of ``resource_id`` still in its verification window (and not rolled back), if any."""
+    from costopt.store.recommendations import RecommendationRepository
+
+    now = now.astimezone(UTC)
+    recs = RecommendationRepository()
+    for change in reversed(_changes_since(service.service_id, now - timedelta(hours=MAX_VERIFY_HOURS + 2))):
+        if change.resource_id != resource_id or change.type != "APPLY" or change.status != "SUCCEEDED":
+            continue
+        if change.verify_until is None or change.verify_until <= now:
+            return None  # the newest applied change of the resource is settled
+        return change if _current(recs, change) is not None else None
+    return None
+
+
 def verify_recent_changes(service: Service, now: datetime) -> list[Verification]:
+    """Each change is judged on its own hours only: its window ends where the next change of the same
+    resource began, so a breach after a later change is never blamed on (or rolled back from) an
+    earlier, settled one."""
     from costopt.store.recommendations import RecommendationRepository
 
     now = now.astimezone(UTC)
     obs, recs = _obs(), RecommendationRepository()
     results: list[Verification] = []
-    for change in _recent_applies(service, now):
-        assert change.completed_at is not None
+    recent = _changes_since(service.service_id, now - timedelta(hours=service.policy.verify_hours + 2))
+    for change in recent:
+        if change.type != "APPLY" or change.status != "SUCCEEDED" or change.completed_at is None:
+            continue
         verify_until = change.verify_until or change.completed_at + timedelta(hours=service.policy.verify_hours)
         start = _ceil_hour(change.completed_at)
         end = min(_floor_hour(now), _ceil_hour(verify_until))
+        cut = _window_cut(change, recent)
+        if cut is not None:
+            end = min(end, _floor_hour(cut))
         if now >= _ceil_hour(verify_until) + timedelta(hours=1):
             continue  # the window closed (and its last hour was checked) earlier
         if _current(recs, change) is None:
@@ -184,8 +224,9 @@ def verify_recent_changes(service: Service, now: datetime) -> list[Verification]
                   "resource_id": change.resource_id, "window_start": start, "window_end": max(start, end),
                   "after": after, "baseline": baseline}
         if after.hours == 0:
-            results.append(Verification(status="no_data", detail="no complete hour of data since the change",
-                                        **common))
+            detail = ("its window ended when a later change of the resource began" if cut is not None
+                      else "no complete hour of data since the change")
+            results.append(Verification(status="no_data", detail=detail, **common))
             continue
         verdict, breached = breached_by_change(service, after, baseline)
         if not breached:
@@ -198,6 +239,12 @@ def verify_recent_changes(service: Service, now: datetime) -> list[Verification]
             results.append(Verification(status="breached", verdict=verdict, breached=breached,
                                         detail=f"SLA breached after change {change.change_id}: {what} "
                                                "(policy.auto_rollback is off)", **common))
+            continue
+        if cut is not None:  # a later change sits on top: rolling this one back would undo that one too
+            results.append(Verification(status="breached", verdict=verdict, breached=breached,
+                                        detail=f"SLA breached after change {change.change_id}: {what}; not rolled "
+                                               "back automatically because a later change of the resource "
+                                               "followed it", **common))
             continue
         results.append(_auto_rollback(service, change, verdict, breached, what, now, common))
     return results

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.models import Model
@@ -24,6 +27,36 @@ class BaseMeta:
     max_retry_attempts = 3
     base_backoff_ms = 25
     billing_mode = "PAY_PER_REQUEST"
+
+
+T = TypeVar("T")
+# DynamoDB's answers about the request itself: retrying them changes nothing
+_PERMANENT_CODES = frozenset({"ConditionalCheckFailedException", "ValidationException",
+                              "TransactionCanceledException", "ResourceNotFoundException",
+                              "AccessDeniedException", "UnrecognizedClientException"})
+FINAL_WRITE_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # on top of botocore's own retries: ~4 s, inside any request
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A DynamoDB failure a retry may cure: no connection, a timeout, a throttle, a 5xx."""
+    from pynamodb.exceptions import PynamoDBException
+
+    if not isinstance(exc, PynamoDBException):
+        return False
+    return (exc.cause_response_code or "") not in _PERMANENT_CODES
+
+
+def retry_transient(write: Callable[[], T], delays: tuple[float, ...] = FINAL_WRITE_DELAYS_S) -> T:
+    """Run ``write``, again after each of ``delays`` while it fails transiently (final transitions:
+    a change that was made must be recorded; what still fails is left to the recovery sweep)."""
+    for delay in delays:
+        try:
+            return write()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            time.sleep(delay)
+    return write()
 
 
 class TimestampedModel(Model):

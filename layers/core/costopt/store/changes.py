@@ -1,16 +1,22 @@
-"""Changes table: the append-only audit trail of applies and rollbacks.
+"""Changes table: the append-only audit trail of applies and rollbacks, and the per-service change lock.
 
 Keys: ``service_id`` (hash) and ``change_id`` = ``time_ordered_id('c')`` (range), so a Query with
 ``ScanIndexForward=False`` lists a service's history newest first. A record is written once
-(``attribute_not_exists``) and then only moves forward through its status with conditional
-updates: PENDING -> IN_PROGRESS -> SUCCEEDED | FAILED (PENDING -> FAILED when refused before
-anything was touched). Nothing is ever deleted.
+(``attribute_not_exists``, in the same transaction that takes the service's change lock) and then
+only moves forward through its status with conditional updates (``CHANGE_TRANSITIONS``):
+PENDING -> IN_PROGRESS -> SUCCEEDED | FAILED | NEEDS_ATTENTION; PENDING -> FAILED when refused
+before anything was touched; IN_PROGRESS -> IN_PROGRESS records a step (progress, heartbeat); the
+recovery sweep may settle a PENDING change too. Nothing is ever deleted.
+
+The lock: ``change_lock`` on the service's item holds the id of the one change that is not final.
+It is released only after that change's final transition; a holder that stopped moving is never
+taken over blindly: the recovery sweep (jobs.change_flow) reconciles it first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
@@ -18,16 +24,17 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from costopt import clock
 from costopt.config import settings
-from costopt.domain.change import Change
+from costopt.domain.change import Change, ChangeStep
 from costopt.errors import Conflict, NotFound
 from costopt.http import PageToken
-from costopt.store.base import BaseMeta, TimestampedModel, time_ordered_id
+from costopt.store.base import BaseMeta, TimestampedModel, retry_transient, time_ordered_id
 
 CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "PENDING": frozenset({"IN_PROGRESS", "FAILED"}),
-    "IN_PROGRESS": frozenset({"SUCCEEDED", "FAILED"}),
+    "PENDING": frozenset({"IN_PROGRESS", "FAILED", "SUCCEEDED", "NEEDS_ATTENTION"}),
+    "IN_PROGRESS": frozenset({"IN_PROGRESS", "SUCCEEDED", "FAILED", "NEEDS_ATTENTION"}),
     "SUCCEEDED": frozenset(),
     "FAILED": frozenset(),
+    "NEEDS_ATTENTION": frozenset(),
 }
 ID_PREFIX = "c"
 
@@ -93,16 +100,21 @@ class ChangeRepository:
         return found
 
     def transition(self, service_id: str, change_id: str, *, from_statuses: Iterable[str], to_status: str,
-                   now: datetime | None = None, **fields: Any) -> Change:
-        """Move a change forward (conditional on its current status); ``fields`` update the record."""
+                   now: datetime | None = None, step: str | None = None, detail: str | None = None,
+                   **fields: Any) -> Change:
+        """Move a change forward (conditional on its current status); ``fields`` update the record and
+        ``step`` (with ``detail``) is appended to its progress."""
         allowed = tuple(from_statuses)
         for status in allowed:
             if to_status not in CHANGE_TRANSITIONS.get(status, frozenset()):
                 raise ValueError(f"a change cannot move {status} -> {to_status}")
         current = self.get(service_id, change_id)
         if current.status not in allowed:
-            raise Conflict(f"change {change_id} is {current.status}, not {' or '.join(allowed)}")
+            raise Conflict(f"change {change_id} is {current.status}, not {' or '.join(allowed)}",
+                           extra={"change_status": current.status})
         now = now or clock.now()
+        if step is not None:
+            fields["steps"] = [*current.steps, ChangeStep(at=now, step=step, detail=(detail or None) and detail[:1000])]
         updated = current.model_copy(update={**fields, "status": to_status, "updated_at": now})
         updated = Change.model_validate(updated.model_dump())  # validate the new fields
         item = ChangeItem(service_id=service_id, change_id=change_id)
@@ -154,101 +166,96 @@ class ChangeRepository:
 # --------------------------------------------------------------------------- the per-service change lock
 
 
-def acquire_change_lock(service_id: str, change_id: str, now: datetime | None = None) -> None:
-    """Take the service's change lock for ``change_id`` (conditional write on the Services item).
-
-    Free, or held by a change older than ``settings.change_lock_stale_s`` (a crashed apply: lock values
-    are time-ordered change ids), or already ours. Otherwise 409 naming the holder; 404 without service.
-    """
+def lock_holder(service_id: str) -> str | None:
+    """The change id holding the service's change lock (None when free); 404 without the service."""
     from costopt.store.services import ServiceItem
 
-    now = now or clock.now()
-    stale_floor = id_floor(now - timedelta(seconds=settings.change_lock_stale_s))
-    condition = ServiceItem.service_id.exists() & (
-        ServiceItem.change_lock.does_not_exist() | (ServiceItem.change_lock < stale_floor)
-        | (ServiceItem.change_lock == change_id))
     try:
-        ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.set(change_id)],
-                                                  condition=condition)
-    except UpdateError as exc:
-        if not _conditional(exc):
-            raise
-        try:
-            holder = ServiceItem.get(service_id, consistent_read=True,
-                                     attributes_to_get=["service_id", "change_lock"]).change_lock
-        except DoesNotExist:
-            raise NotFound(f"service {service_id!r} does not exist") from None
-        raise Conflict("another change is in progress for this service",
-                       extra={"change_in_progress": holder}) from None
+        return ServiceItem.get(service_id, consistent_read=True,
+                               attributes_to_get=["service_id", "change_lock"]).change_lock
+    except DoesNotExist:
+        raise NotFound(f"service {service_id!r} does not exist") from None
 
 
 def release_change_lock(service_id: str, change_id: str) -> bool:
-    """Release the lock if ``change_id`` holds it; returns whether it did."""
+    """Release the lock if ``change_id`` holds it (retried on transient errors); returns whether it did."""
     from costopt.store.services import ServiceItem
 
-    try:
-        ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.remove()],
-                                                  condition=ServiceItem.change_lock == change_id)
-    except UpdateError as exc:
-        if _conditional(exc):
-            return False
-        raise
-    return True
+    def release() -> bool:
+        try:
+            ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.remove()],
+                                                      condition=ServiceItem.change_lock == change_id)
+        except UpdateError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
+
+    return retry_transient(release)
 
 
-def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = None) -> str:
-    """Claim a recommendation for ``change`` in ONE TransactWriteItems; returns the claimed etag.
+def claim_change(change: Change, *, expected_etag: str, now: datetime | None = None) -> str:
+    """Write ``change`` PENDING and take the service's change lock in ONE TransactWriteItems, together
+    with the recommendation's part; returns the recommendation's etag after the claim.
 
-    - the recommendation ACTIVE -> CLAIMED, conditional on ``expected_etag``;
-    - the service's change lock set to the change id, conditional on no other change holding it
-      (or a stale holder, see ``acquire_change_lock``);
+    - APPLY: the recommendation ACTIVE -> CLAIMED, conditional on ``expected_etag``;
+    - ROLLBACK / AUTO_ROLLBACK: the recommendation must still be SUCCEEDED with ``expected_etag``
+      (a condition check; it moves to ROLLED_BACK when the rollback succeeds);
+    - the lock set to the change id, conditional on no other change holding it;
     - the Change record put PENDING, conditional on not existing.
-    All or nothing: 409 naming which condition failed (stale etag / not ACTIVE / change in progress).
+    All or nothing: 409 naming which condition failed (stale etag / wrong status / change in progress,
+    with the holder in ``change_in_progress``).
     """
     from pynamodb.connection import Connection
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
-    from costopt.store.recommendations import RecommendationRepository
+    from costopt.store.recommendations import RecommendationItem, RecommendationRepository
     from costopt.store.services import ServiceItem
 
     now = now or clock.now()
     recs = RecommendationRepository()
-    parts = recs.claim_parts(change.service_id, change.recommendation_id, expected_etag, now=now)
-    stale_floor = id_floor(now - timedelta(seconds=settings.change_lock_stale_s))
-    lock_condition = ServiceItem.service_id.exists() & (
-        ServiceItem.change_lock.does_not_exist() | (ServiceItem.change_lock < stale_floor))
+    apply = change.type == "APPLY"
+    lock_condition = ServiceItem.service_id.exists() & ServiceItem.change_lock.does_not_exist()
     try:
         with TransactWrite(connection=Connection(region=settings.aws_region)) as tw:
-            tw.update(parts.item, actions=parts.actions, condition=parts.condition)
+            if apply:
+                parts = recs.claim_parts(change.service_id, change.recommendation_id, expected_etag, now=now)
+                tw.update(parts.item, actions=parts.actions, condition=parts.condition)
+                etag = parts.etag
+            else:
+                tw.condition_check(RecommendationItem, change.service_id, change.recommendation_id,
+                                   condition=(RecommendationItem.status == "SUCCEEDED")
+                                   & (RecommendationItem.etag == expected_etag))
+                etag = expected_etag
             tw.update(ServiceItem(service_id=change.service_id),
                       actions=[ServiceItem.change_lock.set(change.change_id)], condition=lock_condition)
             tw.save(item_for(change), condition=ChangeItem.change_id.does_not_exist())
     except TransactWriteError as exc:
-        # PynamoDB sends puts before updates: [change put, recommendation update, service lock update]
+        # the order DynamoDB reports: condition checks, puts, updates (as PynamoDB sends them)
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if len(reasons) != 3:
             raise
-        if reasons[1] == "ConditionalCheckFailed":
+        put_reason, rec_reason, lock_reason = ((reasons[0], reasons[1], reasons[2]) if apply
+                                               else (reasons[1], reasons[0], reasons[2]))
+        if rec_reason == "ConditionalCheckFailed":
             current = recs.find(change.service_id, change.recommendation_id)
             if current is None:
                 raise NotFound(f"recommendation {change.recommendation_id!r} does not exist") from None
             if current.etag != expected_etag:
                 raise Conflict("the recommendation changed since you read it (stale etag)",
                                extra={"current_etag": current.etag, "recommendation_status": current.status}) from None
-            raise Conflict(f"recommendation {change.recommendation_id} is {current.status}, not ACTIVE",
+            wanted = "ACTIVE" if apply else "SUCCEEDED"
+            raise Conflict(f"recommendation {change.recommendation_id} is {current.status}, not {wanted}",
                            extra={"recommendation_status": current.status, "etag": current.etag}) from None
-        if reasons[2] == "ConditionalCheckFailed":
-            try:
-                holder = ServiceItem.get(change.service_id, consistent_read=True).change_lock
-            except DoesNotExist:
-                raise NotFound(f"service {change.service_id!r} does not exist") from None
+        if lock_reason == "ConditionalCheckFailed":
+            holder = lock_holder(change.service_id)
             raise Conflict("another change is in progress for this service",
                            extra={"change_in_progress": holder}) from None
-        if reasons[0] == "ConditionalCheckFailed":
+        if put_reason == "ConditionalCheckFailed":
             raise Conflict(f"change {change.change_id} exists already") from None
         if "TransactionConflict" in reasons:
             raise Conflict("another request is claiming this recommendation or service right now",
                            extra={"transaction_conflict": True}) from None
         raise
-    return parts.etag
+    return etag

@@ -1,0 +1,34 @@
+"""Outbound SQS messages (the actuation worker's queue): one client, created on first use."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from costopt.config import settings
+from costopt.errors import DependencyUnavailable
+
+AWS_ACTIONS = frozenset({"sqs:SendMessage"})
+
+
+@cache
+def _sqs() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("sqs", region_name=settings.aws_region,
+                        config=Config(connect_timeout=3, read_timeout=5,
+                                      retries={"mode": "standard", "max_attempts": 3}))
+
+
+def send_message(queue_url: str, body: dict[str, Any], *, delay_s: int = 0) -> str:
+    """Send ``body`` as JSON; returns the message id. Raises DependencyUnavailable when SQS fails."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        resp = _sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(body, separators=(",", ":")),
+                                   DelaySeconds=max(0, min(900, delay_s)))
+    except (BotoCoreError, ClientError) as exc:
+        raise DependencyUnavailable(f"could not queue the message: {exc}") from exc
+    return str(resp["MessageId"])

@@ -173,7 +173,7 @@ def test_scheduled_event_through_the_handler(services: ServiceRepository, lambda
     event["time"] = NOW.isoformat().replace("+00:00", "Z")
     out = lambda_handler(event, lambda_context)
     assert out["as_of"] == "2026-11-20T12:00:00Z" and out["services"] == 3 and out["stale"] == []
-    assert out["not_reached"] == [] and out["out_of_time"] is False
+    assert out["not_reached"] == [] and out["out_of_time"] is False and out["without_data"] == {}
     assert ObservationRepository().get_watermark("search", TELEMETRY) == AS_OF
 
 

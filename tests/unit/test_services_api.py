@@ -91,3 +91,51 @@ def test_bad_input_is_problem_json(call, path, body, expected):
 def test_unknown_route_is_404_problem(call):
     status, body, _ = call("GET", "/v1/nothing-here")
     assert status == 404 and body["type"].endswith("no-route")
+
+
+GENERIC = {"resource_id": "web", "kind": "generic", "workload": "shop/web",
+           "config": {"replicas": 2, "cpu_cores": 1, "memory_gb": 2}}
+PROMETHEUS = {"source": "prometheus", "prometheus": {"url": "http://prometheus.internal:9090"}}
+
+
+def test_a_resource_its_telemetry_source_cannot_serve_is_422(call):
+    # Prometheus reads workloads (generic); the Lambda would pull nothing, forever
+    body = {**SPEC, "resources": [GENERIC, SPEC["resources"][0]], "telemetry": PROMETHEUS}
+    status, problem, headers = call("PUT", "/v1/services/checkout", body=body)
+    assert status == 422 and headers["Content-Type"] == "application/problem+json"
+    assert problem["status"] == 422 and problem["source"] == "prometheus"
+    assert "api (lambda_function)" in problem["detail"]
+    assert problem["unserved"] == [{"resource_id": "api", "kind": "lambda_function",
+                                    "sources": ["cloudwatch", "synthetic"]}]
+    [error] = problem["errors"]
+    assert error["loc"] == ["body", "resources", 1, "kind"] and error["type"] == "source_cannot_serve"
+    assert "cloudwatch, synthetic" in error["msg"]
+    assert call("GET", "/v1/services/checkout")[0] == 404  # nothing stored
+
+    # CloudWatch has nothing for a Kubernetes workload
+    status, problem, _ = call("PUT", "/v1/services/checkout",
+                              body={**SPEC, "resources": [GENERIC], "telemetry": {"source": "cloudwatch"}})
+    assert status == 422 and problem["unserved"] == [{"resource_id": "web", "kind": "generic",
+                                                      "sources": ["prometheus", "synthetic"]}]
+
+    # what each source can serve is accepted, and a replace is checked the same way
+    status, created, _ = call("PUT", "/v1/services/checkout",
+                              body={**SPEC, "resources": [GENERIC], "telemetry": PROMETHEUS})
+    assert status == 201 and created["telemetry"]["source"] == "prometheus"
+    status, problem, _ = call("PUT", "/v1/services/checkout", body={**body, "version": 1})
+    assert status == 422 and problem["unserved"][0]["resource_id"] == "api"
+    assert call("GET", "/v1/services/checkout")[1]["version"] == 1
+    status, replaced, _ = call("PUT", "/v1/services/checkout",
+                               body={**body, "telemetry": {"source": "synthetic"}, "version": 1})
+    assert status == 200 and replaced["version"] == 2
+
+
+def test_prometheus_query_for_an_unknown_metric_is_422(call):
+    telemetry = {**PROMETHEUS, "prometheus": {**PROMETHEUS["prometheus"],
+                                              "queries": {"cpu_utilization_pct": "1", "cpu_pct": "2"}}}
+    status, problem, _ = call("PUT", "/v1/services/checkout",
+                              body={**SPEC, "resources": [GENERIC], "telemetry": telemetry})
+    assert status == 422
+    [error] = problem["errors"]
+    assert error["loc"] == ["body", "telemetry", "prometheus", "queries", "cpu_pct"]
+    assert error["type"] == "unknown_metric" and "cpu_utilization_pct" in error["msg"]

@@ -27,8 +27,12 @@ def _repo():  # lazily built so importing the router does no I/O set-up
 @router.put("/v1/services/<service_id>", security=WRITE, tags=["services"],
             summary="Create or replace a service",
             responses={200: {"description": "Replaced"}, 201: {"description": "Created"},
-                       409: {"description": "Exists already, or stale version"}})
+                       409: {"description": "Exists already, or stale version"},
+                       422: {"description": "Invalid, or a resource its telemetry source cannot serve"}})
 def put_service(service_id: ServiceIdPath, body: ServicePut) -> Response[Service]:
+    from costopt.connectors.base import check_serves
+
+    check_serves(body)
     service, created = _repo().put(service_id, body)
     return Response(status_code=201 if created else 200, content_type="application/json",
                     body=service.model_dump(mode="json"),

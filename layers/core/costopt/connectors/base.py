@@ -4,6 +4,11 @@ Public API
 ----------
 ``class TelemetrySource(ABC)``
     ``name: ClassVar[str]`` (e.g. "cloudwatch")
+    ``serves: ClassVar[Mapping[str, tuple[Metric, ...]] | None]`` — what the source can return, per resource
+    kind (canonical metrics, a subset of ``METRICS_BY_KIND[kind]``); a kind it does not list gets nothing.
+    Every connector declares it once, next to its queries; ``None`` (undeclared, e.g. a test double) means
+    "asked for every resource". PUT /v1/services refuses (422) a resource whose kind the configured
+    source does not serve (``check_serves``), and the pull reports such resources as ``unserved``.
     ``fetch(self, service: Service, start: datetime, end: datetime) -> list[Series]`` — every point with
     ``start <= t < end`` (UTC, tz-aware) for every resource of the service, one ``Series`` per
     (resource_id, metric), canonical metric names of ``METRICS_BY_KIND`` (a source may omit metrics it
@@ -25,6 +30,13 @@ Public API
     synthetic → costopt.connectors.synthetic.SyntheticBilling. Classes are built with no arguments, once
     per process (cached). A missing module/class raises ``ConnectorError(source, ...)``.
 ``register_telemetry(name, factory)`` / ``register_billing(name, factory)`` — override (tests).
+``telemetry_sources() -> list[str]`` — the telemetry source names (``Telemetry.source`` values), sorted.
+``served_kinds(source: str) -> Mapping[str, tuple[Metric, ...]] | None`` — that source's ``serves``.
+``serves(source: str, kind: str) -> bool`` — can ``source`` return anything for a resource of ``kind``.
+``sources_serving(kind: str) -> list[str]`` — the telemetry sources that can serve ``kind``, sorted.
+``check_serves(spec: ServiceSpec) -> None`` — raises ``Unprocessable`` (422) naming each resource whose kind
+    ``spec.telemetry.source`` cannot serve (loc ``body.resources.<i>.kind``, with the sources that could), and
+    each ``telemetry.prometheus.queries`` key that is not a canonical metric.
 
 ``METRICS_BY_KIND: dict[str, tuple[Metric, ...]]`` — what a telemetry source should return per kind.
 ``REQUIRED_METRICS: dict[str, tuple[Metric, ...]]`` — what data sufficiency checks per kind.
@@ -38,13 +50,13 @@ from __future__ import annotations
 import importlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from costopt.domain.observation import Metric, Series
-from costopt.domain.service import Service
-from costopt.errors import BadRequest, ConnectorError
+from costopt.domain.service import Service, ServiceSpec
+from costopt.errors import BadRequest, ConnectorError, Unprocessable
 
 SERVICE_TOTAL = "_service"
 TELEMETRY = "telemetry"
@@ -102,6 +114,8 @@ def check_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 class TelemetrySource(ABC):
     name: ClassVar[str] = "telemetry"
+    # kind -> the canonical metrics this source can return for it (None: undeclared, asked for everything)
+    serves: ClassVar[Mapping[str, tuple[Metric, ...]] | None] = None
 
     @abstractmethod
     def fetch(self, service: Service, start: datetime, end: datetime) -> list[Series]:
@@ -189,3 +203,59 @@ def billing_for(service: Service) -> BillingSource:
     src = _load(BILLING, service.billing.source, _BILLING_CLASSES)
     assert isinstance(src, BillingSource), f"{src!r} is not a BillingSource"
     return src
+
+
+# --------------------------------------------------------------------------- what a source can serve
+
+
+def telemetry_sources() -> list[str]:
+    with _lock:
+        registered = {name for family, name in _factories if family == TELEMETRY}
+    return sorted(set(_TELEMETRY_CLASSES) | registered)
+
+
+def served_kinds(source: str) -> Mapping[str, tuple[Metric, ...]] | None:
+    """The ``serves`` declaration of telemetry source ``source`` (None when it declares none)."""
+    return getattr(_load(TELEMETRY, source, _TELEMETRY_CLASSES), "serves", None)
+
+
+def serves(source: str, kind: str) -> bool:
+    declared = served_kinds(source)
+    return declared is None or bool(declared.get(kind))
+
+
+def sources_serving(kind: str) -> list[str]:
+    return [name for name in telemetry_sources() if serves(name, kind)]
+
+
+def check_serves(spec: ServiceSpec) -> None:
+    """422 for a service whose telemetry source cannot serve one of its resources (see the module docstring)."""
+    source = spec.telemetry.source
+    errors: list[dict[str, Any]] = []
+    unserved: list[dict[str, Any]] = []
+    for i, resource in enumerate(spec.resources):
+        if serves(source, resource.kind):
+            continue
+        others = [s for s in sources_serving(resource.kind) if s != source]
+        msg = (f"telemetry source {source!r} cannot serve a {resource.kind} (resource {resource.resource_id!r}); "
+               f"sources that can: {', '.join(others) or 'none'}")
+        errors.append({"loc": ["body", "resources", i, "kind"], "msg": msg, "type": "source_cannot_serve"})
+        unserved.append({"resource_id": resource.resource_id, "kind": resource.kind, "sources": others})
+    prom = spec.telemetry.prometheus
+    known = {m.value for m in Metric}
+    for name in sorted(prom.queries if prom else {}):
+        if name not in known:
+            errors.append({"loc": ["body", "telemetry", "prometheus", "queries", name],
+                           "msg": f"{name!r} is not a metric (one of {', '.join(sorted(known))})",
+                           "type": "unknown_metric"})
+    if not errors:
+        return
+    if unserved:
+        detail = (f"telemetry source {source!r} cannot serve "
+                  + ", ".join(f"{u['resource_id']} ({u['kind']})" for u in unserved))
+    else:
+        detail = "telemetry.prometheus.queries names an unknown metric"
+    extra: dict[str, Any] = {"source": source}
+    if unserved:
+        extra["unserved"] = unserved
+    raise Unprocessable(detail, errors=errors, extra=extra)

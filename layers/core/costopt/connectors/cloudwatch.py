@@ -23,12 +23,19 @@ dynamodb_table     AWS/DynamoDB ConsumedRead/WriteCapacityUnits (Sum) → per-se
 generic            not CloudWatch's (use Prometheus)
 =================  =============================================================================
 
-Missing data is missing: no zero filling, empty series are dropped.
+``SERVES`` (the connector's ``serves``) is derived from the tables that map CloudWatch values to
+canonical metrics, so it cannot drift from what ``to_series`` produces.
+
+Missing data is missing: no zero filling, empty series are dropped. GetMetricData answers a metric
+that does not exist (a misspelt function name) exactly as one without datapoints in the window (an
+idle function publishes no Invocations): an empty result, so the two cannot be told apart here; the
+pull reports the resource as having no data either way.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -203,6 +210,26 @@ _DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
 }
 
 
+# (keys, metric, stat, scale): sums of several Sum queries per period, divided by the period (per second)
+_PER_SECOND: dict[str, tuple[tuple[tuple[str, ...], Metric, str, float], ...]] = {
+    "ebs_volume": (
+        (("read_ops", "write_ops"), Metric.IOPS, "avg", 1.0),
+        (("read_bytes", "write_bytes"), Metric.THROUGHPUT_MBPS, "avg", 1.0 / MIB),
+    ),
+    "dynamodb_table": (
+        (("rcu",), Metric.CONSUMED_RCU, "avg", 1.0),
+        (("wcu",), Metric.CONSUMED_WCU, "avg", 1.0),
+    ),
+}
+
+# What CloudWatch can serve per kind (``TelemetrySource.serves``), read off the two tables above.
+SERVES: dict[str, tuple[Metric, ...]] = {
+    kind: tuple(dict.fromkeys([m for _, m, _, _ in _DIRECT.get(kind, ())]
+                              + [m for _, m, _, _ in _PER_SECOND.get(kind, ())]))
+    for kind in (*_DIRECT, *_PER_SECOND)
+}
+
+
 def to_series(resource: Resource, values: Values, period_s: int) -> list[Series]:
     """Turn one resource's raw CloudWatch values into canonical series (empty ones dropped)."""
     rid = resource.resource_id
@@ -215,12 +242,8 @@ def to_series(resource: Resource, values: Values, period_s: int) -> list[Series]
 
     for key, metric, stat, scale in _DIRECT.get(resource.kind, ()):
         add(metric, stat, {t: v * scale for t, v in values.get(key, {}).items()})
-    if resource.kind == "ebs_volume":
-        add(Metric.IOPS, "avg", _combine(values, ("read_ops", "write_ops"), 1.0 / period_s))
-        add(Metric.THROUGHPUT_MBPS, "avg", _combine(values, ("read_bytes", "write_bytes"), 1.0 / period_s / MIB))
-    elif resource.kind == "dynamodb_table":
-        add(Metric.CONSUMED_RCU, "avg", _combine(values, ("rcu",), 1.0 / period_s))
-        add(Metric.CONSUMED_WCU, "avg", _combine(values, ("wcu",), 1.0 / period_s))
+    for keys, metric, stat, scale in _PER_SECOND.get(resource.kind, ()):
+        add(metric, stat, _combine(values, keys, scale / period_s))
     return out
 
 
@@ -238,6 +261,7 @@ class CloudWatchTelemetry(TelemetrySource):
     """TelemetrySource over CloudWatch GetMetricData."""
 
     name: ClassVar[str] = SOURCE
+    serves: ClassVar[Mapping[str, tuple[Metric, ...]] | None] = SERVES
 
     def __init__(self, client: Any | None = None,
                  duration_stats: tuple[str, ...] = DEFAULT_DURATION_STATS) -> None:

@@ -1,6 +1,8 @@
 """Prometheus telemetry: ``GET /api/v1/query_range`` over one reused httpx client.
 
-Which resources: every ``generic`` resource of the service (Kubernetes workloads). Its
+Which resources: every ``generic`` resource of the service (Kubernetes workloads), nothing else
+(``serves``: generic → the metrics of ``DEFAULT_QUERIES``; a service with a resource of another kind
+is refused at PUT). Its
 ``workload`` is ``namespace/deployment`` (or just ``deployment`` with
 ``telemetry.prometheus.namespace``). Queries are PromQL templates with ``$placeholders``
 (``string.Template``, so PromQL's braces need no escaping):
@@ -21,6 +23,7 @@ ConnectorError; HTTP 5xx / 429 / timeouts are retried (bounded, jittered), other
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from string import Template
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -60,6 +63,9 @@ DEFAULT_QUERIES: dict[Metric, str] = {
     ),
 }
 _COUNTS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES})
+
+# What Prometheus can serve per kind (``TelemetrySource.serves``): workloads, by the default queries.
+SERVES: dict[str, tuple[Metric, ...]] = {"generic": tuple(DEFAULT_QUERIES)}
 
 
 def promql_duration(seconds: int) -> str:
@@ -112,6 +118,7 @@ class PrometheusTelemetry(TelemetrySource):
     """TelemetrySource over the Prometheus HTTP API."""
 
     name: ClassVar[str] = SOURCE
+    serves: ClassVar[Mapping[str, tuple[Metric, ...]] | None] = SERVES
 
     def __init__(self, client: httpx.Client | None = None, base_url: str | None = None) -> None:
         self._client = client
@@ -137,7 +144,7 @@ class PrometheusTelemetry(TelemetrySource):
         step = service.telemetry.period_s
         out: list[Series] = []
         for resource in service.resources:
-            if not isinstance(resource, GenericResource):
+            if not isinstance(resource, GenericResource):  # the only kind in SERVES
                 continue
             for metric, promql in queries_for(service, resource).items():
                 points = self.query_range(base, promql, start, end, step, combine="sum" if metric in _COUNTS

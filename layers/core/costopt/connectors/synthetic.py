@@ -43,12 +43,12 @@ import calendar
 import hashlib
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
-from costopt.connectors.base import METRIC_STAT, BillingSource, TelemetrySource, check_window
+from costopt.connectors.base import METRIC_STAT, METRICS_BY_KIND, BillingSource, TelemetrySource, check_window
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.resources import (
     DynamoDbTable,
@@ -405,6 +405,7 @@ def generate_costs(service: Service, start: datetime, end: datetime) -> list[Ser
 
 class SyntheticTelemetry(TelemetrySource):
     name = "synthetic"
+    serves: ClassVar[Mapping[str, tuple[Metric, ...]] | None] = METRICS_BY_KIND  # every kind, every metric
 
     def fetch(self, service: Service, start: datetime, end: datetime) -> list[Series]:
         return generate(service, start, end)

@@ -7,21 +7,39 @@ marking billing stale)
 
 Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Scan):
 
-1. Telemetry, from the ``telemetry`` watermark up to ``as_of`` = ``now`` floored to the hour (the last
+1. Telemetry, per resource from its watermark up to ``as_of`` = ``now`` floored to the hour (the last
    full hour). First pull: ``telemetry.synthetic.history_days`` back for the synthetic source, one day
-   for real sources. Catch-up is capped: never more than ``MAX_CATCHUP`` (14 days) behind ``as_of``
-   (older gaps stay gaps; CloudWatch keeps 5-minute data 63 days but a months-old backlog is not
-   worth a pull). The window is fetched and folded one ``CHUNK`` (a day) at a time and the watermark
-   moves after each chunk, so a run that stops half way resumes exactly there.
-   ``ObservationRepository.fold`` is idempotent per (resource, metric, hour): a replayed hour changes
-   nothing even if a run died between folding and moving the watermark.
+   for real sources. Catch-up is capped: never more than ``MAX_CATCHUP`` (14 days) behind ``as_of``.
+   The window is fetched and folded one ``CHUNK`` (a day) at a time and the watermarks move after
+   each chunk, so a run that stops half way resumes exactly there. ``ObservationRepository.fold`` is
+   idempotent per (resource, metric, hour): a replayed hour changes nothing even if a run died between
+   folding and moving the watermark.
+
+   Watermarks are per resource (``Watermarks``: the service's ``at`` plus ``behind``, the resources
+   that are earlier; a watermark item stored before this has no ``behind`` and so puts every resource
+   at the service's watermark). A resource's watermark moves to the end of the last hour the source
+   returned a point for it, never further: the hours after that (nothing came, e.g. the source is
+   late, the resource is idle, or its name is wrong — GetMetricData and PromQL answer all three with
+   an empty result) are fetched again on every pull, and folded when data arrives. Hours with nothing
+   between hours with data are not retried (the source has delivered past them). Bounded: an hour
+   older than ``MAX_CATCHUP`` (below every source's retention: CloudWatch 5-minute data 63 days,
+   Prometheus' default 15 days) is given up; the pull reports it in ``gaps`` (and the log) and the
+   watermark moves to the edge of the window. A resource whose kind the source does not serve
+   (``TelemetrySource.serves``; refused at PUT, but a service stored before that may have one) is not
+   asked for, and stays at its watermark the same way (``unserved``).
+
+   Outcome: ``ok`` when every resource that was due returned data; ``partial`` when some did not (named
+   in ``no_data``, with the time since which there is nothing) or the time budget ran out; ``stale``
+   when none did (or the source failed), with the freshness marked stale; ``up_to_date`` when nothing
+   was due.
 2. Billing, daily: complete UTC days, each pulled once it has been over for ``BILLING_SETTLE`` (12 h,
    so Cost Explorer's estimate has mostly settled), from the ``billing`` watermark; first pull
    ``history_days`` (synthetic) or ``BILLING_FIRST_DAYS`` back. A day is folded once (later revisions
    of an already folded day are not applied).
-3. Freshness: success → ``mark_success``; a ``ConnectorError`` → ``mark_stale`` with the error, the
-   watermark stays, nothing earlier is touched and nothing is invented. Telemetry and billing fail
-   independently; one service failing never stops the others.
+3. Freshness: success (``ok``, ``partial``) → ``mark_success``; a ``ConnectorError``, or no data for
+   any resource → ``mark_stale`` with the error, the watermark stays, nothing earlier is touched and
+   nothing is invented. Telemetry and billing fail independently; one service failing never stops
+   the others.
 4. The recovery sweep (``change_flow.sweep_service``): a change interrupted half-way is settled
    from the live config before anything else looks at the service's changes.
 5. ``verify_recent_changes(service, now)`` from ``costopt.jobs.verify`` when that module exists (the
@@ -38,16 +56,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from costopt import clock
 from costopt.connectors.base import BILLING, TELEMETRY, billing_for, source_for
 from costopt.domain.common import Model
+from costopt.domain.observation import Series
+from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import ConnectorError
 from costopt.observability import logger
+
+if TYPE_CHECKING:
+    from costopt.store.observations import Watermarks
 
 CHUNK = timedelta(days=1)
 MAX_CATCHUP = timedelta(days=14)
@@ -55,8 +78,27 @@ REAL_FIRST_PULL = timedelta(days=1)
 BILLING_FIRST_DAYS = 14
 BILLING_SETTLE = timedelta(hours=12)
 MIN_STEP_S = 2.0
+HOUR = timedelta(hours=1)
 
 Outcome = Literal["ok", "up_to_date", "stale", "partial", "not_reached", "failed"]
+
+
+class NoData(Model):
+    """A resource the pull got nothing for."""
+
+    resource_id: str
+    kind: str
+    since: datetime | None = Field(default=None, description="Its watermark: nothing folded from here on")
+    reason: Literal["empty", "unserved"] = Field(
+        description="empty: the source returned no points; unserved: the source cannot serve this kind")
+
+
+class DataGap(Model):
+    """Hours given up for a resource: older than the backfill window (MAX_CATCHUP) and never delivered."""
+
+    resource_id: str
+    start: datetime
+    end: datetime
 
 
 class SourcePull(Model):
@@ -69,6 +111,10 @@ class SourcePull(Model):
     hours_folded: int = 0
     hours_skipped: int = 0
     error: str | None = None
+    no_data: list[NoData] = Field(default_factory=list, description="Resources that got nothing this pull")
+    behind: dict[str, datetime] = Field(default_factory=dict,
+                                        description="Resources whose watermark is before the service's")
+    gaps: list[DataGap] = Field(default_factory=list, description="Hours given up this pull")
 
 
 class ServicePull(Model):
@@ -90,6 +136,12 @@ class PullReport(Model):
     @property
     def stale(self) -> list[str]:
         return [s.service_id for s in self.services if "stale" in (s.telemetry.outcome, s.billing.outcome)]
+
+    @property
+    def without_data(self) -> dict[str, list[str]]:
+        """service_id -> the resources its telemetry pull got nothing for."""
+        return {s.service_id: [n.resource_id for n in s.telemetry.no_data]
+                for s in self.services if s.telemetry.no_data}
 
 
 def floor_hour(t: datetime) -> datetime:
@@ -224,40 +276,136 @@ def pull_service(service: Service, now: datetime, obs: Any, budget: _Budget) -> 
 
 def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, budget: _Budget) -> SourcePull:
     sid = service.service_id
-    watermark = obs.get_watermark(sid, TELEMETRY)
-    start, end = telemetry_window(service, watermark, as_of)
-    out = SourcePull(outcome="up_to_date", start=start, end=end, watermark=watermark)
-    if start >= end:
-        obs.mark_success(sid, TELEMETRY, now)
-        return out
+    marks = obs.get_watermarks(sid, TELEMETRY)
+    # each resource's own start; an hour older than the backfill window is given up (recorded)
+    own: dict[str, datetime] = {}
+    gaps: list[DataGap] = []
+    for resource in service.resources:
+        rid = resource.resource_id
+        watermark = marks.of(rid)
+        own[rid], _ = telemetry_window(service, watermark, as_of)
+        if watermark is not None and floor_hour(watermark) < own[rid]:
+            gaps.append(DataGap(resource_id=rid, start=floor_hour(watermark), end=own[rid]))
+    out = SourcePull(outcome="up_to_date", start=min(own.values(), default=None), end=as_of,
+                     watermark=marks.at, gaps=gaps)
+    if gaps:
+        logger.warning("telemetry hours older than the backfill window given up",
+                       extra={"service_id": sid, "gaps": [g.model_dump(mode="json") for g in gaps]})
     try:
         source = source_for(service)
+        declared = source.serves
+        unserved = {r.resource_id for r in service.resources if declared is not None and not declared.get(r.kind)}
+        served = [r for r in service.resources if r.resource_id not in unserved]
+        start = min((own[r.resource_id] for r in served),
+                    default=telemetry_window(service, marks.at, as_of)[0])
+        end = as_of
+        if not served:  # nothing to ask the source for
+            start = end
+        out.start = start
+        due = {r.resource_id for r in served if own[r.resource_id] < end}
+        got: set[str] = set()
+        state = _WatermarkState(obs, sid, marks, own)
         cursor = start
         while cursor < end:
             if cursor > start and not budget.allows():
                 out.outcome = "partial"
-                return out
+                break
             began = budget.clock()
             chunk_end = min(end, cursor + CHUNK)
-            series = source.fetch(service, cursor, chunk_end)
-            folded = obs.fold(sid, series, now)
-            out.points_folded += folded.points_folded
-            out.points_skipped += folded.points_skipped
-            out.hours_folded += folded.hours_folded
-            out.hours_skipped += folded.hours_skipped
-            obs.set_watermark(sid, TELEMETRY, chunk_end)
-            out.watermark = chunk_end
+            for group_start, members in _fetch_groups(served, own, cursor, chunk_end):
+                subset = service if len(members) == len(service.resources) else \
+                    service.model_copy(update={"resources": members})
+                series = source.fetch(subset, group_start, chunk_end)
+                folded = obs.fold(sid, series, now)
+                out.points_folded += folded.points_folded
+                out.points_skipped += folded.points_skipped
+                out.hours_folded += folded.hours_folded
+                out.hours_skipped += folded.hours_skipped
+                for rid, latest in _latest_points(series, members, group_start, chunk_end).items():
+                    own[rid] = max(own[rid], floor_hour(latest) + HOUR)  # its hours up to the latest point
+                    got.add(rid)
+            state.save(chunk_end)
             cursor = chunk_end
             budget.timed(began)
+        else:
+            state.save(None if served else end)
+        out.watermark, out.behind = state.at, dict(state.behind)
     except ConnectorError as exc:
         logger.warning("telemetry source failed; data marked stale",
                        extra={"service_id": sid, "source": exc.source, "error": exc.detail})
         obs.mark_stale(sid, TELEMETRY, exc.detail, now)
         out.outcome, out.error = "stale", exc.detail
         return out
+    kinds = {r.resource_id: r.kind for r in service.resources}
+    out.no_data = [NoData(resource_id=rid, kind=kinds[rid], since=own[rid],
+                          reason="unserved" if rid in unserved else "empty")
+                   for rid in kinds if rid in unserved or (rid in due and rid not in got)]
+    if out.no_data:
+        logger.warning("telemetry source returned no data for some resources",
+                       extra={"service_id": sid, "source": service.telemetry.source,
+                              "no_data": [n.model_dump(mode="json") for n in out.no_data]})
+    if out.outcome == "partial":  # out of time: the next run resumes from the watermarks
+        return out
+    if out.no_data and len(out.no_data) == len(service.resources):
+        out.outcome = "stale"
+        out.error = _no_data_error(service.telemetry.source, out.no_data)
+        obs.mark_stale(sid, TELEMETRY, out.error, now)
+        return out
     obs.mark_success(sid, TELEMETRY, now)
-    out.outcome = "ok"
+    out.outcome = "partial" if out.no_data else ("ok" if due else "up_to_date")
     return out
+
+
+class _WatermarkState:
+    """The service's watermark and the resources behind it; written (one item) when they change."""
+
+    def __init__(self, obs: Any, service_id: str, marks: Watermarks, own: dict[str, datetime]) -> None:
+        self.obs, self.service_id, self.own = obs, service_id, own
+        self.at = marks.at
+        self.behind: dict[str, datetime] = dict(marks.behind)
+        self._stored = (marks.at, dict(marks.behind))
+
+    def save(self, reached: datetime | None) -> None:
+        """Every served resource was asked for up to ``reached`` (None: only the per-resource ones moved)."""
+        if reached is not None and (self.at is None or reached > self.at):
+            self.at = reached
+        if self.at is None:
+            return
+        at = self.at
+        self.behind = {rid: t for rid, t in self.own.items() if t < at}
+        if (at, self.behind) != self._stored:
+            self.obs.set_watermarks(self.service_id, TELEMETRY, at, self.behind)
+            self._stored = (at, dict(self.behind))
+
+
+def _fetch_groups(served: list[Resource], own: dict[str, datetime], cursor: datetime,
+                  chunk_end: datetime) -> list[tuple[datetime, list[Resource]]]:
+    """The resources due in [cursor, chunk_end), grouped by where their fetch starts (usually one group)."""
+    groups: dict[datetime, list[Resource]] = {}
+    for r in served:
+        if own[r.resource_id] < chunk_end:
+            groups.setdefault(max(cursor, own[r.resource_id]), []).append(r)
+    return sorted(groups.items(), key=lambda g: g[0])
+
+
+def _latest_points(series: list[Series], members: list[Resource], start: datetime,
+                   end: datetime) -> dict[str, datetime]:
+    """The latest point in [start, end) the source returned per resource (absent: it returned nothing)."""
+    wanted = {r.resource_id for r in members}
+    latest: dict[str, datetime] = {}
+    for s in series:
+        if s.resource_id not in wanted:
+            continue
+        for p in s.points:
+            t = p.t.astimezone(UTC) if p.t.tzinfo else p.t.replace(tzinfo=UTC)
+            if start <= t < end and (s.resource_id not in latest or t > latest[s.resource_id]):
+                latest[s.resource_id] = t
+    return latest
+
+
+def _no_data_error(source: str, no_data: list[NoData]) -> str:
+    parts = [f"{n.resource_id} ({n.kind}{', not served' if n.reason == 'unserved' else ''})" for n in no_data]
+    return f"{source}: no data for any resource: {', '.join(parts)}"
 
 
 def pull_billing(service: Service, now: datetime, obs: Any = None, budget: _Budget | None = None) -> SourcePull:
@@ -314,7 +462,11 @@ def handle(event: Any, remaining_ms: int) -> dict[str, Any]:
     metrics.add_metric(name="ServicesPulled", unit=MetricUnit.Count, value=len(report.services))
     metrics.add_metric(name="ServicesStale", unit=MetricUnit.Count, value=len(report.stale))
     metrics.add_metric(name="ServicesNotReached", unit=MetricUnit.Count, value=len(report.not_reached))
+    without = report.without_data
+    metrics.add_metric(name="ResourcesWithoutData", unit=MetricUnit.Count,
+                       value=sum(len(rids) for rids in without.values()))
     logger.info("pull finished", extra={"services": len(report.services), "stale": report.stale,
-                                        "not_reached": len(report.not_reached), "elapsed_s": report.elapsed_s})
+                                        "without_data": without, "not_reached": len(report.not_reached),
+                                        "elapsed_s": report.elapsed_s})
     return report.model_dump(mode="json", exclude={"services"}) | {
-        "services": len(report.services), "stale": report.stale}
+        "services": len(report.services), "stale": report.stale, "without_data": without}

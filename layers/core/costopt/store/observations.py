@@ -6,8 +6,11 @@ Items
   (compact zlib JSON, see costopt.observe.sketch), count/sum/min/max, the hourly aggregates (JSON of up
   to 24 ``[count, sum, min, max]``), ``hours`` = the set of hours already folded, ``period_s`` and a
   ``version`` for optimistic locking. A day of 5-minute points is ~1-3 KB.
-- meta items under ``pk = "<service_id>#_meta"``: ``sk = "W#<source>"`` watermark (``at``),
-  ``sk = "S#<source>"`` freshness (last_success_at, last_error, last_error_at, stale),
+- meta items under ``pk = "<service_id>#_meta"``: ``sk = "W#<source>"`` watermark (``at``; for telemetry
+  also ``behind``: JSON ``{resource_id: iso time}`` of the resources whose own watermark is earlier,
+  because the source returned nothing for them since; an item without it, as written before per-resource
+  watermarks existed, puts every resource at ``at``), ``sk = "S#<source>"`` freshness (last_success_at,
+  last_error, last_error_at, stale),
   ``sk = "L#data"`` the latest telemetry point folded (``at``).
 
 Public API
@@ -26,12 +29,16 @@ Public API
       -> dict[tuple[str, Metric], list[DaySummary]]`` (BatchGet over every key  x  day; missing = absent)
   ``get_watermark(service_id, source: str) -> datetime | None``
   ``set_watermark(service_id, source: str, at: datetime, force: bool = False) -> bool``
-      (moves forward only unless ``force``; returns whether it was written)
+      (moves forward only unless ``force``; returns whether it was written; ``behind`` is kept)
+  ``get_watermarks(service_id, source) -> Watermarks`` (``at`` and ``behind``; ``.of(resource_id)``)
+  ``set_watermarks(service_id, source, at: datetime, behind: Mapping[str, datetime]) -> bool``
+      (one write of both, unless another writer moved ``at`` past ``at``: then nothing, False)
   ``mark_success(service_id, source, at: datetime | None = None) -> None`` (stale = False)
   ``mark_stale(service_id, source, error: str, at: datetime | None = None) -> None``
       (stale = True, keeps every observation)
   ``freshness(service_id) -> dict[str, Freshness]``
   ``last_data_at(service_id) -> datetime | None``
+``Watermarks``: ``at`` (the service's), ``behind`` (per resource); ``of(resource_id)`` = ``min(behind, at)``.
 ``FoldResult``: points_folded, points_skipped, hours_folded, hours_skipped, items_written, retries,
   last_point_at.
 ``observation_pk(service_id, resource_id, metric)``, ``day_sk(day)``, ``meta_pk(service_id)``.
@@ -41,9 +48,11 @@ Query/BatchGet/GetItem only; never a Scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -130,6 +139,22 @@ class MetaItem(Model):
     last_error = UnicodeAttribute(null=True)
     last_error_at = UTCDateTimeAttribute(null=True)
     stale = BooleanAttribute(null=True)
+    behind = UnicodeAttribute(null=True)  # W# items: JSON {resource_id: iso datetime}
+
+
+@dataclass(frozen=True)
+class Watermarks:
+    """A source's watermarks of one service: the service's, and the resources that are behind it."""
+
+    at: datetime | None = None
+    behind: Mapping[str, datetime] = field(default_factory=dict)
+
+    def of(self, resource_id: str) -> datetime | None:
+        """Every hour before this is folded (or given up) for the resource; None = never pulled."""
+        own = self.behind.get(resource_id)
+        if own is None:
+            return self.at
+        return own if self.at is None else min(own, self.at)
 
 
 @dataclass
@@ -259,9 +284,37 @@ class ObservationRepository:
 
     def set_watermark(self, service_id: str, source: str, at: datetime, force: bool = False) -> bool:
         if force:
-            MetaItem(pk=meta_pk(service_id), sk=f"W#{source}", at=_utc(at)).save()
+            MetaItem(pk=meta_pk(service_id), sk=f"W#{source}").update(actions=[MetaItem.at.set(_utc(at))])
             return True
         return self._advance(service_id, f"W#{source}", _utc(at))
+
+    def get_watermarks(self, service_id: str, source: str) -> Watermarks:
+        item = self._meta(service_id, f"W#{source}")
+        if item is None:
+            return Watermarks()
+        behind = {rid: _utc(datetime.fromisoformat(t)) for rid, t in json.loads(item.behind or "{}").items()}
+        return Watermarks(at=item.at, behind=behind)
+
+    def set_watermarks(self, service_id: str, source: str, at: datetime,
+                       behind: Mapping[str, datetime]) -> bool:
+        """Write ``at`` and ``behind`` together, unless a concurrent pull already moved ``at`` further
+        (then it knows more: nothing is written and False is returned; a resource it left behind is
+        pulled again next time, which folding makes harmless)."""
+        at = _utc(at)
+        item = MetaItem(pk=meta_pk(service_id), sk=f"W#{source}")
+        actions: list[Any] = [MetaItem.at.set(at)]
+        if behind:
+            doc = json.dumps({rid: _utc(t).isoformat() for rid, t in sorted(behind.items())})
+            actions.append(MetaItem.behind.set(doc))
+        else:
+            actions.append(MetaItem.behind.remove())
+        try:
+            item.update(actions=actions, condition=MetaItem.at.does_not_exist() | (MetaItem.at <= at))
+        except UpdateError as exc:
+            if _conditional(exc):
+                return False
+            raise
+        return True
 
     def mark_success(self, service_id: str, source: str, at: datetime | None = None) -> None:
         item = MetaItem(pk=meta_pk(service_id), sk=f"S#{source}")
@@ -307,5 +360,5 @@ class ObservationRepository:
         return True
 
 
-__all__ = ["DayItem", "FoldResult", "MetaItem", "ObservationRepository", "day_sk", "day_start", "meta_pk",
-           "observation_pk"]
+__all__ = ["DayItem", "FoldResult", "MetaItem", "ObservationRepository", "Watermarks", "day_sk", "day_start",
+           "meta_pk", "observation_pk"]

@@ -49,6 +49,7 @@ from costopt.domain.resources import Resource
 from costopt.domain.service import Service, ServicePut
 from costopt.errors import ActuatorError, Conflict, CostoptError, Unprocessable
 from costopt.observability import logger
+from costopt.store.base import client_config
 from costopt.store.changes import (
     ChangeRepository,
     acquire_change_lock,
@@ -408,7 +409,7 @@ idempotency_config = IdempotencyConfig(
 def _idempotent() -> Callable[..., dict[str, Any]]:
     """The idempotent runner, built on first use: its persistence layer creates a boto3 client,
     which does not belong in a cold start that may never apply anything."""
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=client_config())
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=idempotency_config)
     def run_once(*, request: dict[str, Any], run: Callable[[], ChangeResult]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from costopt.config import settings
 from costopt.domain.change import Change
 from costopt.errors import Conflict, NotFound
 from costopt.http import PageToken
-from costopt.store.base import BaseMeta, TimestampedModel, time_ordered_id
+from costopt.store.base import BaseMeta, TimestampedModel, connection, time_ordered_id
 
 CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
     "PENDING": frozenset({"IN_PROGRESS", "FAILED"}),
@@ -205,7 +205,6 @@ def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = No
     - the Change record put PENDING, conditional on not existing.
     All or nothing: 409 naming which condition failed (stale etag / not ACTIVE / change in progress).
     """
-    from pynamodb.connection import Connection
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
@@ -219,7 +218,7 @@ def claim_apply(change: Change, *, expected_etag: str, now: datetime | None = No
     lock_condition = ServiceItem.service_id.exists() & (
         ServiceItem.change_lock.does_not_exist() | (ServiceItem.change_lock < stale_floor))
     try:
-        with TransactWrite(connection=Connection(region=settings.aws_region)) as tw:
+        with TransactWrite(connection=connection()) as tw:
             tw.update(parts.item, actions=parts.actions, condition=parts.condition)
             tw.update(ServiceItem(service_id=change.service_id),
                       actions=[ServiceItem.change_lock.set(change.change_id)], condition=lock_condition)

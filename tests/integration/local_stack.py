@@ -49,13 +49,13 @@ def bash(script: str, local_dir: Path, env: dict[str, str] | None = None,
 class StackProcess:
     """`python -m local run` in the background, its output collected line by line."""
 
-    def __init__(self, local_dir: Path, *args: str, ports: dict[str, str]) -> None:
+    def __init__(self, local_dir: Path, *args: str, ports: dict[str, str], env: dict[str, str] | None = None) -> None:
         self.local_dir = local_dir
         self.ports = ports
         self.lines: list[str] = []
         self.ready = threading.Event()
         self.proc = subprocess.Popen([sys.executable, "-m", "local", "run", *args], cwd=ROOT,
-                                     env=clean_env(local_dir, **ports), stdout=subprocess.PIPE,
+                                     env=clean_env(local_dir, **ports, **(env or {})), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

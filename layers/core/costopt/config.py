@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     alerts_table: str = Field(default="costopt-alerts", validation_alias="ALERTS_TABLE")
     idempotency_table: str = Field(default="costopt-idempotency", validation_alias="IDEMPOTENCY_TABLE")
     pricing_cache_table: str = Field(default="costopt-pricing-cache", validation_alias="PRICING_CACHE_TABLE")
+    # DynamoDB calls (every PynamoDB model and the idempotency store): bounded so an unreachable or
+    # throttling table answers 503 well inside API Gateway's 30 s, not after botocore's 60 s defaults
+    dynamodb_connect_timeout_s: float = Field(default=2.0, gt=0, validation_alias="COSTOPT_DYNAMODB_CONNECT_TIMEOUT_S")
+    dynamodb_read_timeout_s: float = Field(default=5.0, gt=0, validation_alias="COSTOPT_DYNAMODB_READ_TIMEOUT_S")
+    dynamodb_max_retries: int = Field(
+        default=3, ge=0, le=10, validation_alias="COSTOPT_DYNAMODB_MAX_RETRIES",
+        description="Retries after the first attempt (botocore standard mode: exponential backoff with jitter)")
 
     # Messaging
     recompute_queue_url: str | None = Field(default=None, validation_alias="RECOMPUTE_QUEUE_URL")

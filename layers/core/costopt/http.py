@@ -1,7 +1,9 @@
 """HTTP plumbing shared by every API function.
 
 - ``make_resolver()`` builds the Powertools HTTP API (v2) resolver with validation on,
-  problem+json errors and scope checks done *before* request validation.
+  problem+json errors and scope checks done *before* request validation. A dependency that
+  fails (DynamoDB or an AWS API unreachable, timing out, throttling or answering 5xx; see
+  ``costopt.dependency``) is a 503 problem with ``Retry-After``, whatever wraps it; a 500 is a bug.
 - Routes declare the scope they need with ``security=READ | WRITE | OPERATE``; the same
   value documents the route in OpenAPI and is enforced here against the claims API
   Gateway's JWT authorizer passes in ``requestContext.authorizer.jwt``.
@@ -31,6 +33,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from costopt.config import settings
+from costopt.dependency import DependencyFailure, dependency_failure
 from costopt.errors import BadRequest, CostoptError, Forbidden, Unauthorized
 from costopt.observability import logger
 
@@ -52,8 +55,14 @@ PUBLIC: list[dict[str, list[str]]] = []
 # --------------------------------------------------------------------------- problems
 
 
+DEFAULT_RETRY_AFTER_S = 5  # a 503 whose cause says nothing more
+
+
 def problem(status: int, title: str, detail: str = "", *, type_slug: str | None = None,
-            errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
+            errors: list[dict[str, Any]] | None = None, retry_after: int | None = None,
+            **extra: Any) -> Response:
+    """A problem+json response. Every 503 carries ``Retry-After`` (seconds; also ``retry_after_s``
+    in the body): ``retry_after`` when given, else ``DEFAULT_RETRY_AFTER_S``."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (type_slug or str(status)),
         "title": title,
@@ -63,14 +72,44 @@ def problem(status: int, title: str, detail: str = "", *, type_slug: str | None 
     if errors:
         body["errors"] = errors
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="costopt"'} if status == 401 else None
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="costopt"'
+    if status == 503:
+        seconds = max(1, int(retry_after or DEFAULT_RETRY_AFTER_S))
+        body["retry_after_s"] = seconds
+        headers["Retry-After"] = str(seconds)
     return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body, default=str),
-                    headers=headers)
+                    headers=headers or None)
 
 
 def problem_from(exc: CostoptError) -> Response:
+    extra = dict(exc.extra)
+    retry_after: int | None = None
+    if exc.status == 503:
+        retry_after = extra.pop("retry_after_s", None)
+        if retry_after is None:
+            failure = dependency_failure(exc)  # what the connector or actuator error wraps decides
+            retry_after = failure.retry_after_s if failure else None
     return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors or None,
-                   **exc.extra)
+                   retry_after=retry_after, **extra)
+
+
+_DEPENDENCY_NAMES = {"DynamoDB": "the database", "AWS": "an AWS service costopt calls"}
+_KIND_DETAIL = {
+    "throttled": "{who} is throttling requests",
+    "timeout": "{who} did not answer in time",
+    "unavailable": "{who} is unavailable",
+    "unreachable": "{who} cannot be reached",
+}
+
+
+def dependency_problem(failure: DependencyFailure) -> Response:
+    """The 503 for a dependency failure; the detail names the kind of failure, never the cause's text."""
+    who = _DEPENDENCY_NAMES.get(failure.dependency, failure.dependency)
+    detail = _KIND_DETAIL[failure.kind].format(who=who) + f"; retry in {failure.retry_after_s} s"
+    return problem(503, "Dependency unavailable", detail, type_slug="dependency-unavailable",
+                   retry_after=failure.retry_after_s)
 
 
 def _loc(loc: Any) -> list[str | int]:
@@ -232,12 +271,6 @@ class CostoptResolver(APIGatewayHttpResolver):
         return who
 
 
-DYNAMODB_UNAVAILABLE = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
-})
-
-
 def make_resolver() -> CostoptResolver:
     app = CostoptResolver(enable_validation=True)
 
@@ -263,17 +296,16 @@ def make_resolver() -> CostoptResolver:
 
     @app.exception_handler(PynamoDBException)
     def _dynamodb(exc: PynamoDBException) -> Response:
-        code = exc.cause_response_code or ""
+        # not exc.cause_response_code: it raises AttributeError for a cause whose response is None
+        # (a botocore ReadTimeoutError), which would escape the handler as a Lambda error (a 500)
+        response = getattr(exc.cause, "response", None)
+        code = str((response.get("Error") or {}).get("Code") or "") if isinstance(response, dict) else ""
         if code == "ValidationException" and type(exc).__name__ in ("GetError", "QueryError", "ScanError"):
             # what a client controls in a read is its ids, parameters and next_token (an empty or
             # oversized key, a start key outside the queried partition); DynamoDB's message is not echoed
             logger.warning("read rejected by DynamoDB", extra={"error": exc.cause_response_message})
             return problem(400, "Bad request", "an id, next_token or parameter is not valid for this read",
                            type_slug="bad-request")
-        if code in DYNAMODB_UNAVAILABLE:
-            logger.warning("DynamoDB unavailable", extra={"code": code})
-            return problem(503, "Dependency unavailable", "the database is busy or unavailable; retry shortly",
-                           type_slug="dependency-unavailable")
         return _unexpected(exc)
 
     @app.exception_handler(NotFoundError)
@@ -286,6 +318,13 @@ def make_resolver() -> CostoptResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        # the one place a dependency failure is told from a bug, for every exception type and function
+        failure = dependency_failure(exc)
+        if failure is not None:
+            logger.warning("dependency unavailable", extra={"kind": failure.kind, "dependency": failure.dependency,
+                                                            "cause": failure.cause, "error": str(exc)[:500],
+                                                            "retry_after_s": failure.retry_after_s})
+            return dependency_problem(failure)
         logger.exception("unhandled error")
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
                        type_slug="internal")

@@ -44,6 +44,7 @@ from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import Conflict, Unprocessable
 from costopt.jobs.change_flow import ChangePlan, drift, dump, start, wall_clock
+from costopt.store.base import client_config
 from costopt.store.changes import ChangeRepository
 
 NEVER_AUTOMATED = frozenset({"idle_delete"})
@@ -205,7 +206,7 @@ idempotency_config = IdempotencyConfig(
 def _idempotent() -> Callable[..., dict[str, Any]]:
     """The idempotent runner, built on first use: its persistence layer creates a boto3 client,
     which does not belong in a cold start that may never apply anything."""
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=client_config())
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=idempotency_config)
     def run_once(*, request: dict[str, Any], run: Callable[[], ChangeResult]) -> dict[str, Any]:

@@ -39,7 +39,10 @@ Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Sca
 3. Freshness: success (``ok``, ``partial``) → ``mark_success``; a ``ConnectorError``, or no data for
    any resource → ``mark_stale`` with the error, the watermark stays, nothing earlier is touched and
    nothing is invented. Telemetry and billing fail independently; one service failing never stops
-   the others.
+   the others. A service whose pull stopped on a dependency failure (DynamoDB or an AWS API
+   unreachable, timing out or throttling: ``costopt.dependency``) is listed in ``dependency_failed``
+   and ``handle`` then fails the invocation (after the others ran), so the schedule's retry policy
+   runs it again; the watermarks make the retry resume, not repeat.
 4. The recovery sweep (``change_flow.sweep_service``): a change interrupted half-way is settled
    from the live config before anything else looks at the service's changes.
 5. ``verify_recent_changes(service, now)`` from ``costopt.jobs.verify`` when that module exists (the
@@ -62,11 +65,12 @@ from pydantic import Field
 
 from costopt import clock
 from costopt.connectors.base import BILLING, TELEMETRY, billing_for, source_for
+from costopt.dependency import dependency_failure
 from costopt.domain.common import Model
 from costopt.domain.observation import Series
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service
-from costopt.errors import ConnectorError
+from costopt.errors import ConnectorError, DependencyUnavailable
 from costopt.observability import logger
 
 if TYPE_CHECKING:
@@ -130,6 +134,8 @@ class PullReport(Model):
     as_of: datetime
     services: list[ServicePull] = Field(default_factory=list)
     not_reached: list[str] = Field(default_factory=list)
+    dependency_failed: list[str] = Field(default_factory=list, description="services whose pull stopped because "
+                                         "DynamoDB or an AWS API failed (handle then fails the run)")
     out_of_time: bool = False
     elapsed_s: float = 0.0
 
@@ -244,9 +250,13 @@ def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None,
             continue
         try:
             report.services.append(pull_service(service, now, obs, budget))
-        except Exception:  # one service's bug or a DynamoDB outage never stops the others
+        except Exception as exc:  # one service's bug or a DynamoDB outage never stops the others
             logger.exception("pull failed", extra={"service_id": service_id})
-            failed = SourcePull(outcome="failed", error="internal error (logged)")
+            failure = dependency_failure(exc)
+            if failure is not None:
+                report.dependency_failed.append(service_id)
+            error = f"{failure.dependency} {failure.kind} (logged)" if failure else "internal error (logged)"
+            failed = SourcePull(outcome="failed", error=error)
             report.services.append(ServicePull(service_id=service_id, telemetry=failed, billing=failed))
         budget.timed(began)
     if report.not_reached:
@@ -467,6 +477,9 @@ def handle(event: Any, remaining_ms: int) -> dict[str, Any]:
                        value=sum(len(rids) for rids in without.values()))
     logger.info("pull finished", extra={"services": len(report.services), "stale": report.stale,
                                         "without_data": without, "not_reached": len(report.not_reached),
-                                        "elapsed_s": report.elapsed_s})
+                                        "elapsed_s": report.elapsed_s, "dependency_failed": report.dependency_failed})
+    if report.dependency_failed:  # a failed invocation: the schedule retries, the watermarks resume
+        raise DependencyUnavailable(f"{len(report.dependency_failed)} service(s) not pulled: a dependency failed",
+                                    extra={"services": report.dependency_failed})
     return report.model_dump(mode="json", exclude={"services"}) | {
         "services": len(report.services), "stale": report.stale, "without_data": without}

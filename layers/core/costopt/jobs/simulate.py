@@ -9,7 +9,9 @@ Public API::
         -> SimulationResult                     # stored; raises CostoptError (404/409/422)
     run_batch(scenarios: list[dict], *, now=None, deps=None) -> BatchResult
         each scenario validated and run on its own; a bad one becomes its own problem entry;
-        results in request order; more than MAX_BATCH -> PayloadTooLarge (413)
+        results in request order; more than MAX_BATCH -> PayloadTooLarge (413). A dependency
+        failing (DynamoDB, a connector: ``costopt.dependency``) is not a scenario's problem: it
+        fails the whole batch (a 503 with Retry-After), nothing is stored, the client retries it
     Dependencies(services, recommendations, usage, catalog, simulations) -- injectable for tests/bench
 """
 
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 
 from costopt import clock
 from costopt.config import settings
+from costopt.dependency import dependency_failure
 from costopt.domain.recommendation import Recommendation
 from costopt.domain.service import Service
 from costopt.domain.simulation import (
@@ -220,8 +223,12 @@ def run_batch(scenarios: list[Any], *, now: datetime | None = None,
             results.append(result)
             entries.append(BatchEntry(index=i, status=200, result=result))
         except CostoptError as exc:
+            if exc.status == 503:  # DependencyUnavailable: the request's, not the scenario's
+                raise
             entries.append(BatchEntry(index=i, status=exc.status, problem=_problem(exc)))
-        except Exception:  # one scenario's bug must not fail the others
+        except Exception as exc:  # one scenario's bug must not fail the others
+            if dependency_failure(exc) is not None:
+                raise
             logger.exception("simulation failed", extra={"index": i})
             entries.append(BatchEntry(index=i, status=500, problem=BatchProblem(
                 type=PROBLEM_BASE + "internal", title="Internal error", status=500,

@@ -27,7 +27,7 @@ from costopt.config import settings
 from costopt.domain.change import Change, ChangeStep
 from costopt.errors import Conflict, NotFound
 from costopt.http import PageToken
-from costopt.store.base import BaseMeta, TimestampedModel, retry_transient, time_ordered_id
+from costopt.store.base import BaseMeta, TimestampedModel, connection, retry_transient, time_ordered_id
 
 CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
     "PENDING": frozenset({"IN_PROGRESS", "FAILED", "SUCCEEDED", "NEEDS_ATTENTION"}),
@@ -206,7 +206,6 @@ def claim_change(change: Change, *, expected_etag: str, now: datetime | None = N
     All or nothing: 409 naming which condition failed (stale etag / wrong status / change in progress,
     with the holder in ``change_in_progress``).
     """
-    from pynamodb.connection import Connection
     from pynamodb.exceptions import TransactWriteError
     from pynamodb.transactions import TransactWrite
 
@@ -218,7 +217,7 @@ def claim_change(change: Change, *, expected_etag: str, now: datetime | None = N
     apply = change.type == "APPLY"
     lock_condition = ServiceItem.service_id.exists() & ServiceItem.change_lock.does_not_exist()
     try:
-        with TransactWrite(connection=Connection(region=settings.aws_region)) as tw:
+        with TransactWrite(connection=connection()) as tw:
             if apply:
                 parts = recs.claim_parts(change.service_id, change.recommendation_id, expected_etag, now=now)
                 tw.update(parts.item, actions=parts.actions, condition=parts.condition)

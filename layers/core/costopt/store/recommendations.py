@@ -20,7 +20,7 @@ Public API (``RecommendationRepository``)::
         Conflict (409) with extra {"current_status", "current_etag"} when the condition fails; NotFound (404).
     transition_parts(...same arguments...) -> TransitionParts(item, actions, condition, etag, updated_at)
         the pieces of that UpdateItem, to put it in a TransactWrite with other writes, e.g. the service's
-        change lock:  ``with TransactWrite(connection=Connection()) as tw:
+        change lock:  ``with TransactWrite(connection=store.base.connection()) as tw:
                            tw.update(parts.item, actions=parts.actions, condition=parts.condition); ...``
         then ``repo.get(...)`` (or ``parts.etag``) for the new state. ``claim_parts(service_id, rec_id,
         expected_etag)`` is the ACTIVE -> CLAIMED case.

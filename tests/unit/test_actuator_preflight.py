@@ -210,6 +210,53 @@ def test_elf_machine_reads_this_interpreters_own_binary():
     assert elf_machine(b"#!/usr/bin/env python3\n") is None
 
 
+@pytest.fixture
+def s3_like():
+    """A loopback server answering like S3 for a presigned URL: 200 with the bytes, or 403 once expired."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    objects = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = objects.get(self.path)
+            status = 200 if body is not None else 403
+            body = body if body is not None else b"<Error><Code>AccessDenied</Code>" \
+                                                 b"<Message>Request has expired</Message></Error>"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield objects, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_default_download_gets_the_package_and_refuses_errors_and_oversize(s3_like):
+    from costopt.actuators.lambda_function import PackageUnavailable, http_download
+
+    objects, base = s3_like
+    package = bytes(range(256)) * 1024
+    objects["/snapshots/123456789012/fn-1a2b?versionId=3&X-Amz-Signature=abc"] = package
+    url = f"{base}/snapshots/123456789012/fn-1a2b?versionId=3&X-Amz-Signature=abc"
+    assert http_download(url, len(package)) == package
+    with pytest.raises(PackageUnavailable, match="larger than"):
+        http_download(url, len(package) - 1)
+    with pytest.raises(PackageUnavailable, match="HTTP 403"):
+        http_download(f"{base}/snapshots/expired", 1 << 20)
+    with pytest.raises(PackageUnavailable, match="ConnectError"):
+        http_download("http://127.0.0.1:9/closed", 1 << 20)
+
+
 def test_a_pure_python_function_switches_to_arm64_with_the_same_package_and_back(lambda_code):
     name = lambda_function("pf-pure", layers=[lambda_layer("pf-both", ["x86_64", "arm64"])])
     service, act = lambda_service(name), lambda_code
@@ -243,6 +290,27 @@ def test_an_x86_64_native_library_keeps_arm64_recommend_only_in_dry_run_and_appl
         assert body["binaries"] == [{"path": so, "machine": "x86-64"}] and body["binary_count"] == 1
         assert so in body["detail"] and "recommend-only" in body["detail"]
     assert live_function(name)["Architectures"] == ["x86_64"] and history() == []
+
+
+def test_lambda_arm64_through_dry_run_apply_and_rollback(apply_call, lambda_code):
+    from costopt.jobs.apply import rollback_recommendation
+
+    name = lambda_function("apply-api-fn", layers=[lambda_layer("pf-api-deps", ["x86_64", "arm64"])])
+    register("checkout", [{"resource_id": "api", "kind": "lambda_function", "function_name": name,
+                           "config": {"memory_mb": 1024}}])
+    rec = recommendation("checkout", "api", "lambda_function", "lambda_arm64", {"memory_mb": 1024},
+                         {"memory_mb": 1024, "architecture": "arm64"}, cost_now=22.0, cost_proposed=17.6)
+    status, body = apply_call(apply_body(rec, dry_run=True))
+    assert status == 200 and body["status"] == "PLANNED" and body["after"]["architecture"] == "arm64", body
+    assert any("uploaded again unchanged" in w for w in body["warnings"])
+    assert live_function(name)["Architectures"] == ["x86_64"]
+    status, body = apply_call(apply_body(rec))
+    assert status == 200 and body["status"] == "SUCCEEDED" and body["after"]["architecture"] == "arm64", body
+    assert live_function(name)["Architectures"] == ["arm64"]
+    result = rollback_recommendation("checkout", rec.recommendation_id, actor="ops", reason="p99 regressed")
+    assert result.status == "SUCCEEDED" and result.after["architecture"] == "x86_64"
+    assert live_function(name)["Architectures"] == ["x86_64"]
+    assert [c.type for c in history()] == ["ROLLBACK", "APPLY"]
 
 
 def test_an_arm64_native_library_goes_to_arm64_and_is_then_refused_back_to_x86(lambda_code):
@@ -350,12 +418,20 @@ def test_the_architecture_switch_uploads_the_bytes_it_read_with_their_revision(l
         calls.append(kw)
         return original(**kw)
 
+    def revision(parsed, **_):  # AWS returns the function's RevisionId; moto does not
+        parsed["Configuration"]["RevisionId"] = "3b5f6c2e-0d1a-4c8e-9f7a-2e4b6d8f0a1c"
+
     monkeypatch.setattr(lam, "update_function_code", spy)
-    before = act.read(service, service.resource("api"))
-    act.apply(service, service.resource("api"), before, act.parse({"memory_mb": 512, "architecture": "arm64"}),
-              change_id="c", now=NOW)
+    lam.meta.events.register("after-call.lambda.GetFunction", revision)
+    try:
+        before = act.read(service, service.resource("api"))
+        act.apply(service, service.resource("api"), before,
+                  act.parse({"memory_mb": 512, "architecture": "arm64"}), change_id="c", now=NOW)
+    finally:
+        lam.meta.events.unregister("after-call.lambda.GetFunction", revision)
     [call] = calls
     assert call["Architectures"] == ["arm64"] and call["FunctionName"] == name
+    assert call["RevisionId"] == "3b5f6c2e-0d1a-4c8e-9f7a-2e4b6d8f0a1c"  # refused by Lambda if deployed since
     assert base64.b64encode(hashlib.sha256(call["ZipFile"]).digest()).decode() == live_function(name)["CodeSha256"]
     assert (live_function(name)["MemorySize"], live_function(name)["Architectures"]) == (512, ["arm64"])
 

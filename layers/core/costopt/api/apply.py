@@ -5,7 +5,9 @@
   -> 200 ``{change_id, status, recommendation_id, before, after, warnings, ...}`` (``status: PLANNED`` and no
   change for ``dry_run``). 409: stale etag, not ACTIVE, another change in progress, or drift (the body
   carries ``expected`` and ``live``). 422: fails an SLA clause without ``force``+``reason``, or the action
-  cannot be applied (arm64 Lambda, EC2 without ``policy.allow_disruptive``, EBS shrink). 503 with
+  cannot be applied (EC2 without ``policy.allow_disruptive``, EBS shrink, a failed pre-flight check named
+  by ``preflight`` / ``preflight_failures``: e.g. an x86_64 AMI to Graviton, x86-64 native code in an
+  arm64 Lambda, an image without a linux/arm64 build on ARM64 Fargate). 503 with
   ``change_id``: the actuator failed (the change is FAILED, the recommendation ACTIVE again).
 - ``GET /v1/config/history/{service_id}?limit=&next_token=`` (read): the Change records, newest first.
 """
@@ -31,7 +33,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "The change made (or, for dry_run, the plan)"},
     409: {"description": "Stale etag, not ACTIVE / not applied, another change in progress, or drift"},
-    422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take"},
+    422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take "
+                          "(a failed pre-flight check: ``preflight``, ``preflight_failures``)"},
     503: {"description": "The actuator failed; the change is recorded FAILED"},
 }
 

@@ -89,3 +89,16 @@ def run_actuations(lambda_context: LambdaContext) -> Iterator[Callable[[], list[
                 return reports
 
     yield drain
+
+
+@pytest.fixture
+def lambda_code(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Lambda actuator downloads deployment packages from moto (which names a Code.Location it does not
+    serve), and moto's UpdateFunctionCode applies Architectures as AWS does. Yields the actuator."""
+    from costopt.actuators.registry import actuator_for
+    from tests.unit.test_actuator_support import moto_code_location, moto_honours_code_architectures
+
+    moto_honours_code_architectures(monkeypatch)
+    act = actuator_for("lambda_function")
+    monkeypatch.setattr(act, "download", moto_code_location)
+    return act

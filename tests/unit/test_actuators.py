@@ -17,6 +17,7 @@ from tests.unit.test_actuator_support import (
     dynamodb_table,
     ebs_volume,
     ec2_instance,
+    ecr_image,
     ecs_service,
     event_queue,
     lambda_function,
@@ -49,18 +50,33 @@ def test_lambda_memory_changes_and_restores():
     assert cfg["MemorySize"] == 1024 and cfg["LastUpdateStatus"] == "Successful"
 
 
-def test_lambda_arm64_is_recommend_only():
+def test_lambda_arm64_is_recommend_only_when_its_package_cannot_be_read(monkeypatch):
+    from costopt.actuators.lambda_function import PackageUnavailable
+
     name = lambda_function("act-lambda-arm", memory_mb=1024)
     service = make_service([{"resource_id": "api", "kind": "lambda_function", "function_name": name,
                              "config": {"memory_mb": 1024}}])
     resource = service.resource("api")
     act = actuator_for("lambda_function")
+    urls = []
+
+    def expired(url, max_bytes):  # what S3 answers for a presigned URL past its 10 minutes
+        urls.append(url)
+        raise PackageUnavailable("HTTP 403")
+
+    monkeypatch.setattr(act, "download", expired)
     before = act.read(service, resource)
     with pytest.raises(Unprocessable) as info:
         act.check(service, resource, before, act.parse({"memory_mb": 1024, "architecture": "arm64"}))
-    assert info.value.status == 422 and "recommend-only" in info.value.detail
-    assert boto3.client("lambda", region_name=REGION).get_function_configuration(
-        FunctionName=name)["Architectures"] == ["x86_64"]
+    assert info.value.status == 422 and "recommend-only" in info.value.detail and "HTTP 403" in info.value.detail
+    assert info.value.extra["preflight"] == "package_download"
+    location = boto3.client("lambda", region_name=REGION).get_function(FunctionName=name)["Code"]["Location"]
+    assert urls == [location]  # GetFunction's Code.Location is what was fetched
+    with pytest.raises(Unprocessable):  # apply itself refuses too, before changing anything
+        act.apply(service, resource, before, act.parse({"memory_mb": 512, "architecture": "arm64"}),
+                  change_id="c", now=NOW)
+    cfg = boto3.client("lambda", region_name=REGION).get_function_configuration(FunctionName=name)
+    assert cfg["Architectures"] == ["x86_64"] and cfg["MemorySize"] == 1024
 
 
 def test_missing_lambda_is_422_not_500():
@@ -72,7 +88,8 @@ def test_missing_lambda_is_422_not_500():
 
 
 def test_ecs_task_size_count_graviton_and_spot_then_restore():
-    ecs_service("act-cluster", "web", cpu=1024, memory=2048, count=4)
+    image = ecr_image("web", "1.4.2", ["linux/amd64", "linux/arm64"])
+    ecs_service("act-cluster", "web", cpu=1024, memory=2048, count=4, image=image)
     service = make_service([{"resource_id": "web", "kind": "ecs_service", "cluster": "act-cluster",
                              "service_name": "web",
                              "config": {"cpu_units": 1024, "memory_mb": 2048, "desired_count": 4}}])
@@ -88,7 +105,7 @@ def test_ecs_task_size_count_graviton_and_spot_then_restore():
     live = ecs.describe_services(cluster="act-cluster", services=["web"])["services"][0]
     task_def = ecs.describe_task_definition(taskDefinition=live["taskDefinition"])["taskDefinition"]
     assert task_def["revision"] == 3  # original, applied, restored
-    assert task_def["containerDefinitions"][0]["image"] == "public.ecr.aws/nginx/nginx:1.27"  # copied
+    assert task_def["containerDefinitions"][0]["image"] == image  # copied
     applied = ecs.describe_task_definition(taskDefinition="web:2")["taskDefinition"]
     assert applied["runtimePlatform"]["cpuArchitecture"] == "ARM64" and applied["cpu"] == "512"
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
+
 from costopt.actuators.base import (
     Actuation,
     ActuationFailed,
@@ -22,6 +24,7 @@ from costopt.actuators.base import (
     region_of,
     waiter_config,
 )
+from costopt.actuators.preflight import refuse
 from costopt.domain.common import Model
 from costopt.domain.resources import Ec2Config, Ec2Instance, Resource
 from costopt.domain.service import Service
@@ -29,6 +32,42 @@ from costopt.errors import Unprocessable
 
 KIND = "ec2_instance"
 MAX_STEPS = 12  # stop, modify, start and their waits, with room for a state found mid-way
+
+
+def _instance_types(ec2: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """DescribeInstanceTypes of ``names``: {name: InstanceTypeInfo}; an unknown type is a 422."""
+    try:
+        found = ec2.describe_instance_types(InstanceTypes=sorted(set(names))).get("InstanceTypes", [])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidInstanceType":
+            raise Unprocessable(f"{KIND}: {exc.response['Error'].get('Message', 'unknown instance type')}",
+                                extra={"actuator": KIND, "preflight": "instance_type"}) from exc
+        with aws_errors(KIND, "DescribeInstanceTypes"):
+            raise
+    return {str(t["InstanceType"]): t for t in found}
+
+
+def _offered(ec2: Any, instance_type: str, az: str) -> bool:
+    with aws_errors(KIND, "DescribeInstanceTypeOfferings"):
+        offerings = ec2.describe_instance_type_offerings(
+            LocationType="availability-zone",
+            Filters=[{"Name": "location", "Values": [az]}, {"Name": "instance-type", "Values": [instance_type]}],
+        ).get("InstanceTypeOfferings", [])
+    return any(o.get("InstanceType") == instance_type for o in offerings)
+
+
+def _image_architecture(ec2: Any, image_id: str) -> str | None:
+    """The AMI's architecture from DescribeImages (None when the AMI is gone or not visible)."""
+    if not image_id:
+        return None
+    try:
+        images = ec2.describe_images(ImageIds=[image_id]).get("Images", [])
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")).startswith("InvalidAMIID"):
+            return None
+        with aws_errors(KIND, "DescribeImages"):
+            raise
+    return str(images[0]["Architecture"]) if images and images[0].get("Architecture") else None
 
 
 class Ec2Actuator(Actuator):
@@ -61,6 +100,13 @@ class Ec2Actuator(Actuator):
                 "allow disruptive changes (set policy.allow_disruptive to true to permit it)",
                 extra={"actuator": KIND, "policy": "allow_disruptive"},
             )
+        inst = self._inst(resource)
+        t = self.parse(target)
+        assert isinstance(t, Ec2Config)
+        ec2 = client("ec2", region_of(service, inst))
+        failures = self._preflight(ec2, self._describe(ec2, inst.instance_id), t.instance_type)
+        if failures:
+            raise refuse(KIND, failures)
         return ["the instance is stopped, modified and started again: it is unavailable meanwhile, and its "
                 "public IPv4 address changes unless it has an Elastic IP"]
 
@@ -77,6 +123,83 @@ class Ec2Actuator(Actuator):
             return f"instance {inst.instance_id} is {state}; it was {expected} when the change began"
         return None
 
+    # ------------------------------------------------------------------ pre-flight
+
+    def _preflight(self, ec2: Any, live: dict[str, Any], target_type: str) -> list[dict[str, Any]]:
+        """What would make the resize fail or the instance not boot on ``target_type``.
+
+        Target type offered in the instance's AZ; the AMI's architecture among the type's; the AMI's
+        virtualization type supported; ENA enabled when the type requires it; NVMe: a type that
+        exposes EBS as NVMe when the current one does not needs NVMe drivers, which the API cannot
+        show."""
+        current_type = str(live["InstanceType"])
+        if target_type == current_type:
+            return []
+        types = _instance_types(ec2, [current_type, target_type])
+        target, current = types.get(target_type), types.get(current_type, {})
+        if target is None:
+            raise Unprocessable(f"{KIND}: DescribeInstanceTypes does not describe {target_type}",
+                                extra={"actuator": KIND, "preflight": "instance_type"})
+        failures: list[dict[str, Any]] = []
+        az = str(live.get("Placement", {}).get("AvailabilityZone", ""))
+        if az and not _offered(ec2, target_type, az):
+            failures.append({
+                "preflight": "instance_type_offering", "instance_type": target_type, "availability_zone": az,
+                "reason": f"{target_type} is not offered in {az}, the instance's Availability Zone, so it cannot "
+                          f"be resized there: choose a type listed by DescribeInstanceTypeOfferings for {az}, or "
+                          "move the workload to an instance in another zone.",
+            })
+        image_id = str(live.get("ImageId", ""))
+        arch = live.get("Architecture") or _image_architecture(ec2, image_id)
+        supported = list(target.get("ProcessorInfo", {}).get("SupportedArchitectures", []))
+        if arch is None:
+            failures.append({
+                "preflight": "ami_architecture", "ami_architecture": None, "image_id": image_id,
+                "target_architectures": supported,
+                "reason": f"the architecture of the instance's AMI {image_id} cannot be read (DescribeImages "
+                          f"does not return it), so whether it boots on {target_type} cannot be verified.",
+            })
+        elif arch not in supported:
+            failures.append({
+                "preflight": "ami_architecture", "ami_architecture": arch, "image_id": image_id,
+                "target_architectures": supported,
+                "reason": f"the instance's AMI {image_id} is {arch} but {target_type} runs "
+                          f"{'/'.join(supported) or 'another architecture'} only: AWS would refuse the type change "
+                          "after the instance was stopped (an outage). That move needs an AMI and software built "
+                          f"for {'/'.join(supported)}: launch a new instance from one and move the workload to it.",
+            })
+        virtualization = live.get("VirtualizationType")
+        virtualizations = list(target.get("SupportedVirtualizationTypes", []))
+        if virtualization and virtualizations and virtualization not in virtualizations:
+            failures.append({
+                "preflight": "virtualization_type", "virtualization_type": virtualization,
+                "target_virtualization_types": virtualizations,
+                "reason": f"the instance's AMI uses {virtualization} virtualization, which {target_type} does not "
+                          f"support ({'/'.join(virtualizations)} only): migrate the workload to an "
+                          f"{'/'.join(virtualizations)} AMI first.",
+            })
+        target_ena = target.get("NetworkInfo", {}).get("EnaSupport")
+        # an instance running on a type that requires ENA has it enabled
+        if target_ena == "required" and current.get("NetworkInfo", {}).get("EnaSupport") != "required" \
+                and live.get("EnaSupport") is not True:
+            failures.append({
+                "preflight": "ena_support", "target_ena_support": "required", "instance_ena_support": False,
+                "reason": f"{target_type} requires the Elastic Network Adapter (ENA), which is not enabled on "
+                          "the instance: make sure the OS has the ENA driver (modinfo ena), stop the instance, "
+                          "enable it (aws ec2 modify-instance-attribute --ena-support), start it and apply again.",
+            })
+        target_nvme = target.get("EbsInfo", {}).get("NvmeSupport")
+        current_nvme = current.get("EbsInfo", {}).get("NvmeSupport", "unsupported")
+        if target_nvme == "required" and current_nvme == "unsupported":
+            failures.append({
+                "preflight": "nvme", "target_nvme_support": "required", "current_nvme_support": current_nvme,
+                "reason": f"{target_type} exposes EBS volumes as NVMe devices and {current_type} does not, so the "
+                          "instance would only boot if its AMI has NVMe drivers and mounts volumes by UUID or "
+                          "label (not /dev/sd* or /dev/xvd* names), which the AWS API cannot show: check that "
+                          "in the OS (modinfo nvme, /etc/fstab), then resize the instance yourself.",
+            })
+        return failures
+
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         """stop -> wait until stopped -> modify -> start -> wait for the status checks, each step taken
@@ -84,8 +207,7 @@ class Ec2Actuator(Actuator):
         inst = self._inst(resource)
         t = self.parse(target)
         assert isinstance(t, Ec2Config)
-        if not service.policy.allow_disruptive:  # never rely on the caller having called check()
-            self.check(service, resource, before, target)
+        self.check(service, resource, before, target)  # never rely on the caller: policy and pre-flight
         progress = progress or Progress()
         ec2 = client("ec2", region_of(service, inst))
         ids = [inst.instance_id]

@@ -4,6 +4,13 @@ and, for Spot, the FARGATE_SPOT capacity provider strategy.
 
 Autoscaling bounds (min_count/max_count) live in Application Auto Scaling, not in ECS: they are
 not read or changed here (they come from the registered config).
+
+Pre-flight for an architecture change (``check`` and ``apply`` both run it): the task definition must
+be Linux (Fargate runs ARM64 for Linux only), and every container image must be a private Amazon ECR
+image whose manifest (ecr:BatchGetImage, manifest lists and OCI indexes accepted) names a
+linux/<target> platform. An image from another registry, one costopt cannot read, or a
+single-platform manifest (its architecture is in the config blob, not fetched) is unknown: the
+change is recommend-only, refused with the reason.
 """
 
 from __future__ import annotations
@@ -12,7 +19,10 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of
+from costopt.actuators.preflight import ACCEPTED_MEDIA_TYPES, OCI_ARCH, manifest_platforms, parse_ecr_image, refuse
 from costopt.domain.common import Model
 from costopt.domain.resources import EcsConfig, EcsService, Resource
 from costopt.domain.service import Service
@@ -50,6 +60,71 @@ def _fits(task_def: dict[str, Any], target: EcsConfig) -> None:
             f"{target.memory_mb} MiB): " + (f"memory of {', '.join(too_big)}; " if too_big else "")
             + (f"container CPU {cpu} units" if cpu > target.cpu_units else "")
             + "; lower them in the task definition first", extra={"actuator": KIND})
+
+
+def _image_platform(image: str, architecture: str) -> dict[str, Any] | None:
+    """None when ``image`` has a linux/<architecture> build, else the failed check (unknown included)."""
+    wanted = f"linux/{OCI_ARCH[architecture]}"
+    ref = parse_ecr_image(image)
+    if ref is None:
+        return {"image": image, "platforms": None,
+                "why": "not a private Amazon ECR image, so costopt cannot read its manifest"}
+    try:
+        got = client("ecr", ref.region).batch_get_image(
+            registryId=ref.registry, repositoryName=ref.repository, imageIds=[ref.image_id()],
+            acceptedMediaTypes=ACCEPTED_MEDIA_TYPES)
+    except (ClientError, BotoCoreError) as exc:
+        code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+        return {"image": image, "platforms": None, "why": f"its manifest could not be read (BatchGetImage: {code})"}
+    images = got.get("images") or []
+    if not images:
+        failure = (got.get("failures") or [{}])[0]
+        return {"image": image, "platforms": None,
+                "why": f"BatchGetImage found no such image ({failure.get('failureCode', 'ImageNotFound')})"}
+    try:
+        platforms = manifest_platforms(images[0].get("imageManifest", "{}"), images[0].get("imageManifestMediaType"))
+    except ValueError:
+        return {"image": image, "platforms": None, "why": "its manifest is not valid JSON"}
+    if platforms is None:
+        return {"image": image, "platforms": None,
+                "why": "it is a single-platform manifest, whose architecture is recorded only in the image "
+                       "config (not read)"}
+    if wanted not in platforms:
+        return {"image": image, "platforms": platforms,
+                "why": f"it has no {wanted} build (platforms: {', '.join(platforms) or 'none'})"}
+    return None
+
+
+def _platform_preflight(task_def: dict[str, Any], architecture: str) -> None:
+    """Refuse (422) unless every container image of ``task_def`` runs on ``architecture``."""
+    failures: list[dict[str, Any]] = []
+    os_family = str((task_def.get("runtimePlatform") or {}).get("operatingSystemFamily") or "LINUX")
+    if architecture == "arm64" and os_family != "LINUX":
+        failures.append({"preflight": "operating_system", "operating_system_family": os_family,
+                         "reason": f"Fargate runs ARM64 tasks on Linux only, and this task definition is "
+                                   f"{os_family}."})
+    checked: dict[str, dict[str, Any] | None] = {}
+    images = []
+    for container in task_def.get("containerDefinitions", []):
+        image = str(container.get("image", ""))
+        if image not in checked:
+            checked[image] = _image_platform(image, architecture)
+        failure = checked[image]
+        if failure is not None:
+            images.append({"container": container.get("name"), **failure})
+    if images:
+        wanted = f"linux/{OCI_ARCH[architecture]}"
+        failures.append({
+            "preflight": "image_architecture", "target_architecture": architecture,
+            "images": [{k: v for k, v in i.items() if k != "why"} for i in images],
+            "reason": f"switching the tasks to {ARCH_TO_ECS[architecture]} needs every container image to have a "
+                      f"{wanted} build, which costopt could not verify for "
+                      + "; ".join(f"container {i['container']} ({i['image']}): {i['why']}" for i in images)
+                      + f". Build and push {wanted} images (a multi-platform image in ECR is verified), or "
+                      "change the task definition in your deployment.",
+        })
+    if failures:
+        raise refuse(KIND, failures)
 
 
 class EcsActuator(Actuator):
@@ -90,12 +165,17 @@ class EcsActuator(Actuator):
         b, t = self.parse(before), self.parse(target)
         assert isinstance(b, EcsConfig) and isinstance(t, EcsConfig)
         warnings = []
+        if t.architecture != b.architecture:
+            svc = self._svc(resource)
+            _, task_def = self._describe(client("ecs", region_of(service, svc)), svc)
+            _platform_preflight(task_def, t.architecture)
         if (b.cpu_units, b.memory_mb, b.architecture, b.capacity) != (t.cpu_units, t.memory_mb, t.architecture,
                                                                          t.capacity):
             warnings.append("ECS replaces every task in a rolling deployment (new task definition revision or "
                             "capacity provider)")
         if t.architecture == "arm64" and b.architecture != "arm64":
-            warnings.append("ARM64 tasks need every container image to be built for linux/arm64")
+            warnings.append("every container image has a linux/arm64 build (read from its ECR manifest); its "
+                            "performance on Graviton is assumed equal: benchmark it")
         if t.capacity == "spot" and b.capacity != "spot":
             warnings.append("Fargate Spot tasks can be interrupted with a two-minute warning")
         return warnings
@@ -116,6 +196,8 @@ class EcsActuator(Actuator):
         new_arn = None
         if size_changes:
             _fits(task_def, t)
+            if ECS_TO_ARCH.get(str(platform.get("cpuArchitecture", "X86_64")), "x86_64") != t.architecture:
+                _platform_preflight(task_def, t.architecture)  # never rely on the caller having called check()
             register = {k: task_def[k] for k in COPIED if task_def.get(k) not in (None, [], {})}
             register["cpu"] = str(t.cpu_units)
             register["memory"] = str(t.memory_mb)

@@ -7,7 +7,9 @@
   start): the actuation worker carries it on and ``GET`` on the change shows its steps.
   409: stale etag, not ACTIVE, another change in progress, or drift (the body
   carries ``expected`` and ``live``). 422: fails an SLA clause without ``force``+``reason``, or the action
-  cannot be applied (arm64 Lambda, EC2 without ``policy.allow_disruptive``, EBS shrink). 503 with
+  cannot be applied (EC2 without ``policy.allow_disruptive``, EBS shrink, a failed pre-flight check named
+  by ``preflight`` / ``preflight_failures``: e.g. an x86_64 AMI to Graviton, x86-64 native code in an
+  arm64 Lambda, an image without a linux/arm64 build on ARM64 Fargate). 503 with
   ``change_id``: the actuator failed (the change is FAILED, the recommendation ACTIVE again), or the
   database did not answer after the change was made (the recovery sweep records it).
   409 also while another change of the resource is in its verification window (``retry_after_s``).
@@ -39,7 +41,8 @@ CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "The change made (or, for dry_run, the plan)"},
     202: {"description": "Accepted: the actuation worker carries the change on (GET the change for progress)"},
     409: {"description": "Stale etag, not ACTIVE / not applied, another change in progress, or drift"},
-    422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take"},
+    422: {"description": "Fails the SLA without force+reason, or an action this resource cannot take "
+                          "(a failed pre-flight check: ``preflight``, ``preflight_failures``)"},
     503: {"description": "The actuator failed; the change is recorded FAILED"},
 }
 

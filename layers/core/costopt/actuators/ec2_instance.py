@@ -25,6 +25,14 @@ from costopt.errors import Unprocessable
 
 KIND = "ec2_instance"
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({
+    "ec2:DescribeInstances",  # read, and the instance_stopped / instance_running waiters
+    "ec2:StopInstances",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:StartInstances",
+})
+
 
 class Ec2Actuator(Actuator):
     kind = KIND

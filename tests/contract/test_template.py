@@ -30,10 +30,10 @@ from tests.contract.support import (
 # empty). Anything else with "*" is a least-privilege violation.
 WILDCARD_ONLY_ACTIONS = {
     "cloudwatch:GetMetricData",  # CloudWatch: no resource types for GetMetricData
-    "ce:GetCostAndUsage",  # Cost Explorer: no resource types for GetCostAndUsage
+    "ce:GetCostAndUsage",  # Cost Explorer: no resource for a request that names no billing view
+    "ce:GetCostAndUsageWithResources",
     "pricing:GetProducts",  # Price List: no resource types at all
-    "ecs:DescribeTaskDefinition",  # ECS: task definitions have no ARN-level permission for these two
-    "ecs:RegisterTaskDefinition",
+    "ecs:DescribeTaskDefinition",  # ECS: no resource types for these two (RegisterTaskDefinition has one)
     "ecs:DeregisterTaskDefinition",
     "ec2:DescribeInstances",  # EC2: Describe* actions take no resource types
     "ec2:DescribeVolumes",

@@ -30,14 +30,18 @@ from tests.contract.support import (
 # empty). Anything else with "*" is a least-privilege violation.
 WILDCARD_ONLY_ACTIONS = {
     "cloudwatch:GetMetricData",  # CloudWatch: no resource types for GetMetricData
-    "ce:GetCostAndUsage",  # Cost Explorer: no resource types for GetCostAndUsage
+    "ce:GetCostAndUsage",  # Cost Explorer: no resource for a request that names no billing view
+    "ce:GetCostAndUsageWithResources",
     "pricing:GetProducts",  # Price List: no resource types at all
-    "ecs:DescribeTaskDefinition",  # ECS: task definitions have no ARN-level permission for these two
-    "ecs:RegisterTaskDefinition",
+    "ecs:DescribeTaskDefinition",  # ECS: no resource types for these two (RegisterTaskDefinition has one)
     "ecs:DeregisterTaskDefinition",
     "ec2:DescribeInstances",  # EC2: Describe* actions take no resource types
     "ec2:DescribeVolumes",
     "ec2:DescribeVolumesModifications",
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeImages",
 }
 
 API_TIMEOUT_LIMIT_S = 29  # API Gateway's integration timeout is 30 s; answer before it
@@ -361,7 +365,8 @@ def test_each_function_may_touch_only_the_tables_it_needs(tpl: dict[str, Any]) -
     assert tables("MetricsFunction", "DynamoDBCrudPolicy") == set()
     # only the functions that change live resources hold the actuators
     holders = {k for k, v in functions(tpl).items() if {"Ref": "ActuatorPolicy"} in v["Properties"]["Policies"]}
-    assert holders == {"ApplyFunction", "RollbackFunction", "PullMetricsFunction", "RecomputeFunction"}
+    assert holders == {"ApplyFunction", "RollbackFunction", "PullMetricsFunction", "RecomputeFunction",
+                       "ActuateFunction"}
     # idempotency records are written by the functions that change things
     assert "IdempotencyTable" in tables("ApplyFunction", "DynamoDBCrudPolicy")
     assert "IdempotencyTable" in tables("RollbackFunction", "DynamoDBCrudPolicy")

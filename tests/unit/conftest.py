@@ -1,11 +1,13 @@
 """Unit tests run against moto: one mock for the whole session (PynamoDB caches its
-client), tables created from template.yaml, and emptied before each test that asks."""
+client), tables created from template.yaml, and emptied before each test that asks. Every test
+also fails when a costopt module calls an AWS action its ``AWS_ACTIONS`` does not declare."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 import boto3
@@ -13,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from local.tables import clear_tables, create_tables, export_table_env
+from tests.aws_actions import AwsCallRecorder, declared_actions
 
 export_table_env()
 
@@ -102,3 +105,21 @@ def lambda_code(monkeypatch: pytest.MonkeyPatch) -> Any:
     act = actuator_for("lambda_function")
     monkeypatch.setattr(act, "download", moto_code_location)
     return act
+
+
+@cache
+def _declared() -> dict[str, frozenset[str]]:
+    return declared_actions()
+
+
+@pytest.fixture(autouse=True)
+def aws_calls() -> Iterator[AwsCallRecorder]:
+    """Records the AWS calls of the test; fails it if a costopt module called an undeclared action
+    (tests/aws_actions.py: template.yaml grants what the modules declare, so it would be denied in AWS)."""
+    recorder = AwsCallRecorder()
+    with recorder.recording():
+        yield recorder
+    undeclared = recorder.undeclared(_declared())
+    if undeclared:
+        pytest.fail("AWS actions called but not declared in the module's AWS_ACTIONS (add them there and to "
+                    f"template.yaml): {({m: sorted(a) for m, a in sorted(undeclared.items())})}", pytrace=False)

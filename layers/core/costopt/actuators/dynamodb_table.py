@@ -16,6 +16,12 @@ from costopt.domain.service import Service
 
 KIND = "dynamodb_table"
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({
+    "dynamodb:DescribeTable",  # read, and the table_exists waiter
+    "dynamodb:UpdateTable",
+})
+
 
 class DynamoDbActuator(Actuator):
     kind = KIND

@@ -16,6 +16,13 @@ from costopt.domain.service import Service
 from costopt.errors import Unprocessable
 
 KIND = "ebs_volume"
+
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({
+    "ec2:DescribeVolumes",
+    "ec2:ModifyVolume",
+    "ec2:DescribeVolumesModifications",
+})
 MODIFICATION_COOLDOWN = timedelta(hours=6)
 IOPS_TYPES = frozenset({"gp3", "io1", "io2"})       # IOPS you provision (gp2 derives it from size)
 THROUGHPUT_TYPES = frozenset({"gp3"})

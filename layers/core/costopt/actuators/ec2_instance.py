@@ -69,6 +69,18 @@ def _image_architecture(ec2: Any, image_id: str) -> str | None:
             raise
     return str(images[0]["Architecture"]) if images and images[0].get("Architecture") else None
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({
+    "ec2:DescribeInstances",  # read, and the instance_stopped / instance_running waiters
+    "ec2:StopInstances",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:StartInstances",
+    "ec2:DescribeInstanceStatus",  # the instance_status_ok waiter: the status checks after the start
+    "ec2:DescribeInstanceTypes",  # pre-flight: the target's architectures, virtualization, ENA and NVMe
+    "ec2:DescribeInstanceTypeOfferings",  # pre-flight: the target offered in the instance's zone
+    "ec2:DescribeImages",  # pre-flight: the AMI's architecture when the instance does not say
+})
+
 
 class Ec2Actuator(Actuator):
     kind = KIND

@@ -2,6 +2,10 @@
 (and runtimePlatform.cpuArchitecture for Graviton), then UpdateService with it, the desired count
 and, for Spot, the FARGATE_SPOT capacity provider strategy.
 
+The new revision carries the current revision's tags (a service with ``propagateTags: TASK_DEFINITION``
+keeps tagging its tasks, e.g. for cost allocation) and ``costopt:managed=true``, so it says who made it.
+If UpdateService then fails, costopt deregisters that revision, and only that one.
+
 Autoscaling bounds (min_count/max_count) live in Application Auto Scaling, not in ECS: they are
 not read or changed here (they come from the registered config).
 
@@ -29,6 +33,20 @@ from costopt.domain.service import Service
 
 KIND = "ecs_service"
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({
+    "ecs:DescribeServices",
+    "ecs:DescribeTaskDefinition",
+    "ecs:RegisterTaskDefinition",
+    "ecs:TagResource",  # RegisterTaskDefinition with tags (tag on create: ecs:CreateAction = RegisterTaskDefinition)
+    "iam:PassRole",  # RegisterTaskDefinition keeps the revision's taskRoleArn / executionRoleArn
+    "ecs:UpdateService",
+    "ecs:DeregisterTaskDefinition",  # the revision this apply registered, when UpdateService failed
+    "ecr:BatchGetImage",  # pre-flight of an ARM64 switch: the images' manifest lists
+})
+MANAGED_TAG = {"key": "costopt:managed", "value": "true"}
+MAX_TAGS = 50  # ECS: at most 50 user tags per resource
+
 # RegisterTaskDefinition parameters that DescribeTaskDefinition returns and a new revision keeps.
 COPIED = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
           "placementConstraints", "requiresCompatibilities", "pidMode", "ipcMode", "proxyConfiguration",
@@ -45,6 +63,15 @@ def capacity_of(strategy: list[dict[str, Any]] | None) -> str:
     if weighted and all(s.get("capacityProvider") == "FARGATE_SPOT" for s in weighted):
         return "spot"
     return "on_demand"
+
+
+def revision_tags(source: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
+    """The tags of a revision costopt registers: ``costopt:managed=true`` and the source revision's tags
+    (not the ``aws:`` ones, which no caller may set), at most ``MAX_TAGS``; also the keys left out."""
+    copied = [{"key": t["key"], "value": t.get("value", "")} for t in source
+              if not t["key"].lower().startswith("aws:") and t["key"] != MANAGED_TAG["key"]]
+    kept = copied[:MAX_TAGS - 1]
+    return [dict(MANAGED_TAG), *kept], [t["key"] for t in copied[MAX_TAGS - 1:]]
 
 
 def _fits(task_def: dict[str, Any], target: EcsConfig) -> None:
@@ -136,7 +163,8 @@ class EcsActuator(Actuator):
         assert isinstance(resource, EcsService)
         return resource
 
-    def _describe(self, ecs: Any, svc: EcsService) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _describe(self, ecs: Any, svc: EcsService, *, with_tags: bool = False
+                  ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, str]]]:
         with aws_errors(KIND, "DescribeServices"):
             resp = ecs.describe_services(cluster=svc.cluster, services=[svc.service_name])
         services = resp.get("services", [])
@@ -145,13 +173,14 @@ class EcsActuator(Actuator):
 
             raise Unprocessable(f"{KIND}: service {svc.service_name!r} not found in cluster {svc.cluster!r}",
                                 extra={"actuator": KIND})
+        extra = {"include": ["TAGS"]} if with_tags else {}
         with aws_errors(KIND, "DescribeTaskDefinition"):
-            task_def = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"])["taskDefinition"]
-        return services[0], task_def
+            resp = ecs.describe_task_definition(taskDefinition=services[0]["taskDefinition"], **extra)
+        return services[0], resp["taskDefinition"], list(resp.get("tags") or [])
 
     def read(self, service: Service, resource: Resource) -> Model:
         svc = self._svc(resource)
-        live_service, task_def = self._describe(client("ecs", region_of(service, svc)), svc)
+        live_service, task_def, _ = self._describe(client("ecs", region_of(service, svc)), svc)
         platform = task_def.get("runtimePlatform") or {}
         return self.merge_live(svc, {
             "cpu_units": int(task_def["cpu"]),
@@ -167,7 +196,7 @@ class EcsActuator(Actuator):
         warnings = []
         if t.architecture != b.architecture:
             svc = self._svc(resource)
-            _, task_def = self._describe(client("ecs", region_of(service, svc)), svc)
+            _, task_def, _ = self._describe(client("ecs", region_of(service, svc)), svc)
             _platform_preflight(task_def, t.architecture)
         if (b.cpu_units, b.memory_mb, b.architecture, b.capacity) != (t.cpu_units, t.memory_mb, t.architecture,
                                                                          t.capacity):
@@ -186,7 +215,7 @@ class EcsActuator(Actuator):
         t = self.parse(target)
         assert isinstance(t, EcsConfig)
         ecs = client("ecs", region_of(service, svc))
-        live_service, task_def = self._describe(ecs, svc)
+        live_service, task_def, source_tags = self._describe(ecs, svc, with_tags=True)
         platform = task_def.get("runtimePlatform") or {}
         update: dict[str, Any] = {"cluster": svc.cluster, "service": svc.service_name,
                                   "desiredCount": t.desired_count}
@@ -194,6 +223,7 @@ class EcsActuator(Actuator):
                         ECS_TO_ARCH.get(str(platform.get("cpuArchitecture", "X86_64")), "x86_64")) != (
             t.cpu_units, t.memory_mb, t.architecture)
         new_arn = None
+        warnings: list[str] = []
         if size_changes:
             _fits(task_def, t)
             if ECS_TO_ARCH.get(str(platform.get("cpuArchitecture", "X86_64")), "x86_64") != t.architecture:
@@ -203,6 +233,10 @@ class EcsActuator(Actuator):
             register["memory"] = str(t.memory_mb)
             register["runtimePlatform"] = {**platform, "cpuArchitecture": ARCH_TO_ECS[t.architecture],
                                            "operatingSystemFamily": platform.get("operatingSystemFamily", "LINUX")}
+            register["tags"], left_out = revision_tags(source_tags)
+            if left_out:
+                warnings.append(f"the new task definition revision does not carry the tags {', '.join(left_out)}: "
+                                f"ECS allows {MAX_TAGS} tags and costopt adds {MANAGED_TAG['key']}")
             with aws_errors(KIND, "RegisterTaskDefinition"):
                 new_arn = ecs.register_task_definition(**register)["taskDefinition"]["taskDefinitionArn"]
             update["taskDefinition"] = new_arn
@@ -213,11 +247,11 @@ class EcsActuator(Actuator):
             with aws_errors(KIND, "UpdateService"):
                 ecs.update_service(**update)
         except Exception:
-            if new_arn:  # the service never used it: leave no orphan revision behind (best effort)
+            if new_arn:  # the service never used the revision this apply registered: deregister it (best effort)
                 with suppress(Exception):
                     ecs.deregister_task_definition(taskDefinition=new_arn)
             raise
         with aws_errors(KIND, "read-back", partial=True):
             after = self.read(service, svc)
         self.confirm(t, after)
-        return Actuation(after=after)
+        return Actuation(after=after, warnings=warnings)

@@ -22,6 +22,9 @@ KIND = "generic"
 EVENT_SOURCE = "costopt.config"
 EVENT_DETAIL_TYPE = "ConfigChangeRequested"
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"events:PutEvents"})
+
 
 class GenericActuator(Actuator):
     kind = KIND

@@ -45,6 +45,19 @@ from costopt.errors import Unprocessable
 
 KIND = "lambda_function"
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({
+    "lambda:GetFunctionConfiguration",  # read, and the wait for LastUpdateStatus after a memory change
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:ListProvisionedConcurrencyConfigs",
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:PutProvisionedConcurrencyConfig",
+    "lambda:DeleteProvisionedConcurrencyConfig",
+    "lambda:GetFunction",  # pre-flight of an architecture switch: the package's Code.Location and CodeSha256
+    "lambda:GetLayerVersion",  # pre-flight: the layers' CompatibleArchitectures
+    "lambda:UpdateFunctionCode",  # the architecture switch (the same package, Architectures=[target])
+})
+
 # UpdateFunctionCode takes at most 50 MB as a direct upload (ZipFile); a bigger package came from S3.
 MAX_ZIP_UPLOAD_BYTES = 50 * 1024 * 1024
 # runtimes that exist for x86_64 only (every runtime released since 2021 also runs on arm64)
@@ -268,8 +281,9 @@ class LambdaActuator(Actuator):
                 lam.update_function_configuration(FunctionName=fn.function_name, MemorySize=t.memory_mb)
             changed = True
             with aws_errors(KIND, "waiting for LastUpdateStatus Successful", partial=True):
-                lam.get_waiter("function_updated_v2").wait(FunctionName=fn.function_name,
-                                                           WaiterConfig=waiter_config())
+                # function_updated polls GetFunctionConfiguration (function_updated_v2 polls GetFunction,
+                # which also hands out the code's download URL: a permission costopt does not need)
+                lam.get_waiter("function_updated").wait(FunctionName=fn.function_name, WaiterConfig=waiter_config())
         if t.provisioned_concurrency != b.provisioned_concurrency:
             self._set_provisioned(lam, fn.function_name, t.provisioned_concurrency, partial=changed)
         with aws_errors(KIND, "read-back", partial=True):

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from costopt.domain.service import Service
 
 SOURCE = "billing_http"
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"secretsmanager:GetSecretValue"})  # the API key (Powertools get_secret)
 SECRET_MAX_AGE_S = 300
 MAX_PAGES = 1000
 

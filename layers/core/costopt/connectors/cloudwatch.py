@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from costopt.domain.service import Service
 
 SOURCE = "cloudwatch"
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"cloudwatch:GetMetricData"})
 MAX_QUERIES_PER_CALL = 500
 MIB = 1024 * 1024
 

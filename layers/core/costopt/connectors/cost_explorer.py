@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from costopt.domain.service import Service
 
 SOURCE = "cost_explorer"
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"ce:GetCostAndUsage", "ce:GetCostAndUsageWithResources"})
 COST_METRIC = "UnblendedCost"
 RESOURCE_LEVEL_DAYS = 14
 

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from costopt.domain.service import Service
 
 SOURCE = "focus_csv"
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"s3:GetObject"})  # exports read from s3:// URIs
 DAY_S = 86_400
 REQUIRED_COLUMNS = ("EffectiveCost", "ResourceId", "ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency")
 

@@ -15,6 +15,8 @@ from costopt.errors import DependencyUnavailable
 
 BUDGET_SOURCE = "costopt.budget"
 BUDGET_DETAIL_TYPE = "BudgetThresholdCrossed"
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"sns:Publish", "events:PutEvents"})
 
 
 @cache

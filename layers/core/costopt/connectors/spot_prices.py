@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from costopt.pricing.catalog import Catalog
 
 SOURCE = "ec2_spot_prices"
+# The IAM actions this module's AWS calls need. No function calls it yet, so template.yaml grants none
+# of them (tests/contract/test_iam.py checks that no costopt module imports it).
+AWS_ACTIONS: frozenset[str] = frozenset({"ec2:DescribeSpotPriceHistory"})
 PRODUCT_DESCRIPTIONS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 WINDOW = timedelta(hours=1)
 PAGE_SIZE = 1000  # the API's maximum

@@ -35,6 +35,8 @@ from costopt.domain.service import Service
 from costopt.errors import Conflict, CostoptError
 from costopt.observability import logger, metrics
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"sqs:SendMessage"})  # SendMessageBatch is authorized as sqs:SendMessage
 SQS_BATCH = 10
 AUTO_ACTOR = "costopt/auto"
 

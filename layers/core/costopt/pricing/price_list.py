@@ -36,6 +36,8 @@ from typing import Any
 from costopt import clock
 from costopt.pricing.catalog import PRICE_LIST_API_URL, Catalog, catalog_file, offer_file_url
 
+# The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
+AWS_ACTIONS: frozenset[str] = frozenset({"pricing:GetProducts"})
 PAGE_SIZE = 100
 MAX_PAGES = 20
 _REGION_PREFIX = re.compile(r"^(?!IA-)[A-Z]{2,4}\d?-")

@@ -23,7 +23,9 @@ from tests.aws_actions import AwsCallRecorder, declared_actions, iam_actions
 from tests.unit import (
     test_actuator_ecs_revisions,
     test_actuator_lambda_provisioned,
+    test_actuator_preflight,
     test_actuators,
+    test_change_flow,
     test_connector_cloudwatch,
     test_connector_cost_explorer,
     test_connector_focus,
@@ -31,6 +33,7 @@ from tests.unit import (
     test_recompute,
 )
 from tests.unit.test_actuator_support import NOW, REGION, ebs_volume, make_service
+from tests.unit.test_change_flow import call, resize  # noqa: F401  (fixtures of the _async_resize scenario)
 
 DECLARED = declared_actions()
 Scenario = Callable[[pytest.FixtureRequest], None]
@@ -117,13 +120,28 @@ def _plain(test: Callable[[], Any]) -> Scenario:
     return lambda request: test()
 
 
+def _async_resize(request: pytest.FixtureRequest) -> None:
+    """An EC2 resize handed to the actuation worker's queue (and carried out by it)."""
+    fixtures = [request.getfixturevalue(n) for n in ("call", "resize", "run_actuations")]
+    test_change_flow.test_an_ec2_resize_is_accepted_then_carried_out_and_rolled_back_by_the_worker(*fixtures)
+
+
 SCENARIOS: dict[str, list[Scenario]] = {
-    "costopt.actuators.lambda_function": [_plain(test_actuators.test_lambda_memory_changes_and_restores),
-                                          _lambda_provisioned],
+    "costopt.actuators.lambda_function": [
+        _plain(test_actuators.test_lambda_memory_changes_and_restores), _lambda_provisioned,
+        _fixture("lambda_code",
+                 test_actuator_preflight.test_a_pure_python_function_switches_to_arm64_with_the_same_package_and_back),
+        _fixture("lambda_code",
+                 test_actuator_preflight.test_layers_must_declare_arm64_and_one_declaring_nothing_is_unknown)],
     "costopt.actuators.ecs_service": [
         _plain(test_actuator_ecs_revisions.test_a_resized_revision_is_tagged_managed_and_keeps_the_source_tags),
-        _plain(test_actuator_ecs_revisions.test_a_failed_update_deregisters_only_the_revision_this_apply_registered)],
-    "costopt.actuators.ec2_instance": [_plain(test_actuators.test_ec2_resize_needs_allow_disruptive)],
+        _plain(test_actuator_ecs_revisions.test_a_failed_update_deregisters_only_the_revision_this_apply_registered),
+        _fixture("tables", test_actuator_preflight.test_ecs_graviton_with_a_multi_platform_ecr_image_is_applied)],
+    "costopt.actuators.ec2_instance": [
+        _plain(test_actuators.test_ec2_resize_needs_allow_disruptive),
+        _fixture("tables",
+                 test_actuator_preflight.test_the_ami_architecture_falls_back_to_describe_images_and_unknown_is_refused)],
+    "costopt.connectors.queues": [_async_resize],
     "costopt.actuators.ebs_volume": [_plain(test_actuators.test_ebs_gp2_to_gp3_then_restore_after_cooldown),
                                      _ebs_read_back_lags_the_modification],
     "costopt.actuators.dynamodb_table": [_plain(test_actuators.test_dynamodb_provisioned_to_on_demand_and_back)],

@@ -183,3 +183,26 @@ def test_a_rollback_interrupted_after_the_actuator_ends_rolled_back(call, tables
     assert (newest.type, newest.status) == ("ROLLBACK", "SUCCEEDED")
     assert RecommendationRepository().get("checkout", rec.recommendation_id).status == "ROLLED_BACK"
     assert ServiceRepository().get("checkout").resources[0].config.memory_mb == 1024
+
+
+def test_two_settlers_of_one_change_both_see_it_settled(call, tables, monkeypatch):
+    """The change's own request and a sweep (run by a concurrent request that found the lock held) may
+    settle the recommendation at once: the loser of the conditional write reports the settled status
+    instead of failing a rollback that succeeded (found by 20 concurrent rollbacks)."""
+    from tests.unit.test_actuator_support import lambda_function
+
+    name = lambda_function("settle-fn", memory_mb=1024)
+    register("checkout", [{"resource_id": "api", "kind": "lambda_function", "function_name": name,
+                           "config": {"memory_mb": 1024}}])
+    rec = recommendation("checkout", "api", "lambda_function", "lambda_memory", {"memory_mb": 1024},
+                         {"memory_mb": 512}, cost_now=22.0, cost_proposed=12.0)
+    assert call("POST", "/v1/config/apply", body=body_of(rec))[0] == 200
+    applied = RecommendationRepository().get("checkout", rec.recommendation_id)  # SUCCEEDED, as a settler read it
+    status, rolled = call("POST", f"/v1/config/rollback/checkout/{rec.recommendation_id}")
+    assert status == 200 and rolled["recommendation_status"] == "ROLLED_BACK"
+    change = ChangeRepository().get("checkout", rolled["change_id"])
+    reads = iter([applied])
+    real_find = RecommendationRepository.find
+    monkeypatch.setattr(RecommendationRepository, "find",
+                        lambda self, *a: next(reads, None) or real_find(self, *a))
+    assert change_flow.settle_recommendation(change) == "ROLLED_BACK"  # lost the race, no Conflict

@@ -255,29 +255,33 @@ def complete(change: Change) -> str:
 
 
 def settle_recommendation(change: Change) -> str:
-    """Move the recommendation to what the final change means (no-op when it is there already)."""
+    """Move the recommendation to what the final change means (no-op when it is there already).
+
+    Idempotent under concurrency too: the change's own request and a sweep (another request that
+    found the lock held) may settle it at once; the one that loses the conditional write finds the
+    recommendation already moved and returns its status."""
     recs = _recs()
     rec: Recommendation | None = recs.find(change.service_id, change.recommendation_id)
     if rec is None:
         return "DELETED"
-    why = (change.error or change.status)[:1000]
-    if change.type == "APPLY":
-        if rec.status != "CLAIMED":
-            return rec.status
-        if change.status == "SUCCEEDED":
-            return str(recs.transition(change.service_id, rec.recommendation_id, expected_etag=None,
-                                       from_statuses=["CLAIMED"], to_status="SUCCEEDED",
-                                       applied_change_id=change.change_id,
-                                       status_reason=f"applied by {change.actor} as change {change.change_id}").status)
-        return str(recs.transition(change.service_id, rec.recommendation_id, expected_etag=None,
-                                   from_statuses=["CLAIMED"], to_status="ACTIVE", status_reason=why).status)
-    if change.status == "SUCCEEDED" and rec.status == "SUCCEEDED":
+    move: dict[str, Any] | None = None
+    if change.type == "APPLY" and rec.status == "CLAIMED":
+        move = ({"from_statuses": ["CLAIMED"], "to_status": "SUCCEEDED", "applied_change_id": change.change_id,
+                 "status_reason": f"applied by {change.actor} as change {change.change_id}"}
+                if change.status == "SUCCEEDED" else
+                {"from_statuses": ["CLAIMED"], "to_status": "ACTIVE",
+                 "status_reason": (change.error or change.status)[:1000]})
+    elif change.type != "APPLY" and change.status == "SUCCEEDED" and rec.status == "SUCCEEDED":
         what = change.reason or "rolled back"
-        return str(recs.transition(
-            change.service_id, rec.recommendation_id, expected_etag=None, from_statuses=["SUCCEEDED"],
-            to_status="ROLLED_BACK",
-            status_reason=f"{change.type} {change.change_id} by {change.actor}: {what}"[:1000]).status)
-    return rec.status
+        move = {"from_statuses": ["SUCCEEDED"], "to_status": "ROLLED_BACK",
+                "status_reason": f"{change.type} {change.change_id} by {change.actor}: {what}"[:1000]}
+    if move is None:
+        return rec.status
+    try:
+        return str(recs.transition(change.service_id, rec.recommendation_id, expected_etag=None, **move).status)
+    except Conflict:
+        moved: Recommendation | None = recs.find(change.service_id, change.recommendation_id)
+        return moved.status if moved else "DELETED"
 
 
 def release(service_id: str, change_id: str) -> None:

@@ -324,9 +324,11 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
 PICK_GP3 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ebs_gp3"); '
             'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
 NEW_KEY = "$(.venv/bin/python -c 'import uuid; print(uuid.uuid4())')"
-# Picks nightly-batch's SLA-compliant EC2 rightsize out of the same list (a stop/modify/start: 202, then the worker).
+# Picks nightly-batch's SLA-compliant EC2 rightsize within its family (m5 -> m5.*: a Graviton type needs an
+# arm64 AMI, which the pre-flight check refuses for the sandbox's x86_64 one) out of the same list.
 PICK_EC2 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ec2_rightsize" '
-            'and i["sla"]["compliant"]); '
+            'and i["sla"]["compliant"] and i["proposed"]["instance_type"].split(".")[0] == '
+            'i["current"]["instance_type"].split(".")[0]); '
             'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
 
 

@@ -43,23 +43,11 @@ from costopt.domain.recommendation import Recommendation
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import Conflict, Unprocessable
-from costopt.jobs.change_flow import ChangePlan, drift, dump, start, wall_clock
+from costopt.jobs.change_flow import ChangePlan, drift, dump, recommendation_repo, service_repo, start, wall_clock
 from costopt.store.base import client_config
 from costopt.store.changes import ChangeRepository
 
 NEVER_AUTOMATED = frozenset({"idle_delete"})
-
-
-def _recs() -> Any:
-    from costopt.store.recommendations import RecommendationRepository
-
-    return RecommendationRepository()
-
-
-def _services() -> Any:
-    from costopt.store.services import ServiceRepository
-
-    return ServiceRepository()
 
 
 # --------------------------------------------------------------------------- apply
@@ -128,8 +116,8 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
                          now: datetime | None = None, request_id: str | None = None) -> ChangeResult:
     clock = wall_clock(now)
     now = clock()
-    service: Service = _services().get(req.service_id)
-    rec: Recommendation = _recs().get(req.service_id, req.recommendation_id)
+    service: Service = service_repo().get(req.service_id)
+    rec: Recommendation = recommendation_repo().get(req.service_id, req.recommendation_id)
     resource = _resource_of(service, rec)
     act = actuator_for(rec.kind)
     current, target = _configs(act, rec)
@@ -160,8 +148,8 @@ def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: s
                             now: datetime | None = None, request_id: str | None = None) -> ChangeResult:
     clock = wall_clock(now)
     now = clock()
-    service: Service = _services().get(service_id)
-    rec: Recommendation = _recs().get(service_id, recommendation_id)
+    service: Service = service_repo().get(service_id)
+    rec: Recommendation = recommendation_repo().get(service_id, recommendation_id)
     applied = _applied_change(ChangeRepository(), rec)
     resource = _resource_of(service, rec)
     act = actuator_for(rec.kind)

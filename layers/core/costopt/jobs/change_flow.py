@@ -51,13 +51,13 @@ from costopt.store.changes import ChangeRepository, claim_change, lock_holder, n
 Clock = Callable[[], datetime]
 
 
-def _recs() -> Any:
+def recommendation_repo() -> Any:
     from costopt.store.recommendations import RecommendationRepository
 
     return RecommendationRepository()
 
 
-def _services() -> Any:
+def service_repo() -> Any:
     from costopt.store.services import ServiceRepository
 
     return ServiceRepository()
@@ -151,7 +151,7 @@ def start(plan: ChangePlan, clock: Clock) -> ChangeResult:
             before=dump(live), after=dump(target), target=dump(target), warnings=warnings, facts=facts,
             now=clock(), step="intent", detail=f"{_summary(act, live, target)} ({change.mode})")
     except Exception as exc:
-        _abandon(change, _why(stage, exc), clock)
+        _record_failure(change, _why(stage, exc), clock, step="refused")  # still PENDING: nothing touched
         if isinstance(exc, CostoptError):
             exc.extra.setdefault("change_id", change.change_id)
         raise
@@ -260,7 +260,7 @@ def settle_recommendation(change: Change) -> str:
     Idempotent under concurrency too: the change's own request and a sweep (another request that
     found the lock held) may settle it at once; the one that loses the conditional write finds the
     recommendation already moved and returns its status."""
-    recs = _recs()
+    recs = recommendation_repo()
     rec: Recommendation | None = recs.find(change.service_id, change.recommendation_id)
     if rec is None:
         return "DELETED"
@@ -292,24 +292,14 @@ def release(service_id: str, change_id: str) -> None:
                          extra={"service_id": service_id, "change_id": change_id})
 
 
-def _abandon(change: Change, why: str, clock: Clock) -> None:
-    """Before anything live was touched: the change FAILED, the recommendation back, the lock free.
-    Best effort: what cannot be written is left PENDING for the sweep (live == before -> FAILED)."""
+def _record_failure(change: Change, error: str, clock: Clock, *, step: str = "failed") -> None:
+    """The change FAILED from where it stands (PENDING: refused before anything live was touched;
+    IN_PROGRESS: the actuation failed), then the recommendation back and the lock free. Best effort:
+    what cannot be written is left for the sweep (live == before -> FAILED)."""
     try:
         final = retry_transient(lambda: ChangeRepository().transition(
-            change.service_id, change.change_id, from_statuses=["PENDING"], to_status="FAILED",
-            error=why[:2000], completed_at=clock(), now=clock(), step="refused", detail=why))
-        complete(final)
-    except Exception:
-        logger.exception("could not record the refused change; the recovery sweep settles it",
-                         extra={"change_id": change.change_id})
-
-
-def _record_failure(change: Change, error: str, clock: Clock) -> None:
-    try:
-        final = retry_transient(lambda: ChangeRepository().transition(
-            change.service_id, change.change_id, from_statuses=["IN_PROGRESS"], to_status="FAILED",
-            error=error[:2000], completed_at=clock(), now=clock(), step="failed", detail=error))
+            change.service_id, change.change_id, from_statuses=[change.status], to_status="FAILED",
+            error=error[:2000], completed_at=clock(), now=clock(), step=step, detail=error))
         complete(final)
     except Exception:
         logger.exception("could not record the failed change; the recovery sweep settles it",
@@ -353,7 +343,7 @@ def _fail_actuation(change: Change, service: Service, resource: Resource, act: A
 
 def sync_registered_config(service_id: str, resource_id: str, config: dict[str, Any], attempts: int = 3) -> None:
     """Keep the registered resource config equal to what is now live (best effort, version-checked)."""
-    services = _services()
+    services = service_repo()
     for _ in range(attempts):
         service = services.find(service_id)
         if service is None:
@@ -404,7 +394,7 @@ def run_queued(service_id: str, change_id: str, clock: Clock) -> Change | None:
     change = changes.transition(service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="IN_PROGRESS",
                                 attempts=change.attempts + 1, now=clock(), step="worker",
                                 detail=f"taken up by the actuation worker (attempt {change.attempts + 1})")
-    service: Service = _services().get(service_id)
+    service: Service = service_repo().get(service_id)
     resource = service.resource(change.resource_id)
     if resource is None:
         return reconcile(change, clock())
@@ -463,7 +453,7 @@ def reconcile(change: Change, now: datetime) -> Change | None:
     """Settle a change that stopped half-way from the live config (see the module doc); None when the
     live config cannot be read now (the next sweep tries again)."""
     changes = ChangeRepository()
-    service: Service | None = _services().find(change.service_id)
+    service: Service | None = service_repo().find(change.service_id)
     resource = service.resource(change.resource_id) if service else None
     target = change.target if change.target is not None else change.after
     status: str = "NEEDS_ATTENTION"

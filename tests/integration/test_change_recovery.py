@@ -23,30 +23,17 @@ class Killed(BaseException):
 
 
 def _setup(endpoint):
-    from costopt import clock
-    from costopt.domain.recommendation import Evidence, Recommendation, SlaClauseVerdict, SlaVerdict
     from costopt.domain.service import ServicePut
-    from costopt.store.base import new_etag, time_ordered_id
-    from costopt.store.recommendations import RecommendationRepository
     from costopt.store.services import ServiceRepository
+    from tests.unit.test_actuator_support import recommendation
 
     resource = {"resource_id": "api", "kind": "lambda_function", "function_name": "crash-fn",
                 "config": {"memory_mb": BEFORE_MB}}
     sandbox.create_lambda(endpoint, resource, resource["config"])
     ServiceRepository().put("crashy", ServicePut.model_validate(
         {"name": "Crashy", "team": "payments", "resources": [resource], "sla": {"latency_p99_ms": 300}}))
-    now = clock.now()
-    rec = Recommendation(
-        service_id="crashy", recommendation_id=time_ordered_id("r"), resource_id="api", kind="lambda_function",
-        action="lambda_memory", current={"memory_mb": BEFORE_MB}, proposed={"memory_mb": TARGET_MB},
-        monthly_cost_current_usd=120.0, monthly_cost_proposed_usd=23.0, monthly_savings_usd=97.0,
-        savings_pct=80.83, performance_risk=1, confidence=0.9, priority="P1", xor_group="api:memory",
-        sla=SlaVerdict(compliant=True, clauses=[SlaClauseVerdict(clause="latency_p99_ms", limit=300, predicted=210,
-                                                                 margin_pct=30, ok=True)]),
-        etag=new_etag(), evidence=Evidence(lookback_days=14, hours_covered=300), engine_version="test",
-        created_at=now, updated_at=now)
-    RecommendationRepository().put(rec)
-    return rec
+    return recommendation("crashy", "api", "lambda_function", "lambda_memory", {"memory_mb": BEFORE_MB},
+                          {"memory_mb": TARGET_MB}, cost_now=120.0, cost_proposed=23.0)
 
 
 def _apply(rec):
@@ -271,31 +258,22 @@ def test_neither_before_nor_target_live_needs_attention_and_alerts(aws, tables, 
 def test_an_ec2_resize_answers_202_and_the_worker_completes_it(aws, tables, lambda_context):
     """Through the handlers as the local stack runs them: apply -> 202 -> the actuate function fed by
     the actuation queue (local.seed.drain_queue, as `make run`'s scheduler does) -> SUCCEEDED."""
-    from costopt import clock
     from costopt.config import settings
-    from costopt.domain.recommendation import Evidence, Recommendation, SlaVerdict
     from costopt.domain.service import ServicePut
-    from costopt.store.base import new_etag, time_ordered_id
     from costopt.store.recommendations import RecommendationRepository
     from costopt.store.services import ServiceRepository
     from functions.apply.app import lambda_handler
     from local.events import http_event
     from local.seed import drain_queue
+    from tests.unit.test_actuator_support import recommendation
 
     resource = {"resource_id": "box", "kind": "ec2_instance", "config": {"instance_type": "m5.xlarge"}}
     instance_id = sandbox.create_ec2_instance(aws, "resize-me", resource, resource["config"])["instance_id"]
     ServiceRepository().put("batchy", ServicePut.model_validate(
         {"name": "Batchy", "team": "data", "resources": [{**resource, "instance_id": instance_id}],
          "policy": {"allow_disruptive": True}}))
-    now = clock.now()
-    rec = Recommendation(
-        service_id="batchy", recommendation_id=time_ordered_id("r"), resource_id="box", kind="ec2_instance",
-        action="ec2_rightsize", current={"instance_type": "m5.xlarge"}, proposed={"instance_type": "m5.large"},
-        monthly_cost_current_usd=140.16, monthly_cost_proposed_usd=70.08, monthly_savings_usd=70.08,
-        savings_pct=50.0, performance_risk=1, confidence=0.9, priority="P2", xor_group="box:type", disruptive=True,
-        sla=SlaVerdict(compliant=True, clauses=[]), etag=new_etag(),
-        evidence=Evidence(lookback_days=14, hours_covered=300), engine_version="test", created_at=now, updated_at=now)
-    RecommendationRepository().put(rec)
+    rec = recommendation("batchy", "box", "ec2_instance", "ec2_rightsize", {"instance_type": "m5.xlarge"},
+                         {"instance_type": "m5.large"}, cost_now=140.16, cost_proposed=70.08)
 
     body = {"service_id": "batchy", "recommendation_id": rec.recommendation_id, "etag": rec.etag}
     resp = lambda_handler(http_event("POST", "/v1/config/apply", body=body), lambda_context)

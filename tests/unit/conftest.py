@@ -26,6 +26,8 @@ create_tables(_ddb)
 _sqs = boto3.client("sqs", region_name="us-east-1")
 # the actuation worker's queue (template.yaml ActuationQueue), set before costopt reads its settings
 ACTUATION_QUEUE_URL = _sqs.create_queue(QueueName="costopt-actuation")["QueueUrl"]
+ACTUATION_QUEUE_ARN = _sqs.get_queue_attributes(QueueUrl=ACTUATION_QUEUE_URL,
+                                                AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 os.environ["ACTUATION_QUEUE_URL"] = ACTUATION_QUEUE_URL
 
 
@@ -69,6 +71,7 @@ def run_actuations(lambda_context: LambdaContext) -> Iterator[Callable[[], list[
     """Deliver the actuation queue's messages to functions/actuate (as its SQS event source mapping
     does, one per batch); returns what each delivery reported. The queue starts empty."""
     from functions.actuate.app import lambda_handler
+    from local.seed import sqs_event
 
     drop_actuation_messages()
 
@@ -79,12 +82,7 @@ def run_actuations(lambda_context: LambdaContext) -> Iterator[Callable[[], list[
             if not messages:
                 return reports
             m = messages[0]
-            event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
-                                  "body": m["Body"], "attributes": {}, "messageAttributes": {},
-                                  "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
-                                  "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:costopt-actuation",
-                                  "awsRegion": "us-east-1"}]}
-            report = lambda_handler(event, lambda_context)
+            report = lambda_handler(sqs_event(messages, ACTUATION_QUEUE_ARN), lambda_context)
             reports.append({"body": json.loads(m["Body"]), **report})
             if not report["batchItemFailures"]:
                 _sqs.delete_message(QueueUrl=ACTUATION_QUEUE_URL, ReceiptHandle=m["ReceiptHandle"])

@@ -164,8 +164,9 @@ def ecr_image(repository: str, tag: str, platforms: list[str] | None) -> str:
                      "platform": {"os": "unknown", "architecture": "unknown"}}
                     for p, e in zip(platforms, list(entries), strict=True)]
         manifest = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
-    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag,
-                  imageManifestMediaType=manifest["mediaType"])
+    with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):  # pushed by an earlier test: same image
+        ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag,
+                      imageManifestMediaType=manifest["mediaType"])
     return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:{tag}"
 
 

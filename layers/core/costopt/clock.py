@@ -5,6 +5,8 @@
 ``use(clock) -> Clock``                replace the process clock; returns the previous one
 ``pinned(at, *, ticking=True)``        a context manager: the clock starts at ``at`` for the block
 ``SystemClock``, ``FixedClock(at)``, ``TickingClock(start)``
+``as_utc(t)``, ``floor_hour(t)``, ``ceil_hour(t)``, ``floor_day(t)``   UTC calendar arithmetic (a naive
+                                       datetime is taken as UTC)
 
 The process clock is the system clock unless ``COSTOPT_CLOCK_AT`` (settings.clock_at) names an
 instant: then it starts there and advances with real elapsed time (so ids and timestamps stay
@@ -138,3 +140,19 @@ def event_time(event: Any) -> datetime:
 
 __all__ = ["Clock", "FixedClock", "SystemClock", "TickingClock", "as_utc", "current", "event_time", "now",
            "parse_instant", "pinned", "use"]
+
+
+def floor_hour(t: datetime) -> datetime:
+    """The start of the UTC hour ``t`` falls in."""
+    return as_utc(t).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(t: datetime) -> datetime:
+    """``t`` itself when it is an hour's start, else the start of the next UTC hour."""
+    floor = floor_hour(t)
+    return floor if floor == as_utc(t) else floor + timedelta(hours=1)
+
+
+def floor_day(t: datetime) -> datetime:
+    """The start (00:00 UTC) of the UTC day ``t`` falls in."""
+    return floor_hour(t).replace(hour=0)

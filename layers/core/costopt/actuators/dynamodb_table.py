@@ -11,10 +11,10 @@ from typing import Any
 
 from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of, waiter_config
 from costopt.domain.common import Model
-from costopt.domain.resources import DynamoDbConfig, DynamoDbTable, Resource
+from costopt.domain.resources import DynamoDbConfig, DynamoDbTable, Resource, ResourceKind
 from costopt.domain.service import Service
 
-KIND = "dynamodb_table"
+KIND = ResourceKind.DYNAMODB_TABLE
 
 # The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
 AWS_ACTIONS: frozenset[str] = frozenset({

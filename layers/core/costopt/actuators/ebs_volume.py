@@ -11,11 +11,11 @@ from typing import Any
 
 from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
 from costopt.domain.common import Model
-from costopt.domain.resources import EbsConfig, EbsVolume, Resource
+from costopt.domain.resources import EbsConfig, EbsVolume, Resource, ResourceKind
 from costopt.domain.service import Service
 from costopt.errors import Unprocessable
 
-KIND = "ebs_volume"
+KIND = ResourceKind.EBS_VOLUME
 
 # The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
 AWS_ACTIONS: frozenset[str] = frozenset({

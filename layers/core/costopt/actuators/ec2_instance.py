@@ -26,11 +26,11 @@ from costopt.actuators.base import (
 )
 from costopt.actuators.preflight import refuse
 from costopt.domain.common import Model
-from costopt.domain.resources import Ec2Config, Ec2Instance, Resource
+from costopt.domain.resources import Ec2Config, Ec2Instance, Resource, ResourceKind
 from costopt.domain.service import Service
 from costopt.errors import Unprocessable
 
-KIND = "ec2_instance"
+KIND = ResourceKind.EC2_INSTANCE
 MAX_STEPS = 12  # stop, modify, start and their waits, with room for a state found mid-way
 
 

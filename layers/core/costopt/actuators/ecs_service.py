@@ -28,10 +28,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of
 from costopt.actuators.preflight import ACCEPTED_MEDIA_TYPES, OCI_ARCH, manifest_platforms, parse_ecr_image, refuse
 from costopt.domain.common import Model
-from costopt.domain.resources import EcsConfig, EcsService, Resource
+from costopt.domain.resources import EcsConfig, EcsService, Resource, ResourceKind
 from costopt.domain.service import Service
 
-KIND = "ecs_service"
+KIND = ResourceKind.ECS_SERVICE
 
 # The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
 AWS_ACTIONS: frozenset[str] = frozenset({

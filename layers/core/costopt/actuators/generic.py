@@ -15,10 +15,10 @@ from datetime import datetime
 from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
 from costopt.config import settings
 from costopt.domain.common import Model
-from costopt.domain.resources import GenericConfig, GenericResource, Resource
+from costopt.domain.resources import GenericConfig, GenericResource, Resource, ResourceKind
 from costopt.domain.service import Service
 
-KIND = "generic"
+KIND = ResourceKind.GENERIC
 EVENT_SOURCE = "costopt.config"
 EVENT_DETAIL_TYPE = "ConfigChangeRequested"
 

@@ -39,11 +39,11 @@ from costopt.actuators.base import (
 from costopt.actuators.preflight import foreign_binaries, native_binaries, refuse
 from costopt.config import settings
 from costopt.domain.common import Model
-from costopt.domain.resources import LambdaConfig, LambdaFunction, Resource
+from costopt.domain.resources import LambdaConfig, LambdaFunction, Resource, ResourceKind
 from costopt.domain.service import Service
 from costopt.errors import Unprocessable
 
-KIND = "lambda_function"
+KIND = ResourceKind.LAMBDA_FUNCTION
 
 # The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
 AWS_ACTIONS: frozenset[str] = frozenset({

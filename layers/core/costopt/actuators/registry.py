@@ -5,15 +5,16 @@ from __future__ import annotations
 import importlib
 
 from costopt.actuators.base import Actuator
+from costopt.domain.resources import ResourceKind
 from costopt.errors import Unprocessable
 
 _MODULES: dict[str, tuple[str, str]] = {
-    "lambda_function": ("costopt.actuators.lambda_function", "LambdaActuator"),
-    "ecs_service": ("costopt.actuators.ecs_service", "EcsActuator"),
-    "ec2_instance": ("costopt.actuators.ec2_instance", "Ec2Actuator"),
-    "ebs_volume": ("costopt.actuators.ebs_volume", "EbsActuator"),
-    "dynamodb_table": ("costopt.actuators.dynamodb_table", "DynamoDbActuator"),
-    "generic": ("costopt.actuators.generic", "GenericActuator"),
+    ResourceKind.LAMBDA_FUNCTION: ("costopt.actuators.lambda_function", "LambdaActuator"),
+    ResourceKind.ECS_SERVICE: ("costopt.actuators.ecs_service", "EcsActuator"),
+    ResourceKind.EC2_INSTANCE: ("costopt.actuators.ec2_instance", "Ec2Actuator"),
+    ResourceKind.EBS_VOLUME: ("costopt.actuators.ebs_volume", "EbsActuator"),
+    ResourceKind.DYNAMODB_TABLE: ("costopt.actuators.dynamodb_table", "DynamoDbActuator"),
+    ResourceKind.GENERIC: ("costopt.actuators.generic", "GenericActuator"),
 }
 _instances: dict[str, Actuator] = {}
 

@@ -23,12 +23,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field, field_validator, model_validator
 
 from costopt import clock
+from costopt.clock import floor_hour
 from costopt.domain.common import Model, ResourceId, ServiceId
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.service import Service, ServicePage
 from costopt.errors import NotFound
 from costopt.http import READ
-from costopt.observe.health import HEALTH_METRICS, ServiceHealth, floor_hour, service_health
+from costopt.observe.health import HEALTH_METRICS, ServiceHealth, service_health
 
 router = APIGatewayHttpRouter()
 

@@ -55,6 +55,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from costopt.domain.observation import Metric, Series
+from costopt.domain.resources import ResourceKind
 from costopt.domain.service import Service, ServiceSpec
 from costopt.errors import BadRequest, ConnectorError, Unprocessable
 
@@ -65,23 +66,23 @@ BILLING = "billing"
 _COMPUTE = (Metric.CPU_PCT, Metric.MEMORY_PCT, Metric.REQUESTS, Metric.LATENCY_MS, Metric.ERRORS)
 
 METRICS_BY_KIND: dict[str, tuple[Metric, ...]] = {
-    "lambda_function": (Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.DURATION_MS,
+    ResourceKind.LAMBDA_FUNCTION: (Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.DURATION_MS,
                         Metric.DURATION_MEAN_MS, Metric.INIT_MS, Metric.CPU_TIME_MS, Metric.CONCURRENCY,
                         Metric.MEMORY_PCT),
-    "ecs_service": _COMPUTE,
-    "ec2_instance": _COMPUTE,
-    "generic": _COMPUTE,
-    "ebs_volume": (Metric.IOPS, Metric.THROUGHPUT_MBPS),
-    "dynamodb_table": (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU, Metric.REQUESTS),
+    ResourceKind.ECS_SERVICE: _COMPUTE,
+    ResourceKind.EC2_INSTANCE: _COMPUTE,
+    ResourceKind.GENERIC: _COMPUTE,
+    ResourceKind.EBS_VOLUME: (Metric.IOPS, Metric.THROUGHPUT_MBPS),
+    ResourceKind.DYNAMODB_TABLE: (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU, Metric.REQUESTS),
 }
 
 REQUIRED_METRICS: dict[str, tuple[Metric, ...]] = {
-    "lambda_function": (Metric.REQUESTS,),
-    "ecs_service": (Metric.CPU_PCT, Metric.MEMORY_PCT),
-    "ec2_instance": (Metric.CPU_PCT,),
-    "generic": (Metric.CPU_PCT, Metric.MEMORY_PCT),
-    "ebs_volume": (Metric.IOPS, Metric.THROUGHPUT_MBPS),
-    "dynamodb_table": (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU),
+    ResourceKind.LAMBDA_FUNCTION: (Metric.REQUESTS,),
+    ResourceKind.ECS_SERVICE: (Metric.CPU_PCT, Metric.MEMORY_PCT),
+    ResourceKind.EC2_INSTANCE: (Metric.CPU_PCT,),
+    ResourceKind.GENERIC: (Metric.CPU_PCT, Metric.MEMORY_PCT),
+    ResourceKind.EBS_VOLUME: (Metric.IOPS, Metric.THROUGHPUT_MBPS),
+    ResourceKind.DYNAMODB_TABLE: (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU),
 }
 
 METRIC_STAT: dict[Metric, str] = {

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from costopt.connectors.base import TelemetrySource
 from costopt.connectors.retry import aws_errors, boto_client
 from costopt.domain.observation import Datapoint, Metric, Series
+from costopt.domain.resources import ResourceKind
 from costopt.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DU
     def q(key: str, ns: str, name: str, dims: dict[str, str], stat: str) -> MetricQuery:
         return MetricQuery(rid, key, ns, name, tuple(dims.items()), stat)
 
-    if kind == "lambda_function":
+    if kind == ResourceKind.LAMBDA_FUNCTION:
         fn = {"FunctionName": lambda_function_name(resource.function_name)}  # type: ignore[union-attr]
         insights = {"function_name": fn["FunctionName"]}
         stats = ["p99"] + [s for s in duration_stats if s != "p99"]
@@ -139,7 +140,7 @@ def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DU
             q("insights_cpu", "LambdaInsights", "cpu_total_time", insights, "Average"),
             q("insights_init", "LambdaInsights", "init_duration", insights, "Sum"),
         ]
-    if kind == "ecs_service":
+    if kind == ResourceKind.ECS_SERVICE:
         ecs = {"ClusterName": last_segment(resource.cluster),  # type: ignore[union-attr]
                "ServiceName": last_segment(resource.service_name)}  # type: ignore[union-attr]
         out = [
@@ -158,13 +159,13 @@ def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DU
                 q("alb_5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum"),
             ]
         return out
-    if kind == "ec2_instance":
+    if kind == ResourceKind.EC2_INSTANCE:
         inst = {"InstanceId": resource.instance_id}  # type: ignore[union-attr]
         return [
             q("cpu", "AWS/EC2", "CPUUtilization", inst, "Average"),
             q("memory", "CWAgent", "mem_used_percent", inst, "Average"),
         ]
-    if kind == "ebs_volume":
+    if kind == ResourceKind.EBS_VOLUME:
         vol = {"VolumeId": resource.volume_id}  # type: ignore[union-attr]
         return [
             q("read_ops", "AWS/EBS", "VolumeReadOps", vol, "Sum"),
@@ -172,7 +173,7 @@ def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DU
             q("read_bytes", "AWS/EBS", "VolumeReadBytes", vol, "Sum"),
             q("write_bytes", "AWS/EBS", "VolumeWriteBytes", vol, "Sum"),
         ]
-    if kind == "dynamodb_table":
+    if kind == ResourceKind.DYNAMODB_TABLE:
         table = {"TableName": resource.table_name}  # type: ignore[union-attr]
         return [
             q("rcu", "AWS/DynamoDB", "ConsumedReadCapacityUnits", table, "Sum"),
@@ -185,7 +186,7 @@ Values = dict[str, dict[datetime, float]]  # key -> timestamp -> value
 
 # (key, metric, stat, scale) for the metrics that map one-to-one
 _DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
-    "lambda_function": (
+    ResourceKind.LAMBDA_FUNCTION: (
         ("duration_p99", Metric.DURATION_MS, "p99", 1.0),
         ("duration_p95", Metric.DURATION_MS, "p95", 1.0),
         ("duration_p50", Metric.DURATION_MS, "p50", 1.0),
@@ -198,14 +199,14 @@ _DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
         ("insights_cpu", Metric.CPU_TIME_MS, "avg", 1.0),
         ("insights_init", Metric.INIT_MS, "sum", 1.0),
     ),
-    "ecs_service": (
+    ResourceKind.ECS_SERVICE: (
         ("cpu", Metric.CPU_PCT, "avg", 1.0),
         ("memory", Metric.MEMORY_PCT, "avg", 1.0),
         ("alb_latency_p99", Metric.LATENCY_MS, "p99", 1000.0),
         ("alb_requests", Metric.REQUESTS, "sum", 1.0),
         ("alb_5xx", Metric.ERRORS, "sum", 1.0),
     ),
-    "ec2_instance": (
+    ResourceKind.EC2_INSTANCE: (
         ("cpu", Metric.CPU_PCT, "avg", 1.0),
         ("memory", Metric.MEMORY_PCT, "avg", 1.0),
     ),
@@ -214,11 +215,11 @@ _DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
 
 # (keys, metric, stat, scale): sums of several Sum queries per period, divided by the period (per second)
 _PER_SECOND: dict[str, tuple[tuple[tuple[str, ...], Metric, str, float], ...]] = {
-    "ebs_volume": (
+    ResourceKind.EBS_VOLUME: (
         (("read_ops", "write_ops"), Metric.IOPS, "avg", 1.0),
         (("read_bytes", "write_bytes"), Metric.THROUGHPUT_MBPS, "avg", 1.0 / MIB),
     ),
-    "dynamodb_table": (
+    ResourceKind.DYNAMODB_TABLE: (
         (("rcu",), Metric.CONSUMED_RCU, "avg", 1.0),
         (("wcu",), Metric.CONSUMED_WCU, "avg", 1.0),
     ),

@@ -23,6 +23,7 @@ from costopt.connectors.base import SERVICE_TOTAL, BillingSource
 from costopt.connectors.focus import DailyCosts, complete_days, daily_series, resource_matcher
 from costopt.connectors.retry import aws_error, boto_client
 from costopt.domain.observation import Series
+from costopt.domain.resources import ResourceKind
 from costopt.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -36,11 +37,11 @@ RESOURCE_LEVEL_DAYS = 14
 
 # Cost Explorer SERVICE dimension values -> our resource kinds
 AWS_SERVICE_KINDS: dict[str, str] = {
-    "AWS Lambda": "lambda_function",
-    "Amazon Elastic Container Service": "ecs_service",
-    "Amazon Elastic Compute Cloud - Compute": "ec2_instance",
-    "EC2 - Other": "ebs_volume",
-    "Amazon DynamoDB": "dynamodb_table",
+    "AWS Lambda": ResourceKind.LAMBDA_FUNCTION,
+    "Amazon Elastic Container Service": ResourceKind.ECS_SERVICE,
+    "Amazon Elastic Compute Cloud - Compute": ResourceKind.EC2_INSTANCE,
+    "EC2 - Other": ResourceKind.EBS_VOLUME,
+    "Amazon DynamoDB": ResourceKind.DYNAMODB_TABLE,
 }
 
 

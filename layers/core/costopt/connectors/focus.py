@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from costopt.connectors.base import SERVICE_TOTAL, BillingSource
 from costopt.connectors.retry import aws_errors, boto_client
 from costopt.domain.observation import Datapoint, Metric, Series
+from costopt.domain.resources import ResourceKind
 from costopt.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -48,17 +49,17 @@ def _suffixes(resource: Resource) -> list[str]:
     """ARN tails that name this resource (kind-specific, so a log group named like a function does
     not match the function)."""
     kind = resource.kind
-    if kind == "lambda_function":
+    if kind == ResourceKind.LAMBDA_FUNCTION:
         fn = str(getattr(resource, "function_name", ""))
         name = fn.split(":")[6] if fn.startswith("arn:") and len(fn.split(":")) > 6 else fn
         return [f":function:{name}"]
-    if kind == "ec2_instance":
+    if kind == ResourceKind.EC2_INSTANCE:
         return [f":instance/{getattr(resource, 'instance_id', '')}"]
-    if kind == "ebs_volume":
+    if kind == ResourceKind.EBS_VOLUME:
         return [f":volume/{getattr(resource, 'volume_id', '')}"]
-    if kind == "dynamodb_table":
+    if kind == ResourceKind.DYNAMODB_TABLE:
         return [f":table/{getattr(resource, 'table_name', '')}"]
-    if kind == "ecs_service":
+    if kind == ResourceKind.ECS_SERVICE:
         return [f"/{getattr(resource, 'service_name', '')}"]
     return []
 
@@ -93,10 +94,10 @@ def resource_matcher(service: Service) -> Callable[[str], str | None]:
         if not billed.startswith("arn:"):
             return None
         for tail, rid, kind in tails:
-            if kind == "lambda_function":
+            if kind == ResourceKind.LAMBDA_FUNCTION:
                 if billed.endswith(tail) or (tail + ":") in billed:
                     return rid
-            elif kind == "ecs_service":
+            elif kind == ResourceKind.ECS_SERVICE:
                 if ":service/" in billed and billed.endswith(tail):
                     return rid
             elif billed.endswith(tail):

@@ -32,6 +32,7 @@ from costopt.config import settings
 from costopt.connectors.base import METRIC_STAT, TelemetrySource
 from costopt.connectors.retry import call_with_retry, http_client, http_status_error
 from costopt.domain.observation import Datapoint, Metric, Series
+from costopt.domain.resources import ResourceKind
 from costopt.errors import ConnectorError
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ DEFAULT_QUERIES: dict[Metric, str] = {
 _COUNTS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES})
 
 # What Prometheus can serve per kind (``TelemetrySource.serves``): workloads, by the default queries.
-SERVES: dict[str, tuple[Metric, ...]] = {"generic": tuple(DEFAULT_QUERIES)}
+SERVES: dict[str, tuple[Metric, ...]] = {ResourceKind.GENERIC: tuple(DEFAULT_QUERIES)}
 
 
 def promql_duration(seconds: int) -> str:

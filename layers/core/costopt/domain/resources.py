@@ -6,13 +6,27 @@ it holds only what costopt can change; identity fields say which live resource i
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from costopt.domain.common import Model, ResourceId, TagKey, TagValue
 
+
+class ResourceKind(StrEnum):
+    """The kinds of resource costopt models; the value is the ``kind`` field on the wire."""
+
+    LAMBDA_FUNCTION = "lambda_function"
+    ECS_SERVICE = "ecs_service"
+    EC2_INSTANCE = "ec2_instance"
+    EBS_VOLUME = "ebs_volume"
+    DYNAMODB_TABLE = "dynamodb_table"
+    GENERIC = "generic"
+
+
 Architecture = Literal["x86_64", "arm64"]
+CPU_UNITS_PER_VCPU = 1024  # ECS task CPU units in one vCPU
 InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", max_length=32)]
 
 
@@ -34,7 +48,7 @@ class LambdaConfig(Model):
 
 
 class LambdaFunction(ResourceBase):
-    kind: Literal["lambda_function"] = "lambda_function"
+    kind: Literal[ResourceKind.LAMBDA_FUNCTION] = ResourceKind.LAMBDA_FUNCTION
     function_name: str = Field(min_length=1, max_length=170, description="Function name or ARN")
     config: LambdaConfig
 
@@ -59,7 +73,7 @@ class EcsConfig(Model):
 
 
 class EcsService(ResourceBase):
-    kind: Literal["ecs_service"] = "ecs_service"
+    kind: Literal[ResourceKind.ECS_SERVICE] = ResourceKind.ECS_SERVICE
     cluster: str = Field(min_length=1, max_length=255)
     service_name: str = Field(min_length=1, max_length=255)
     target_group_arn: str | None = Field(default=None, max_length=512,
@@ -76,7 +90,7 @@ class Ec2Config(Model):
 
 
 class Ec2Instance(ResourceBase):
-    kind: Literal["ec2_instance"] = "ec2_instance"
+    kind: Literal[ResourceKind.EC2_INSTANCE] = ResourceKind.EC2_INSTANCE
     instance_id: str = Field(pattern=r"^i-[0-9a-f]{8,17}$")
     config: Ec2Config
 
@@ -92,7 +106,7 @@ class EbsConfig(Model):
 
 
 class EbsVolume(ResourceBase):
-    kind: Literal["ebs_volume"] = "ebs_volume"
+    kind: Literal[ResourceKind.EBS_VOLUME] = ResourceKind.EBS_VOLUME
     volume_id: str = Field(pattern=r"^vol-[0-9a-f]{8,17}$")
     config: EbsConfig
 
@@ -113,7 +127,7 @@ class DynamoDbConfig(Model):
 
 
 class DynamoDbTable(ResourceBase):
-    kind: Literal["dynamodb_table"] = "dynamodb_table"
+    kind: Literal[ResourceKind.DYNAMODB_TABLE] = ResourceKind.DYNAMODB_TABLE
     table_name: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
     config: DynamoDbConfig
 
@@ -139,7 +153,7 @@ class GenericConfig(Model):
 
 
 class GenericResource(ResourceBase):
-    kind: Literal["generic"] = "generic"
+    kind: Literal[ResourceKind.GENERIC] = ResourceKind.GENERIC
     workload: str = Field(min_length=1, max_length=255, description="e.g. namespace/deployment")
     config: GenericConfig
 
@@ -149,13 +163,12 @@ Resource = Annotated[
     Field(discriminator="kind"),
 ]
 ResourceConfig = LambdaConfig | EcsConfig | Ec2Config | EbsConfig | DynamoDbConfig | GenericConfig
-ResourceKind = Literal["lambda_function", "ecs_service", "ec2_instance", "ebs_volume", "dynamodb_table", "generic"]
 
 CONFIG_MODELS: dict[str, type[Model]] = {
-    "lambda_function": LambdaConfig,
-    "ecs_service": EcsConfig,
-    "ec2_instance": Ec2Config,
-    "ebs_volume": EbsConfig,
-    "dynamodb_table": DynamoDbConfig,
-    "generic": GenericConfig,
+    ResourceKind.LAMBDA_FUNCTION: LambdaConfig,
+    ResourceKind.ECS_SERVICE: EcsConfig,
+    ResourceKind.EC2_INSTANCE: Ec2Config,
+    ResourceKind.EBS_VOLUME: EbsConfig,
+    ResourceKind.DYNAMODB_TABLE: DynamoDbConfig,
+    ResourceKind.GENERIC: GenericConfig,
 }

@@ -68,6 +68,7 @@ from costopt.domain.resources import (
     GenericConfig,
     LambdaConfig,
     ResourceConfig,
+    ResourceKind,
 )
 
 if TYPE_CHECKING:
@@ -314,9 +315,9 @@ class CostInputs:
 def cost_inputs(resource: Any, stats: UsageStats, catalog: Catalog) -> CostInputs:
     """The cost model of ``resource`` (a ``domain.resources`` resource) under ``stats``, bill-checked."""
     kind, cfg = resource.kind, resource.config
-    if kind == "lambda_function" and isinstance(cfg, LambdaConfig):
+    if kind == ResourceKind.LAMBDA_FUNCTION and isinstance(cfg, LambdaConfig):
         inputs = _lambda_inputs(cfg, stats)
-    elif kind == "dynamodb_table" and isinstance(cfg, DynamoDbConfig):
+    elif kind == ResourceKind.DYNAMODB_TABLE and isinstance(cfg, DynamoDbConfig):
         inputs = CostInputs(kind=kind, basis="measured" if cfg.billing_mode == "PAY_PER_REQUEST" else "config",
                             rcu_per_s=stats.rcu_per_s or 0.0, wcu_per_s=stats.wcu_per_s or 0.0)
     else:
@@ -382,7 +383,7 @@ def _lambda_inputs(cfg: LambdaConfig, stats: UsageStats) -> CostInputs:
            "init_ms_per_invocation": round(init, 4)}
     if cpu_fraction is not None:
         pct["cpu_bound_fraction"] = round(cpu_fraction, 4)
-    return CostInputs(kind="lambda_function", basis=basis, lambda_run=run, notes=tuple(notes),
+    return CostInputs(kind=ResourceKind.LAMBDA_FUNCTION, basis=basis, lambda_run=run, notes=tuple(notes),
                       assumptions=tuple(assumptions), percentiles=pct)
 
 

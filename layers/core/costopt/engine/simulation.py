@@ -72,6 +72,7 @@ from costopt.domain.resources import (
     GenericConfig,
     LambdaConfig,
     ResourceConfig,
+    ResourceKind,
 )
 from costopt.domain.service import Sla
 from costopt.domain.simulation import (
@@ -435,7 +436,7 @@ def _scheduled(on: Any, off: Any, mask: NDArray[np.bool_] | None) -> Any:
 def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, Any] | None = None,
             mask: NDArray[np.bool_] | None = None) -> Pool:
     off = off or {}
-    if kind == "ecs_service" and isinstance(cfg, EcsConfig):
+    if kind == ResourceKind.ECS_SERVICE and isinstance(cfg, EcsConfig):
         prices = catalog.fargate.architectures[cfg.architecture]
         factor = (1.0 - catalog.fargate.spot_discount) if cfg.capacity == "spot" else 1.0
         fargate_hourly(catalog, cfg.cpu_units, cfg.memory_mb, cfg.architecture, cfg.capacity)  # validates
@@ -447,7 +448,7 @@ def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, 
             cores=cfg.cpu_units / 1024.0, memory_gb=cfg.memory_mb / 1024.0,
             lines={"vcpu": cfg.cpu_units / 1024.0 * prices.usd_per_vcpu_hour * factor,
                    "memory": cfg.memory_mb / 1024.0 * prices.usd_per_gb_hour * factor})
-    if kind == "generic" and isinstance(cfg, GenericConfig):
+    if kind == ResourceKind.GENERIC and isinstance(cfg, GenericConfig):
         shape = autoscaled_shape(cfg)
         autoscaled, lo = shape is not None, (shape.lo if shape is not None else 1)
         unit = generic_unit_prices(cfg, catalog)  # unset prices: the labelled Fargate estimate
@@ -457,7 +458,7 @@ def pool_of(kind: str, cfg: ResourceConfig, catalog: Catalog, off: Mapping[str, 
             cores=cfg.cpu_cores, memory_gb=cfg.memory_gb,
             lines={"cpu": cfg.cpu_cores * unit.core_hour_usd,
                    "memory": cfg.memory_gb * unit.gb_hour_usd})
-    if kind == "ec2_instance" and isinstance(cfg, Ec2Config):
+    if kind == ResourceKind.EC2_INSTANCE and isinstance(cfg, Ec2Config):
         it = instance_type(catalog, cfg.instance_type)
         running = _scheduled(1.0, 0.0 if off.get("running") is False else None, mask)
         return Pool(count=1, lo=1, hi=1, autoscaled=False, cores=float(it.vcpu), memory_gb=it.memory_gib,
@@ -527,7 +528,7 @@ def _pool(ctx: Context, rp: ResourcePlan, cfg: ResourceConfig, grid: Grid, prep:
         priced = replicas * (prep.cost.replica_factor if prep.cost is not None else 1.0)
     replicas = replicas * pool.running if not isinstance(pool.running, float) else replicas
     priced = priced * pool.running if not isinstance(pool.running, float) else priced
-    if kind == "ec2_instance" and prep.cost is not None:
+    if kind == ResourceKind.EC2_INSTANCE and prep.cost is not None:
         priced = priced * prep.cost.running_fraction
     for line, per_replica in pool.lines.items():
         ev.lines[line] = priced * per_replica
@@ -563,7 +564,7 @@ def _pool(ctx: Context, rp: ResourcePlan, cfg: ResourceConfig, grid: Grid, prep:
                 shed = np.where(rho >= 1.0, (1.0 - 1.0 / np.maximum(rho, 1.0)) * 100.0, 0.0)
             rate = rate + shed
         ev.clauses.append(Clause("max_error_rate_pct", sla.max_error_rate_pct, rate))
-    if kind in ("ecs_service", "generic"):
+    if kind in (ResourceKind.ECS_SERVICE, ResourceKind.GENERIC):
         ev.clauses.append(Clause("min_replicas", float(sla.effective_min_replicas), replicas, lower_bound=True))
     if spot and sla.availability_pct is not None and sla.availability_pct >= SPOT_MAX_AVAILABILITY_PCT:
         ev.clauses.append(Clause("availability_pct", sla.availability_pct, sla.availability_pct,
@@ -829,9 +830,9 @@ def simulate(plan: SimulationPlan, history: History, catalog: Catalog, *, simula
         kind = rp.resource.kind
         cost = (cost_inputs or {}).get(rp.resource_id) or model_inputs(
             rp.resource, stats_from_history(history, rp.resource_id), catalog)
-        if kind == "lambda_function":
+        if kind == ResourceKind.LAMBDA_FUNCTION:
             prepared[rp.resource_id] = _prepare_lambda(rp, history, cost)
-        elif kind in ("ecs_service", "generic", "ec2_instance"):
+        elif kind in (ResourceKind.ECS_SERVICE, ResourceKind.GENERIC, ResourceKind.EC2_INSTANCE):
             prepared[rp.resource_id] = _prepare_pool(rp, history, catalog, cost)
         else:
             prepared[rp.resource_id] = Prepared(cost=cost)

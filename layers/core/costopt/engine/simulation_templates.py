@@ -27,6 +27,7 @@ from costopt.domain.resources import (
     LambdaConfig,
     Resource,
     ResourceConfig,
+    ResourceKind,
 )
 from costopt.domain.service import Service
 from costopt.domain.simulation import Scenario, TemplateId, TemplateInfo
@@ -285,7 +286,7 @@ def _kind(service: Service, resource_id: str) -> str:
 
 
 def _is_spot(kind: str, config: ResourceConfig) -> bool:
-    return kind == "ecs_service" and getattr(config, "capacity", None) == "spot"
+    return kind == ResourceKind.ECS_SERVICE and getattr(config, "capacity", None) == "spot"
 
 
 def _validated(draft: _Draft, resource: Resource) -> ResourceConfig:
@@ -369,11 +370,12 @@ def _rightsize_all(draft: _Draft, params: Any, scenario: Scenario, catalog: Cata
 
 
 def _graviton(draft: _Draft, params: GravitonParams, scenario: Scenario, catalog: Catalog, _a: Any) -> None:
-    for r in _targets(draft, params, ("lambda_function", "ecs_service", "ec2_instance")):
+    kinds = (ResourceKind.LAMBDA_FUNCTION, ResourceKind.ECS_SERVICE, ResourceKind.EC2_INSTANCE)
+    for r in _targets(draft, params, kinds):
         cfg = draft.configs[r.resource_id]
-        if r.kind == "lambda_function":
+        if r.kind == ResourceKind.LAMBDA_FUNCTION:
             draft.update(r.resource_id, {"architecture": "arm64"}, ("template", "params"))
-        elif r.kind == "ecs_service":
+        elif r.kind == ResourceKind.ECS_SERVICE:
             if cfg.get("capacity") == "spot" and not fargate_spot_supported(catalog, "arm64"):
                 draft.notes[r.resource_id].append("kept x86_64: Fargate Spot does not offer arm64")
                 continue
@@ -388,14 +390,14 @@ def _graviton(draft: _Draft, params: GravitonParams, scenario: Scenario, catalog
 
 
 def _spot(draft: _Draft, params: SpotParams, scenario: Scenario, catalog: Catalog, _a: Any) -> None:
-    for r in _targets(draft, params, ("ecs_service", "generic", "ec2_instance")):
+    for r in _targets(draft, params, (ResourceKind.ECS_SERVICE, ResourceKind.GENERIC, ResourceKind.EC2_INSTANCE)):
         cfg = draft.configs[r.resource_id]
-        if r.kind == "ecs_service":
+        if r.kind == ResourceKind.ECS_SERVICE:
             if not fargate_spot_supported(catalog, cfg.get("architecture", "x86_64")):
                 draft.notes[r.resource_id].append(f"kept on-demand: Fargate Spot does not offer {cfg['architecture']}")
                 continue
             draft.update(r.resource_id, {"capacity": "spot"}, ("template", "params"))
-        elif r.kind == "generic":
+        elif r.kind == ResourceKind.GENERIC:
             keep = 1.0 - params.generic_discount_pct / 100.0
             unit = generic_unit_prices(GenericConfig.model_validate(cfg), catalog)
             draft.update(r.resource_id, {
@@ -444,17 +446,18 @@ def _nights_and_weekends(draft: _Draft, params: NightsAndWeekendsParams, scenari
     def keep(n: int) -> int:
         return min(n, max(floor, math.ceil(n * params.keep_fraction)))
 
-    for r in _targets(draft, params, ("ecs_service", "generic", "ec2_instance", "dynamodb_table")):
+    kinds = (ResourceKind.ECS_SERVICE, ResourceKind.GENERIC, ResourceKind.EC2_INSTANCE, ResourceKind.DYNAMODB_TABLE)
+    for r in _targets(draft, params, kinds):
         cfg = draft.configs[r.resource_id]
         off: dict[str, Any] = {}
-        if r.kind in ("ecs_service", "generic"):
-            count, lo, hi = (("desired_count", "min_count", "max_count") if r.kind == "ecs_service"
+        if r.kind in (ResourceKind.ECS_SERVICE, ResourceKind.GENERIC):
+            count, lo, hi = (("desired_count", "min_count", "max_count") if r.kind == ResourceKind.ECS_SERVICE
                              else ("replicas", "min_replicas", "max_replicas"))
             if cfg.get(hi) is not None and (cfg.get(lo) or 0) < cfg[hi]:
                 off[lo] = keep(int(cfg.get(lo) or 1))
             else:
                 off[count] = keep(int(cfg[count]))
-        elif r.kind == "ec2_instance":
+        elif r.kind == ResourceKind.EC2_INSTANCE:
             if params.stop_ec2:
                 off["running"] = False
         elif cfg.get("billing_mode") == "PROVISIONED":
@@ -472,7 +475,7 @@ def _nights_and_weekends(draft: _Draft, params: NightsAndWeekendsParams, scenari
 
 def _gp3_migration(draft: _Draft, params: Gp3MigrationParams, scenario: Scenario, catalog: Catalog,
                    _a: Any) -> None:
-    for r in _targets(draft, params, ("ebs_volume",)):
+    for r in _targets(draft, params, (ResourceKind.EBS_VOLUME,)):
         cfg = draft.configs[r.resource_id]
         vtype = cfg["volume_type"]
         if vtype not in ("gp2", "io1", "io2"):

@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from costopt import clock
+from costopt.clock import floor_day, floor_hour
 from costopt.connectors.base import BILLING, TELEMETRY, billing_for, source_for
 from costopt.dependency import dependency_failure
 from costopt.domain.common import Model
@@ -148,15 +149,6 @@ class PullReport(Model):
         """service_id -> the resources its telemetry pull got nothing for."""
         return {s.service_id: [n.resource_id for n in s.telemetry.no_data]
                 for s in self.services if s.telemetry.no_data}
-
-
-def floor_hour(t: datetime) -> datetime:
-    t = t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
-    return t.replace(minute=0, second=0, microsecond=0)
-
-
-def floor_day(t: datetime) -> datetime:
-    return floor_hour(t).replace(hour=0)
 
 
 class _Budget:

@@ -32,11 +32,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from costopt.clock import ceil_hour, floor_hour
 from costopt.domain.change import Change
 from costopt.domain.common import HOURS_PER_MONTH, Model
 from costopt.domain.money import round_usd
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import RealisedSavings, Recommendation, SlaVerdict
+from costopt.domain.resources import ResourceKind
 from costopt.domain.service import Service
 from costopt.engine.sla import Prediction, evaluate
 from costopt.errors import CostoptError
@@ -76,16 +78,6 @@ class Verification(Model):
         return self.status == "rolled_back"
 
 
-def _floor_hour(t: datetime) -> datetime:
-    t = t.astimezone(UTC)
-    return t.replace(minute=0, second=0, microsecond=0)
-
-
-def _ceil_hour(t: datetime) -> datetime:
-    floor = _floor_hour(t)
-    return floor if floor == t.astimezone(UTC) else floor + timedelta(hours=1)
-
-
 def _obs() -> Any:
     from costopt.store.observations import ObservationRepository
 
@@ -93,7 +85,7 @@ def _obs() -> Any:
 
 
 def _latency_metric(kind: str) -> Metric:
-    return Metric.DURATION_MS if kind == "lambda_function" else Metric.LATENCY_MS
+    return Metric.DURATION_MS if kind == ResourceKind.LAMBDA_FUNCTION else Metric.LATENCY_MS
 
 
 def observe(obs: Any, service_id: str, resource_id: str, kind: str, start: datetime, end: datetime) -> Observed:
@@ -206,17 +198,17 @@ def verify_recent_changes(service: Service, now: datetime) -> list[Verification]
         if change.type != "APPLY" or change.status != "SUCCEEDED" or change.completed_at is None:
             continue
         verify_until = change.verify_until or change.completed_at + timedelta(hours=service.policy.verify_hours)
-        start = _ceil_hour(change.completed_at)
-        end = min(_floor_hour(now), _ceil_hour(verify_until))
+        start = ceil_hour(change.completed_at)
+        end = min(floor_hour(now), ceil_hour(verify_until))
         cut = _window_cut(change, recent)
         if cut is not None:
-            end = min(end, _floor_hour(cut))
-        if now >= _ceil_hour(verify_until) + timedelta(hours=1):
+            end = min(end, floor_hour(cut))
+        if now >= ceil_hour(verify_until) + timedelta(hours=1):
             continue  # the window closed (and its last hour was checked) earlier
         if _current(recs, change) is None:
             continue
         span = min(BASELINE_MAX_HOURS, max(1, int((end - start).total_seconds() // 3600)))
-        base_end = _floor_hour(change.created_at)
+        base_end = floor_hour(change.created_at)
         after = observe(obs, service.service_id, change.resource_id, change.kind, start, end)
         baseline = observe(obs, service.service_id, change.resource_id, change.kind,
                            base_end - timedelta(hours=span), base_end)

@@ -41,11 +41,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import Field
 
+from costopt.clock import floor_hour
 from costopt.domain.common import Model
 from costopt.domain.observation import HourlyAggregate, Metric, Series
 from costopt.domain.service import Sla
@@ -96,11 +97,6 @@ class Events:
     t: datetime
     total: float
     bad: float
-
-
-def floor_hour(t: datetime) -> datetime:
-    t = t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
-    return t.replace(minute=0, second=0, microsecond=0)
 
 
 def bad_ratio(events: Iterable[Events], start: datetime, end: datetime) -> float | None:

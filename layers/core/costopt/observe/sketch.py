@@ -26,7 +26,7 @@ Public API
 ``group_by_day(series: Iterable[Series]) -> dict[(resource_id, Metric, date), (period_s, list[Datapoint])]``
     groups connector output per day item (an hour present in two series is kept from the first only).
 
-``day_of(t: datetime) -> date`` (UTC), ``hour_start(t) -> datetime``, ``day_start(d: date) -> datetime``.
+``day_of(t: datetime) -> date`` (UTC), ``day_start(d: date) -> datetime``.
 
 Pure Python, no numpy, no I/O.
 """
@@ -50,10 +50,6 @@ _FORMAT = 1
 
 def day_of(t: datetime) -> date:
     return _utc(t).date()
-
-
-def hour_start(t: datetime) -> datetime:
-    return _utc(t).replace(minute=0, second=0, microsecond=0)
 
 
 def day_start(d: date) -> datetime:

@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from costopt.clock import floor_hour
 from costopt.domain.observation import HourlyAggregate
 from costopt.domain.recommendation import InsufficientData
 from costopt.errors import BadRequest
-from costopt.observe.sketch import DaySummary, MetricSummary, day_start, hour_start
+from costopt.observe.sketch import DaySummary, MetricSummary, day_start
 
 MIN_HOURS = 30
 MIN_LOOKBACK_DAYS = 1
@@ -46,7 +47,7 @@ class Window:
         if not MIN_LOOKBACK_DAYS <= int(lookback_days) <= MAX_LOOKBACK_DAYS:
             raise BadRequest(f"lookback_days must be between {MIN_LOOKBACK_DAYS} and {MAX_LOOKBACK_DAYS}",
                              errors=[{"loc": ["lookback_days"], "msg": f"got {lookback_days}"}])
-        end = hour_start(now)
+        end = floor_hour(now)
         return cls(start=end - timedelta(days=int(lookback_days)), end=end, lookback_days=int(lookback_days))
 
     @property
@@ -104,5 +105,3 @@ def insufficient(resource_id: str | None, metric: str | None, hours_available: i
     )
 
 
-def floor_hour(t: datetime) -> datetime:
-    return hour_start(t)

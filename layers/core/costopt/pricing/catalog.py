@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from costopt.domain.resources import Architecture
+from costopt.domain.resources import Architecture, ResourceKind
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_REGION = "us-east-1"
@@ -38,8 +38,9 @@ FARGATE_PRICING_URL = "https://aws.amazon.com/fargate/pricing/"
 
 SourceMethod = Literal["transcribed", "price_list_api", "describe_spot_price_history"]
 FIGURES = ("lambda", "fargate", "fargate_spot", "ec2", "ec2_spot", "ebs", "dynamodb")
-_KIND_FIGURE = {"lambda_function": "lambda", "ecs_service": "fargate", "ec2_instance": "ec2",
-                "ebs_volume": "ebs", "dynamodb_table": "dynamodb"}
+_KIND_FIGURE: dict[str, str] = {ResourceKind.LAMBDA_FUNCTION: "lambda", ResourceKind.ECS_SERVICE: "fargate",
+                ResourceKind.EC2_INSTANCE: "ec2", ResourceKind.EBS_VOLUME: "ebs",
+                ResourceKind.DYNAMODB_TABLE: "dynamodb"}
 
 
 def offer_file_url(service_code: str, region: str) -> str:
@@ -278,11 +279,11 @@ class Catalog(BaseModel):
         """The sources pricing a resource ``config`` of ``kind`` uses (what a recommendation should cite).
         A generic resource with its own unit prices cites none of the catalog's; without them it cites the
         Fargate on-demand price its estimate uses (``costopt.pricing.generic_unit_prices``)."""
-        if kind == "ecs_service":
+        if kind == ResourceKind.ECS_SERVICE:
             return self.source_of("fargate_spot" if getattr(config, "capacity", None) == "spot" else "fargate")
-        if kind == "ec2_instance":
+        if kind == ResourceKind.EC2_INSTANCE:
             return self.source_of("ec2", getattr(config, "instance_type", None))
-        if kind == "generic":
+        if kind == ResourceKind.GENERIC:
             own = (getattr(config, "price_per_core_hour_usd", None), getattr(config, "price_per_gb_hour_usd", None))
             return [] if None not in own else self.source_of("fargate")
         return self.source_of(kind)

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from costopt.domain.common import HOURS_PER_MONTH, Model
 from costopt.domain.resources import (
+    CPU_UNITS_PER_VCPU,
     Architecture,
     DynamoDbConfig,
     DynamoDbTable,
@@ -38,13 +39,13 @@ from costopt.domain.resources import (
     LambdaConfig,
     LambdaFunction,
     ResourceConfig,
+    ResourceKind,
 )
 from costopt.errors import Unprocessable
 from costopt.pricing.catalog import GENERIC_UNIT_PRICE_ESTIMATE, Catalog, Ec2InstancePrice, bundled_catalog
 
 SECONDS_PER_HOUR = 3600.0
 MB_PER_GB = 1024.0
-CPU_UNITS_PER_VCPU = 1024
 
 GP3_BASELINE_IOPS = 3000
 GP3_BASELINE_THROUGHPUT_MBPS = 125
@@ -501,31 +502,31 @@ def config_cost(
     """Price a resource ``config`` of ``kind`` (current or proposed) under ``usage``."""
     u = usage or ResourceCostUsage()
     cat = catalog or bundled_catalog()
-    if kind == "lambda_function" and isinstance(config, LambdaConfig):
+    if kind == ResourceKind.LAMBDA_FUNCTION and isinstance(config, LambdaConfig):
         return lambda_cost(
             cat, invocations=u.invocations, avg_duration_ms=u.avg_duration_ms, memory_mb=config.memory_mb,
             architecture=config.architecture, provisioned_concurrency=config.provisioned_concurrency,
             free_tier=u.free_tier, hours=u.hours, init_ms_per_invocation=u.init_ms_per_invocation,
             month_hours=u.month_hours,
         )
-    if kind == "ecs_service" and isinstance(config, EcsConfig):
+    if kind == ResourceKind.ECS_SERVICE and isinstance(config, EcsConfig):
         tasks = config.desired_count if u.avg_replicas is None else u.avg_replicas
         return fargate_monthly(
             cat, cpu_units=config.cpu_units, memory_mb=config.memory_mb, architecture=config.architecture,
             capacity=config.capacity, tasks=tasks, hours=u.hours,
         )
-    if kind == "ec2_instance" and isinstance(config, Ec2Config):
+    if kind == ResourceKind.EC2_INSTANCE and isinstance(config, Ec2Config):
         return ec2_monthly(cat, config.instance_type, hours=u.hours * u.running_fraction)
-    if kind == "ebs_volume" and isinstance(config, EbsConfig):
+    if kind == ResourceKind.EBS_VOLUME and isinstance(config, EbsConfig):
         return ebs_monthly(cat, config.volume_type, config.size_gb, config.iops, config.throughput_mbps, hours=u.hours,
                            month_hours=u.month_hours)
-    if kind == "dynamodb_table" and isinstance(config, DynamoDbConfig):
+    if kind == ResourceKind.DYNAMODB_TABLE and isinstance(config, DynamoDbConfig):
         return dynamodb_monthly(
             cat, billing_mode=config.billing_mode, rcu=config.rcu, wcu=config.wcu,
             read_request_units=u.read_request_units, write_request_units=u.write_request_units,
             storage_gb=u.storage_gb, hours=u.hours, month_hours=u.month_hours,
         )
-    if kind == "generic" and isinstance(config, GenericConfig):
+    if kind == ResourceKind.GENERIC and isinstance(config, GenericConfig):
         return CostBreakdown.of({"compute": generic_hourly(config, u.avg_replicas, cat) * u.hours})
     raise PricingError(f"cannot price a {type(config).__name__} as {kind!r}")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from costopt.domain.resources import CPU_UNITS_PER_VCPU
 from costopt.engine.recommenders.base import ComputeShape, ComputeUsage, Context, Option, Plan, ladder, monotone_ladder
 from costopt.engine.recommenders.idle import idle_option
 from costopt.pricing.catalog import FARGATE_SPOT_DISCOUNT
@@ -24,7 +25,6 @@ from costopt.pricing.catalog import FARGATE_SPOT_DISCOUNT
 if TYPE_CHECKING:
     from costopt.pricing.catalog import Catalog
 
-CPU_UNITS_PER_VCPU = 1024
 
 
 def spot_note(catalog: Catalog) -> str:

@@ -11,17 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from costopt.domain.recommendation import Action
+from costopt.domain.resources import ResourceKind
 from costopt.engine.recommenders.base import Context, Option
 from costopt.engine.sla import Prediction
 
 IDLE_RISK = 2
 
 _ACTIONS: dict[str, Action] = {
-    "ecs_service": "idle_stop",
-    "ec2_instance": "idle_stop",
-    "generic": "idle_stop",
-    "ebs_volume": "idle_delete",
-    "dynamodb_table": "idle_delete",
+    ResourceKind.ECS_SERVICE: "idle_stop",
+    ResourceKind.EC2_INSTANCE: "idle_stop",
+    ResourceKind.GENERIC: "idle_stop",
+    ResourceKind.EBS_VOLUME: "idle_delete",
+    ResourceKind.DYNAMODB_TABLE: "idle_delete",
 }
 
 
@@ -29,16 +30,16 @@ def idle_option(ctx: Context, reason: str, monthly_cost_after_usd: float = 0.0) 
     kind = ctx.resource.kind
     cfg: dict[str, Any] = ctx.resource.config.model_dump()
     action = _ACTIONS[kind]
-    if kind == "ecs_service":
+    if kind == ResourceKind.ECS_SERVICE:
         proposed = {**cfg, "desired_count": 0, **({"min_count": 0} if cfg.get("min_count") is not None else {})}
         note = "scale the service to 0 tasks (or delete it)"
-    elif kind == "generic":
+    elif kind == ResourceKind.GENERIC:
         proposed = {**cfg, "replicas": 0, **({"min_replicas": 0} if cfg.get("min_replicas") is not None else {})}
         note = "scale the workload to 0 replicas (or delete it)"
-    elif kind == "ec2_instance":
+    elif kind == ResourceKind.EC2_INSTANCE:
         proposed = {"state": "stopped"}
         note = "stop the instance (its EBS volumes are still billed) or terminate it"
-    elif kind == "ebs_volume":
+    elif kind == ResourceKind.EBS_VOLUME:
         proposed = {"state": "deleted"}
         note = "snapshot, then delete the volume"
     else:

@@ -34,11 +34,17 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from costopt.config import settings
 from costopt.dependency import DependencyFailure, dependency_failure
-from costopt.errors import BadRequest, CostoptError, Forbidden, Unauthorized
+from costopt.errors import (
+    PROBLEM_BASE,
+    BadRequest,
+    CostoptError,
+    Forbidden,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from costopt.observability import logger
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://costopt.dev/problems/"
 SECURITY_SCHEME = "jwt"
 
 SCOPE_READ = "costopt/read"
@@ -127,10 +133,6 @@ def validation_errors(errors: Any) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- request bodies
 
 MAX_JSON_DEPTH = 32  # no request model nests deeper than a few levels; free-form dicts stay shallow
-
-
-class UnsupportedMediaType(CostoptError):
-    status, title, type_slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
 def _finite_float(text: str) -> float:

@@ -19,22 +19,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.domain.change import ApplyRequest, Change, ChangePage, ChangeResult
-from costopt.domain.common import ServiceId
+from costopt.api.schemas import ChangeIdPath, ChangePage, NextToken, PageLimit, ServiceIdPath
+from costopt.domain.change import ApplyRequest, Change, ChangeResult
 from costopt.errors import BadRequest, Unauthorized
 from costopt.http import OPERATE, READ, principal_of
+from costopt.jobs import history
 
 router = APIGatewayHttpRouter()
 
-ServiceIdPath = Annotated[ServiceId, Path(description="3-64 chars: lowercase letters, digits, '-'")]
-ChangeIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 CHANGE_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -88,20 +84,12 @@ def change_response(result: ChangeResult) -> Response[ChangeResult]:
 
 @router.get("/v1/config/history/<service_id>", security=READ, tags=["changes"],
             summary="Config changes of a service, newest first")
-def get_history(service_id: ServiceIdPath,
-                limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                next_token: Annotated[str | None, Query(max_length=2048)] = None) -> ChangePage:
-    from costopt.store.changes import ChangeRepository
-    from costopt.store.services import ServiceRepository
-
-    ServiceRepository().get(service_id)  # 404 for an unknown service rather than an empty history
-    items, token = ChangeRepository().history(service_id, limit=limit, next_token=next_token)
+def get_history(service_id: ServiceIdPath, limit: PageLimit = 50, next_token: NextToken = None) -> ChangePage:
+    items, token = history.change_history(service_id, limit=limit, next_token=next_token)
     return ChangePage(items=items, next_token=token)
 
 
 @router.get("/v1/config/history/<service_id>/<change_id>", security=READ, tags=["changes"],
             summary="One config change with its steps (the progress of an accepted change)")
 def get_change(service_id: ServiceIdPath, change_id: ChangeIdPath) -> Change:
-    from costopt.store.changes import ChangeRepository
-
-    return ChangeRepository().get(service_id, change_id)
+    return history.get_change(service_id, change_id)

@@ -11,62 +11,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import Field
 
-from costopt.domain.common import Model, ResourceId, ServiceId
-from costopt.domain.recommendation import (
-    InsufficientData,
-    Recommendation,
-    RecommendationStatus,
-    RejectedOption,
-    Strategy,
+from costopt.api.schemas import (
+    DismissRequest,
+    NextToken,
+    PageLimit,
+    RecommendationIdPath,
+    RecommendationPage,
+    RecommendRequest,
+    RecommendResponse,
+    ServiceIdPath,
 )
+from costopt.domain.recommendation import Recommendation, RecommendationStatus
 from costopt.http import READ, WRITE
+from costopt.jobs import recommendations_view
 
 router = APIGatewayHttpRouter()
-
-ServiceIdPath = Annotated[ServiceId, Path(description="3-64 chars: lowercase letters, digits, '-'")]
-RecommendationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-z]+$")]
-
-
-class RecommendRequest(Model):
-    service_id: ServiceId
-    lookback_days: int | None = Field(default=None, ge=1, le=93,
-                                      description="Defaults to the service's policy.lookback_days (14)")
-    strategy: Strategy | None = Field(default=None, description="Lambda memory strategy; defaults to policy.strategy")
-    resource_ids: list[ResourceId] | None = Field(default=None, min_length=1, max_length=100,
-                                                  description="Only these resources (default: all)")
-
-
-class RecommendResponse(Model):
-    service_id: ServiceId
-    generated_at: datetime
-    strategy: Strategy
-    lookback_days: int
-    data_coverage_pct: float
-    current_monthly_cost_usd: float
-    model_vs_bill_pct: float | None = Field(
-        default=None, description="The modelled current cost vs the bill over the lookback, in % (None: no bill)")
-    recommendations: list[Recommendation]
-    rejected: list[RejectedOption]
-    insufficient_data: list[InsufficientData]
-    warnings: list[str]
-
-
-class RecommendationPage(Model):
-    items: list[Recommendation]
-    next_token: str | None = None
-
-
-class DismissRequest(Model):
-    etag: str = Field(min_length=1, max_length=64, description="The etag you read")
-    reason: str | None = Field(default=None, max_length=1024)
-    restore: bool = Field(default=False, description="true: bring a DISMISSED recommendation back to ACTIVE")
 
 
 @router.post("/v1/recommend", security=WRITE, tags=["recommendations"],
@@ -91,12 +55,11 @@ def post_recommend(body: RecommendRequest) -> RecommendResponse:
 def list_recommendations(
     service_id: ServiceIdPath,
     status: Annotated[RecommendationStatus | None, Query(description="Only this status")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: PageLimit = 50,
+    next_token: NextToken = None,
 ) -> RecommendationPage:
-    from costopt.store.recommendations import RecommendationRepository
-
-    items, token = RecommendationRepository().list(service_id, status=status, limit=limit, next_token=next_token)
+    items, token = recommendations_view.list_recommendations(service_id, status=status, limit=limit,
+                                                             next_token=next_token)
     return RecommendationPage(items=items, next_token=token)
 
 
@@ -106,12 +69,5 @@ def list_recommendations(
                         409: {"description": "Stale etag, or not in a state that allows it"}})
 def dismiss_recommendation(service_id: ServiceIdPath, recommendation_id: RecommendationIdPath,
                            body: DismissRequest) -> Recommendation:
-    from costopt.store.recommendations import RecommendationRepository
-
-    repo = RecommendationRepository()
-    repo.get(service_id, recommendation_id)  # 404 before 409
-    if body.restore:
-        return repo.transition(service_id, recommendation_id, expected_etag=body.etag,
-                               from_statuses={"DISMISSED"}, to_status="ACTIVE", status_reason=body.reason)
-    return repo.transition(service_id, recommendation_id, expected_etag=body.etag, from_statuses={"ACTIVE"},
-                           to_status="DISMISSED", status_reason=body.reason)
+    return recommendations_view.dismiss_recommendation(service_id, recommendation_id, etag=body.etag,
+                                                       reason=body.reason, restore=body.restore)

@@ -13,28 +13,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.api.apply import (
-    CHANGE_RESPONSES,
-    ServiceIdPath,
-    change_response,
-    idempotency_key,
-    request_id_of,
-    subject,
-)
-from costopt.domain.change import ChangeResult, RollbackRequest
+from costopt.api.apply import CHANGE_RESPONSES, change_response, idempotency_key, request_id_of, subject
+from costopt.api.schemas import AppliedRecommendationIdPath, RollbackRequest, ServiceIdPath
+from costopt.domain.change import ChangeResult
 from costopt.http import OPERATE
 
 router = APIGatewayHttpRouter()
 
-RecommendationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-
 
 @router.post("/v1/config/rollback/<service_id>/<recommendation_id>", security=OPERATE, tags=["changes"],
              summary="Roll an applied recommendation back to its before config", responses=CHANGE_RESPONSES)
-def post_rollback(service_id: ServiceIdPath, recommendation_id: RecommendationIdPath,
+def post_rollback(service_id: ServiceIdPath, recommendation_id: AppliedRecommendationIdPath,
                   body: Annotated[RollbackRequest | None, Body()] = None) -> Response[ChangeResult]:
     from costopt.jobs.apply import idempotent_change, rollback_recommendation
 

@@ -9,26 +9,22 @@ it expired). numpy is imported only when a scenario runs (never by importing thi
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.domain.simulation import BatchRequest, BatchResult, Scenario, SimulationResult, TemplateList
+from costopt.api.schemas import BatchRequest, SimulationIdPath, TemplateList
+from costopt.domain.simulation import BatchResult, Scenario, SimulationResult
 from costopt.http import READ, WRITE
 
 router = APIGatewayHttpRouter()
-
-SimulationIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="As returned by POST")]
 
 
 @router.get("/v1/simulate/templates", security=READ, tags=["simulate"],
             summary="Scenario templates and the JSON schema of their parameters")
 def get_templates() -> TemplateList:
-    from costopt.engine.simulation_templates import template_catalog
+    from costopt.jobs.templates import simulation_templates
 
-    return TemplateList(items=template_catalog())
+    return TemplateList(items=simulation_templates())
 
 
 @router.post("/v1/simulate", security=WRITE, tags=["simulate"],

@@ -79,10 +79,6 @@ class ApplyRequest(Model):
         return self
 
 
-class RollbackRequest(Model):
-    reason: str | None = Field(default=None, min_length=1, max_length=1024)
-
-
 class ChangeResult(Model):
     """What apply and rollback return (the same body again for a repeated Idempotency-Key)."""
 
@@ -103,8 +99,3 @@ class ChangeResult(Model):
     verify_until: datetime | None = None
     rollback_not_before: datetime | None = None
     steps: list[ChangeStep] = Field(default_factory=list)
-
-
-class ChangePage(Model):
-    items: list[Change]
-    next_token: str | None = None

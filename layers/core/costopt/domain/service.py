@@ -177,8 +177,3 @@ class ServiceSummary(Model):
     updated_at: datetime
     health: str | None = Field(default=None, description="healthy|at_risk|breaching|no_data|stale")
     last_data_at: datetime | None = None
-
-
-class ServicePage(Model):
-    items: list[ServiceSummary]
-    next_token: str | None = None

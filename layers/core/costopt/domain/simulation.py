@@ -130,14 +130,6 @@ class SimulationResult(Model):
     expires_at: datetime | None = None
 
 
-class BatchRequest(Model):
-    scenarios: list[Any] = Field(
-        min_length=1,
-        description=f"Up to {MAX_BATCH} scenarios, each shaped as the body of POST /v1/simulate (more is a 413). "
-                    "Each is validated on its own: an invalid one gets its own problem entry.",
-    )
-
-
 class BatchProblem(Model):
     type: str
     title: str
@@ -163,7 +155,3 @@ class TemplateInfo(Model):
     id: TemplateId
     description: str
     parameters: dict[str, Any] = Field(description="JSON schema of `template.params`")
-
-
-class TemplateList(Model):
-    items: list[TemplateInfo]

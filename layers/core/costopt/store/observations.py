@@ -26,7 +26,9 @@ Public API
   ``hourly(service_id, resource_id, metric, start: datetime, end: datetime) -> list[HourlyAggregate]``
       (hours in [start, end), sorted)
   ``day_summaries(service_id, keys: Iterable[tuple[str, Metric]], start_day, end_day)
-      -> dict[tuple[str, Metric], list[DaySummary]]`` (BatchGet over every key  x  day; missing = absent)
+      -> dict[tuple[str, Metric], list[DaySummary]]`` (BatchGet over every key  x  day; missing = absent);
+      ``day_summaries_many(keys: Iterable[tuple[service_id, resource_id, Metric]], start_day, end_day)``
+      the same over several services
   ``get_watermark(service_id, source: str) -> datetime | None``
   ``set_watermark(service_id, source: str, at: datetime, force: bool = False) -> bool``
       (moves forward only unless ``force``; returns whether it was written; ``behind`` is kept)
@@ -37,7 +39,7 @@ Public API
   ``mark_stale(service_id, source, error: str, at: datetime | None = None) -> None``
       (stale = True, keeps every observation)
   ``freshness(service_id) -> dict[str, Freshness]``
-  ``last_data_at(service_id) -> datetime | None``
+  ``last_data_at(service_id) -> datetime | None``; ``last_data_at_many(service_ids) -> dict[str, datetime | None]``
 ``Watermarks``: ``at`` (the service's), ``behind`` (per resource); ``of(resource_id)`` = ``min(behind, at)``.
 ``FoldResult``: points_folded, points_skipped, hours_folded, hours_skipped, items_written, retries,
   last_point_at.
@@ -264,10 +266,16 @@ class ObservationRepository:
 
     def day_summaries(self, service_id: str, keys: Iterable[tuple[str, Metric]], start_day: date,
                       end_day: date) -> dict[tuple[str, Metric], list[DaySummary]]:
+        many = self.day_summaries_many(((service_id, rid, m) for rid, m in keys), start_day, end_day)
+        return {(rid, m): days for (_, rid, m), days in many.items()}
+
+    def day_summaries_many(self, keys: Iterable[tuple[str, str, Metric]], start_day: date,
+                           end_day: date) -> dict[tuple[str, str, Metric], list[DaySummary]]:
+        """``day_summaries`` over (service_id, resource_id, metric) keys of several services at once."""
         days = [start_day + timedelta(days=i) for i in range((end_day - start_day).days + 1)]
-        pks = {observation_pk(service_id, rid, m): (rid, Metric(m)) for rid, m in keys}
+        pks = {observation_pk(sid, rid, m): (sid, rid, Metric(m)) for sid, rid, m in keys}
         wanted = [(pk, day_sk(d)) for pk in pks for d in days]
-        out: dict[tuple[str, Metric], list[DaySummary]] = {}
+        out: dict[tuple[str, str, Metric], list[DaySummary]] = {}
         if not wanted:
             return out
         for item in DayItem.batch_get(wanted):
@@ -338,6 +346,14 @@ class ObservationRepository:
     def last_data_at(self, service_id: str) -> datetime | None:
         item = self._meta(service_id, "L#data")
         return item.at if item else None
+
+    def last_data_at_many(self, service_ids: Iterable[str]) -> dict[str, datetime | None]:
+        """``last_data_at`` of several services (one BatchGet, 100 keys a request)."""
+        ids = list(dict.fromkeys(service_ids))
+        out: dict[str, datetime | None] = dict.fromkeys(ids)
+        for item in MetaItem.batch_get([(meta_pk(s), "L#data") for s in ids], consistent_read=True) if ids else ():
+            out[item.pk.removesuffix("#_meta")] = item.at
+        return out
 
     # ------------------------------------------------------------------ helpers
 

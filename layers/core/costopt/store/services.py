@@ -6,6 +6,7 @@ service_id) or ``by_team``; never a Scan.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +92,11 @@ class ServiceRepository:
             return ServiceItem.get(service_id, consistent_read=True).to_domain()
         except DoesNotExist:
             return None
+
+    def find_many(self, service_ids: Iterable[str]) -> dict[str, Service]:
+        """The services among ``service_ids`` that exist, by id (BatchGet, 100 keys a request)."""
+        keys = list(dict.fromkeys(service_ids))
+        return {i.service_id: i.to_domain() for i in ServiceItem.batch_get(keys, consistent_read=True)} if keys else {}
 
     def put(self, service_id: str, spec: ServicePut, now: datetime | None = None) -> tuple[Service, bool]:
         """Create (no ``version``) or replace (``version`` must match). Returns (service, created)."""

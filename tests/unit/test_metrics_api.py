@@ -166,3 +166,48 @@ def test_routes_need_the_read_scope(call: Any, data: ObservationRepository) -> N
             "start": "2026-11-20T09:00:00Z", "end": "2026-11-20T12:00:00Z"}
     assert call("POST", "/v1/metrics/query", body=body, scopes=["costopt/read"])[0] == 200
     assert call("POST", "/v1/metrics/query", body=body, scopes=["costopt/operate"])[0] == 403
+
+
+def test_list_services_reads_a_page_in_batches(call: Any, data: ObservationRepository,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's services, their day items and their last-data marks are one BatchGet each, not a read
+    per service (freshness stays a Query per service)."""
+    from collections import Counter
+
+    from costopt.store import observations, services
+
+    ServiceRepository().put("orders", spec("payments"), now=NOW - timedelta(days=40))
+    calls: Counter[str] = Counter()
+
+    def spy(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[f"{owner.__name__}.{name}"] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, counted)
+
+    for owner, name in [(services.ServiceItem, "get"), (services.ServiceItem, "batch_get"),
+                        (observations.DayItem, "batch_get"), (observations.MetaItem, "get"),
+                        (observations.MetaItem, "batch_get")]:
+        spy(owner, name)
+    status, out = call("GET", "/v1/metrics/services")
+    assert status == 200
+    got = {i["service_id"]: (i["health"], i["last_data_at"]) for i in out["items"]}
+    assert got == {"checkout": ("breaching", "2026-11-20T11:00:00Z"), "orders": ("no_data", None),
+                   "search": ("no_data", None)}
+    assert calls == {"ServiceItem.batch_get": 1, "DayItem.batch_get": 1, "MetaItem.batch_get": 1}
+
+
+def test_list_services_keeps_a_service_deleted_while_listing(call: Any, data: ObservationRepository,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from costopt.store.services import ServiceRepository as Repo
+
+    find_many = Repo.find_many
+    monkeypatch.setattr(Repo, "find_many", lambda self, ids: {k: v for k, v in find_many(self, ids).items()
+                                                               if k != "search"})
+    status, out = call("GET", "/v1/metrics/services")
+    assert status == 200
+    got = {i["service_id"]: (i["health"], i["last_data_at"]) for i in out["items"]}
+    assert got == {"checkout": ("breaching", "2026-11-20T11:00:00Z"), "search": (None, None)}

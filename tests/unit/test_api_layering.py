@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "core" / "costopt"
 FORBIDDEN = ("costopt.store", "costopt.connectors", "costopt.actuators", "costopt.engine", "costopt.pricing")
-API_MODULES = [*sorted((PACKAGE / "api").glob("*.py")), PACKAGE / "http.py", PACKAGE / "errors.py"]
+API_MODULES = [*sorted((PACKAGE / "api").rglob("*.py")), PACKAGE / "http.py", PACKAGE / "errors.py"]
 
 
 def imported(path: Path) -> set[str]:
@@ -23,7 +23,7 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", API_MODULES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", API_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_api_modules_import_jobs_not_the_layers_below(path: Path) -> None:
     wrong = sorted(m for m in imported(path) if m.startswith(FORBIDDEN))
     assert wrong == [], f"{path.name} imports {wrong}"

@@ -23,7 +23,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.api.schemas import ChangeIdPath, ChangePage, NextToken, PageLimit, ServiceIdPath
+from costopt.api.schemas import ChangeIdPath, NextToken, PageLimit, ServiceIdPath
+from costopt.api.schemas.changes import ChangePage
 from costopt.domain.change import ApplyRequest, Change, ChangeResult
 from costopt.errors import BadRequest, Unauthorized
 from costopt.http import OPERATE, READ, principal_of

@@ -16,7 +16,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.api.schemas import MetricPoints, MetricQuery, NextToken, PageLimit, ServiceIdPath, ServicePage
+from costopt.api.schemas import NextToken, PageLimit, ServiceIdPath
+from costopt.api.schemas.metrics import MetricPoints, MetricQuery, ServicePage
 from costopt.http import READ
 from costopt.jobs import metrics
 from costopt.jobs.metrics import ServiceHealth

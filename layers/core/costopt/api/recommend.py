@@ -16,15 +16,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.api.schemas import (
+from costopt.api.schemas import NextToken, PageLimit, RecommendationIdPath, ServiceIdPath
+from costopt.api.schemas.recommendations import (
     DismissRequest,
-    NextToken,
-    PageLimit,
-    RecommendationIdPath,
     RecommendationPage,
     RecommendRequest,
     RecommendResponse,
-    ServiceIdPath,
 )
 from costopt.domain.recommendation import Recommendation, RecommendationStatus
 from costopt.http import READ, WRITE

@@ -17,7 +17,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from costopt.api.apply import CHANGE_RESPONSES, change_response, idempotency_key, request_id_of, subject
-from costopt.api.schemas import AppliedRecommendationIdPath, RollbackRequest, ServiceIdPath
+from costopt.api.schemas import AppliedRecommendationIdPath, ServiceIdPath
+from costopt.api.schemas.changes import RollbackRequest
 from costopt.domain.change import ChangeResult
 from costopt.http import OPERATE
 

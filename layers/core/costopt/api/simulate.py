@@ -12,7 +12,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from costopt.api.schemas import BatchRequest, SimulationIdPath, TemplateList
+from costopt.api.schemas import SimulationIdPath
+from costopt.api.schemas.simulations import BatchRequest, TemplateList
 from costopt.domain.simulation import BatchResult, Scenario, SimulationResult
 from costopt.http import READ, WRITE
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from costopt.domain.budget import BudgetReport
 from costopt.domain.service import Service, ServicePut
 
 if TYPE_CHECKING:
+    from costopt.domain.budget import BudgetReport
     from costopt.store.services import ServiceRepository
 
 

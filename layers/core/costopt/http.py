@@ -38,6 +38,7 @@ from costopt.errors import (
     PROBLEM_BASE,
     BadRequest,
     CostoptError,
+    DependencyUnavailable,
     Forbidden,
     Unauthorized,
     UnsupportedMediaType,
@@ -114,8 +115,7 @@ def dependency_problem(failure: DependencyFailure) -> Response:
     """The 503 for a dependency failure; the detail names the kind of failure, never the cause's text."""
     who = _DEPENDENCY_NAMES.get(failure.dependency, failure.dependency)
     detail = _KIND_DETAIL[failure.kind].format(who=who) + f"; retry in {failure.retry_after_s} s"
-    return problem(503, "Dependency unavailable", detail, type_slug="dependency-unavailable",
-                   retry_after=failure.retry_after_s)
+    return problem_from(DependencyUnavailable(detail, extra={"retry_after_s": failure.retry_after_s}))
 
 
 def _loc(loc: Any) -> list[str | int]:
@@ -285,8 +285,8 @@ def make_resolver() -> CostoptResolver:
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _media_type(exc: RequestUnsupportedContentType) -> Response:
-        return problem(415, "Unsupported media type", "send the body as application/json",
-                       type_slug="unsupported-media-type", errors=validation_errors(exc.errors()))
+        return problem_from(UnsupportedMediaType("send the body as application/json",
+                                                 errors=validation_errors(exc.errors())))
 
     @app.exception_handler(CostoptError)
     def _costopt(exc: CostoptError) -> Response:
@@ -306,8 +306,7 @@ def make_resolver() -> CostoptResolver:
             # what a client controls in a read is its ids, parameters and next_token (an empty or
             # oversized key, a start key outside the queried partition); DynamoDB's message is not echoed
             logger.warning("read rejected by DynamoDB", extra={"error": exc.cause_response_message})
-            return problem(400, "Bad request", "an id, next_token or parameter is not valid for this read",
-                           type_slug="bad-request")
+            return problem_from(BadRequest("an id, next_token or parameter is not valid for this read"))
         return _unexpected(exc)
 
     @app.exception_handler(NotFoundError)
@@ -328,8 +327,7 @@ def make_resolver() -> CostoptResolver:
                                                             "retry_after_s": failure.retry_after_s})
             return dependency_problem(failure)
         logger.exception("unhandled error")
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged",
-                       type_slug="internal")
+        return problem_from(CostoptError("an unexpected error occurred; it has been logged"))
 
     return app
 

@@ -1,4 +1,4 @@
-"""Routes of the ``rollback`` function.
+"""Routes of the ``rollback`` function: roll an applied recommendation back to its before config.
 
 - ``POST /v1/config/rollback/{service_id}/{recommendation_id}`` (operate): body ``{reason?}`` (optional),
   header ``Idempotency-Key``. Restores the ``before`` config of the recommendation's SUCCEEDED apply as a

@@ -268,6 +268,17 @@ def test_idle_instance_is_stopped_never_auto_applied():
     assert idle.monthly_cost_proposed_usd == 0 and idle.monthly_cost_current_usd == pytest.approx(0.384 * 730, abs=0.01)
 
 
+def test_idle_table_gets_the_idle_option_alone():
+    """No reads or writes: delete it (after a backup), and nothing else -- not a capacity-mode switch too."""
+    svc = make_service({"tbl": RESOURCES["tbl"]}, sla={})
+    start = NOW - timedelta(days=3)
+    series = [Series(resource_id="tbl", metric=m, points=_points(start, 72, 0.0))
+              for m in (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU)]
+    result = run(svc, days=3, series=series)
+    assert [(r.action, r.proposed) for r in by(result, "tbl")] == [("idle_delete", {"state": "deleted"})]
+    assert [r.action for r in result.rejected if r.resource_id == "tbl"] == []
+
+
 def test_insufficient_data_gives_no_recommendation():
     svc = make_service({"web": RESOURCES["web"], "vm": RESOURCES["vm"]})
     start = NOW - timedelta(hours=20)

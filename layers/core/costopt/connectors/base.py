@@ -54,36 +54,15 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from costopt.domain.metrics import METRICS_BY_KIND as METRICS_BY_KIND  # re-exported: domain constants
+from costopt.domain.metrics import REQUIRED_METRICS as REQUIRED_METRICS
+from costopt.domain.metrics import SERVICE_TOTAL as SERVICE_TOTAL
 from costopt.domain.observation import Metric, Series
-from costopt.domain.resources import ResourceKind
 from costopt.domain.service import Service, ServiceSpec
 from costopt.errors import BadRequest, ConnectorError, Unprocessable
 
-SERVICE_TOTAL = "_service"
 TELEMETRY = "telemetry"
 BILLING = "billing"
-
-_COMPUTE = (Metric.CPU_PCT, Metric.MEMORY_PCT, Metric.REQUESTS, Metric.LATENCY_MS, Metric.ERRORS)
-
-METRICS_BY_KIND: dict[str, tuple[Metric, ...]] = {
-    ResourceKind.LAMBDA_FUNCTION: (Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.DURATION_MS,
-                        Metric.DURATION_MEAN_MS, Metric.INIT_MS, Metric.CPU_TIME_MS, Metric.CONCURRENCY,
-                        Metric.MEMORY_PCT),
-    ResourceKind.ECS_SERVICE: _COMPUTE,
-    ResourceKind.EC2_INSTANCE: _COMPUTE,
-    ResourceKind.GENERIC: _COMPUTE,
-    ResourceKind.EBS_VOLUME: (Metric.IOPS, Metric.THROUGHPUT_MBPS),
-    ResourceKind.DYNAMODB_TABLE: (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU, Metric.REQUESTS),
-}
-
-REQUIRED_METRICS: dict[str, tuple[Metric, ...]] = {
-    ResourceKind.LAMBDA_FUNCTION: (Metric.REQUESTS,),
-    ResourceKind.ECS_SERVICE: (Metric.CPU_PCT, Metric.MEMORY_PCT),
-    ResourceKind.EC2_INSTANCE: (Metric.CPU_PCT,),
-    ResourceKind.GENERIC: (Metric.CPU_PCT, Metric.MEMORY_PCT),
-    ResourceKind.EBS_VOLUME: (Metric.IOPS, Metric.THROUGHPUT_MBPS),
-    ResourceKind.DYNAMODB_TABLE: (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU),
-}
 
 METRIC_STAT: dict[Metric, str] = {
     Metric.REQUESTS: "sum",

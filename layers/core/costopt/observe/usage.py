@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from costopt import clock
-from costopt.connectors.base import METRICS_BY_KIND, REQUIRED_METRICS, SERVICE_TOTAL
+from costopt.domain.metrics import METRICS_BY_KIND, REQUIRED_METRICS, SERVICE_TOTAL
 from costopt.domain.observation import HourlyAggregate, Metric, Series
 from costopt.domain.recommendation import InsufficientData
 from costopt.domain.service import Service

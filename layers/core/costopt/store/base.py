@@ -11,19 +11,17 @@ Timeouts and retries come from ``settings.dynamodb_*`` (``COSTOPT_DYNAMODB_CONNE
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
-from costopt import clock
 from costopt.config import settings
+from costopt.domain.ids import new_etag as new_etag  # re-exported: the id/etag factories live in domain
+from costopt.domain.ids import time_ordered_id as time_ordered_id
 
 
 class BaseMeta:
@@ -77,23 +75,3 @@ class TimestampedModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-
-
-def time_ordered_id(prefix: str = "", at: datetime | None = None) -> str:
-    """A ULID-like id: 10 chars of millisecond time then 16 random chars, lexically time-ordered."""
-    ms = int((at or clock.now()).timestamp() * 1000)
-    t = ""
-    for _ in range(10):
-        t = _CROCKFORD[ms % 32] + t
-        ms //= 32
-    rnd = int.from_bytes(secrets.token_bytes(10), "big")
-    r = ""
-    for _ in range(16):
-        r = _CROCKFORD[rnd % 32] + r
-        rnd //= 32
-    return f"{prefix}{t}{r}"
-
-
-def new_etag() -> str:
-    return os.urandom(8).hex()

@@ -23,15 +23,9 @@ import math
 
 from costopt.domain.observation import Metric
 from costopt.engine.cost_model import FULL_VCPU_MB
-from costopt.engine.recommenders.base import (
-    SECONDS_PER_MONTH,
-    Context,
-    Option,
-    Plan,
-    ceil_to,
-    observed_log_sd,
-    per_second,
-)
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.readers import SECONDS_PER_MONTH, observed_log_sd, per_second
+from costopt.engine.recommend.sizing import floor, headroom, size, step
 from costopt.engine.sla import DEFAULT_LOG_SD, Prediction, scale_memory_pct
 
 MIN_MB, MAX_MB, STEP_MB = 128, 10_240, 64
@@ -57,7 +51,7 @@ def recommend_lambda(ctx: Context) -> Plan:
     notes: list[str] = list(model.notes)
     mem_max = u.max(Metric.MEMORY_PCT)
     if mem_max is not None:
-        floor_mb = max(MIN_MB, int(ceil_to(mem_max / 100.0 * m0 * ctx.rs.memory_headroom, STEP_MB)))
+        floor_mb = int(size(mem_max / 100.0 * m0, headroom(ctx.rs.memory_headroom), floor(MIN_MB), step(STEP_MB)))
     else:
         floor_mb = m0
         notes.append("no memory data: memory is never sized below the current allocation")
@@ -140,18 +134,18 @@ def recommend_lambda(ctx: Context) -> Plan:
             chosen.append(safe_pick)
         for m in chosen:
             opt_notes = [f"strategy {ctx.strategy}: {m0} MB -> {m} MB, predicted duration x {run.ratio(m):.3f}"]
-            floor = 0
+            risk_floor = 0
             if not f_known and m < m0:
                 opt_notes.append("f unknown: the smaller size is assumed fully CPU-bound (slower)")
             if m < m0 and m0 > FULL_VCPU_MB and not run.multithreaded:
-                floor = MULTITHREAD_RISK_FLOOR
+                risk_floor = MULTITHREAD_RISK_FLOOR
                 opt_notes.append(
                     f"above {FULL_VCPU_MB} MB the function has more than one vCPU: the CPU time reads as "
                     f"single-threaded, but multi-threaded code would run x {run.multithreaded_ratio(m):.3f} "
-                    f"(not x {run.ratio(m):.3f}) at {m} MB, so performance risk is at least {floor}")
+                    f"(not x {run.ratio(m):.3f}) at {m} MB, so performance risk is at least {risk_floor}")
             plan.options.append(Option(action="lambda_memory", proposed={**cfg.model_dump(), "memory_mb": m},
                                        monthly_cost_usd=cost(m), prediction=predict(m), notes=opt_notes,
-                                       strategy=ctx.strategy, risk_floor=floor))
+                                       strategy=ctx.strategy, risk_floor=risk_floor))
 
     # ---------------------------------------------------------------- arm64
     if arch == "x86_64" and ctx.service.policy.allow_graviton and invocations > 0:

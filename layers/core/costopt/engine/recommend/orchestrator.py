@@ -1,4 +1,4 @@
-"""Recommendations for one service (pure: no I/O, no numpy).
+"""The orchestrator: recommendations for one service, from its resources' plans (pure: no I/O, no numpy).
 
 ``recommend(service, usage, catalog, *, strategy, now, resource_ids=None) -> RecommendationResult``
 
@@ -32,8 +32,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import costopt
-from costopt.connectors.base import SERVICE_TOTAL
 from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.ids import new_etag, time_ordered_id
+from costopt.domain.metrics import SERVICE_TOTAL
 from costopt.domain.money import round_usd, savings
 from costopt.domain.recommendation import (
     CostModelEvidence,
@@ -47,7 +48,8 @@ from costopt.domain.recommendation import (
 )
 from costopt.domain.service import Service
 from costopt.engine.cost_model import usage_stats
-from costopt.engine.recommenders import RECOMMENDERS, Context, Option, Plan
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.registry import recommender_for
 from costopt.engine.sla import failed_clauses, hold_probability, performance_risk
 from costopt.errors import CostoptError
 
@@ -97,10 +99,8 @@ def xor_group(service_id: str, resource_id: str) -> str:
     return f"{service_id}/{resource_id}"
 
 
-def _default_ids() -> tuple[Callable[[datetime], str], Callable[[], str]]:
-    from costopt.store.base import new_etag, time_ordered_id
-
-    return (lambda at: time_ordered_id("r", at)), new_etag
+def _recommendation_id(at: datetime) -> str:
+    return time_ordered_id("r", at)
 
 
 def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strategy: Strategy | None = None,
@@ -117,9 +117,7 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
     """
     burned = list(rolled_back)
     strategy = strategy or service.policy.strategy
-    if id_factory is None or etag_factory is None:
-        ids, etags = _default_ids()
-        id_factory, etag_factory = id_factory or ids, etag_factory or etags
+    id_factory, etag_factory = id_factory or _recommendation_id, etag_factory or new_etag
     result = RecommendationResult(service_id=service.service_id, generated_at=now, strategy=strategy,
                                   lookback_days=usage.lookback_days,
                                   warnings=list(getattr(catalog, "warnings", ()) or ()))
@@ -148,7 +146,7 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             continue
         ctx = Context(service=service, resource=res, usage=ru, catalog=catalog, strategy=strategy)
         try:
-            ctx_plan = RECOMMENDERS[res.kind](ctx)
+            ctx_plan = recommender_for(res.kind)(ctx)
         except CostoptError as exc:
             result.warnings.append(f"{res.resource_id}: {exc.detail}")
             continue
@@ -274,4 +272,5 @@ def _cost_only(res: object, catalog: Catalog, warnings: list[str]) -> float:
         return 0.0
 
 
-__all__ = ["Option", "RecommendationResult", "priority_of", "recommend", "xor_group"]
+__all__ = ["Option", "Plan", "RecommendationResult", "cost_model_evidence", "priority_of", "recommend",
+           "unconfirmed_assumptions", "xor_group"]

@@ -4,16 +4,16 @@ On-demand cost = mean consumed units per second x seconds in a month x the reque
 cost model, ``engine.cost_model``).
 Provisioned capacity = p99 of consumed units / target utilization (policy.rightsizing.cpu_target_utilization,
 0.7 like DynamoDB auto scaling's default target), at least 1; its SLA check has capacity clauses (p99 consumed
-vs provisioned). Storage is the same in both modes and left out. A table with no traffic at all -> idle_delete.
+vs provisioned). Storage is the same in both modes and left out. A table with no traffic at all -> idle_delete,
+and nothing else.
 """
 
 from __future__ import annotations
 
-import math
-
 from costopt.domain.observation import Metric
-from costopt.engine.recommenders.base import Context, Option, Plan
-from costopt.engine.recommenders.idle import idle_option
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.idle import idle_option
+from costopt.engine.recommend.sizing import at_utilization, floor, size, step
 from costopt.engine.sla import CapacityClause, Prediction
 
 
@@ -23,7 +23,7 @@ def recommend_dynamodb(ctx: Context) -> Plan:
     r99, w99 = u.quantile(Metric.CONSUMED_RCU, 0.99) or 0.0, u.quantile(Metric.CONSUMED_WCU, 0.99) or 0.0
     on_demand = ctx.monthly({"billing_mode": "PAY_PER_REQUEST"})
     target = ctx.rs.cpu_target_utilization
-    rcu, wcu = max(1, math.ceil(r99 / target - 1e-9)), max(1, math.ceil(w99 / target - 1e-9))
+    rcu, wcu = (int(size(p99, at_utilization(target), floor(1), step(1))) for p99 in (r99, w99))
     provisioned = ctx.monthly({"billing_mode": "PROVISIONED", "rcu": rcu, "wcu": wcu})
     current = ctx.monthly()
     plan = Plan(current_cost_usd=current, percentiles={
@@ -33,6 +33,7 @@ def recommend_dynamodb(ctx: Context) -> Plan:
         notes=["storage is billed the same in both modes and is not included"])
     if (u.max(Metric.CONSUMED_RCU) or 0.0) <= 0 and (u.max(Metric.CONSUMED_WCU) or 0.0) <= 0:
         plan.options.append(idle_option(ctx, "no reads or writes over the whole lookback"))
+        return plan  # an idle table gets the idle option alone, not a capacity mode as well
     if cfg.billing_mode == "PAY_PER_REQUEST":
         plan.options.append(Option(
             action="dynamodb_capacity_mode",

@@ -12,7 +12,7 @@ from typing import Any
 
 from costopt.domain.recommendation import Action
 from costopt.domain.resources import ResourceKind
-from costopt.engine.recommenders.base import Context, Option
+from costopt.engine.recommend.context import Context, Option
 from costopt.engine.sla import Prediction
 
 IDLE_RISK = 2

@@ -8,11 +8,10 @@ The SLA check gets one capacity clause per dimension: provisioned IOPS / through
 
 from __future__ import annotations
 
-import math
-
 from costopt.domain.observation import Metric
-from costopt.engine.recommenders.base import Context, Option, Plan, ceil_to
-from costopt.engine.recommenders.idle import idle_option
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.idle import idle_option
+from costopt.engine.recommend.sizing import ceil_to, floor, headroom, size, step
 from costopt.engine.sla import CapacityClause, Prediction
 
 GP3_MAX_IOPS, GP3_MAX_THROUGHPUT = 16_000, 1_000
@@ -32,9 +31,9 @@ def recommend_ebs(ctx: Context) -> Plan:
     if (u.max(Metric.IOPS) or 0.0) <= 0 and (u.max(Metric.THROUGHPUT_MBPS) or 0.0) <= 0:
         plan.options.append(idle_option(ctx, "no I/O over the whole lookback"))
         return plan
-    headroom = ctx.rs.memory_headroom
-    need_iops = int(max(GP3_BASELINE_IOPS, ceil_to(iops99 * headroom, 100)))
-    need_tp = int(max(GP3_BASELINE_THROUGHPUT_MBPS, math.ceil(tp99 * headroom - 1e-9)))
+    margin = ctx.rs.memory_headroom
+    need_iops = int(size(iops99, headroom(margin), floor(GP3_BASELINE_IOPS), step(100)))
+    need_tp = int(size(tp99, headroom(margin), floor(GP3_BASELINE_THROUGHPUT_MBPS), step(1)))
     need_iops = max(need_iops, int(ceil_to(need_tp / GP3_MBPS_PER_IOPS, 100)) if need_tp > 125 else need_iops)
     fits = (need_iops <= min(GP3_MAX_IOPS, GP3_IOPS_PER_GB * cfg.size_gb) and need_tp <= GP3_MAX_THROUGHPUT)
     if not fits:
@@ -49,7 +48,7 @@ def recommend_ebs(ctx: Context) -> Plan:
         plan.notes.append(f"{cfg.volume_type} is not migrated to gp3 (throughput-optimised HDD has other economics)")
         return plan
     notes = [f"{cfg.volume_type} -> gp3 with {need_iops} IOPS and {need_tp} MB/s "
-             f"(covers p99 {iops99:.0f} IOPS and {tp99:.1f} MB/s x {headroom:g})", COOLDOWN_NOTE]
+             f"(covers p99 {iops99:.0f} IOPS and {tp99:.1f} MB/s x {margin:g})", COOLDOWN_NOTE]
     if cfg.volume_type == "io2":
         notes.append("io2 offers 99.999% durability and sub-millisecond latency; gp3 offers 99.8-99.9% durability")
     if cfg.volume_type == "gp3":

@@ -9,19 +9,10 @@ ladder from the target count up; cheaper failing candidates are reported under `
 
 from __future__ import annotations
 
-import math
-
-from costopt.engine.recommenders.base import (
-    ComputeShape,
-    ComputeUsage,
-    Context,
-    Option,
-    Plan,
-    ceil_to,
-    ladder,
-    monotone_ladder,
-)
-from costopt.engine.recommenders.idle import idle_option
+from costopt.engine.recommend.compute import ComputeShape, count_options, open_compute
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.ladder import ladder
+from costopt.engine.recommend.sizing import floor, size, step
 
 CPU_STEP, MEM_STEP = 0.1, 0.25
 SIZE_STEPS = (1.0, 1.25, 1.5, 2.0)
@@ -41,7 +32,6 @@ def recommend_generic(ctx: Context) -> Plan:
 
 
 def _plan(ctx: Context) -> Plan:
-
     cfg = ctx.resource.config
     cur = ComputeShape(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
 
@@ -49,42 +39,32 @@ def _plan(ctx: Context) -> Plan:
         return ctx.monthly(cfg.model_copy(update={"replicas": replicas, "cpu_cores": cores, "memory_gb": mem}))
 
     current_cost = cost(cfg.replicas, cfg.cpu_cores, cfg.memory_gb)
-    if cfg.replicas == 0:
-        return Plan(current_cost_usd=current_cost, notes=["no replicas running"])
-    cu = ComputeUsage.read(ctx, cur)
-    plan = Plan(current_cost_usd=current_cost, percentiles=cu.percentiles, notes=cu.notes)
-    if cu.idle:
-        plan.options.append(idle_option(ctx, "no requests and CPU under the idle threshold over the lookback"))
+    o = open_compute(ctx, cur, current_cost, nothing_running="no replicas running",
+                     idle_reason="no requests and CPU under the idle threshold over the lookback")
+    plan = o.plan
+    if o.usage is None:
         return plan
-    cores_total, mem_need = cu.targets(ctx, cur)
     base = cfg.model_dump()
 
     # ---------------------------------------------------------------- per-replica size
-    per_replica = cores_total / cur.replicas
-    mem = max(MEM_STEP, round(ceil_to(mem_need, MEM_STEP), 4))
-    mem = min(mem, cfg.memory_gb) if mem_need <= cfg.memory_gb else mem
-    sizes = sorted({max(CPU_STEP, round(ceil_to(per_replica * k, CPU_STEP), 4)) for k in SIZE_STEPS})
+    per_replica = o.cores_total / cur.replicas
+    mem = round(size(o.memory, floor(MEM_STEP), step(MEM_STEP)), 4)
+    mem = min(mem, cfg.memory_gb) if o.memory <= cfg.memory_gb else mem
+    sizes = sorted({round(size(per_replica * k, floor(CPU_STEP), step(CPU_STEP)), 4) for k in SIZE_STEPS})
     cands = [(c, mem) for c in sizes
              if cost(cur.replicas, c, mem) < current_cost - 1e-9 and (c, mem) != (cfg.cpu_cores, cfg.memory_gb)]
 
     def size_option(cm: tuple[float, float]) -> Option:
         c, m = cm
-        return Option(action="generic_size", proposed={**base, "cpu_cores": c, "memory_gb": m},
-                      monthly_cost_usd=cost(cur.replicas, c, m),
-                      prediction=cu.predict(cur, ComputeShape(cur.replicas, c, m)),
-                      notes=[f"per replica {cfg.cpu_cores:g} cores/{cfg.memory_gb:g} GB -> {c:g}/{m:g}"])
+        return o.option("generic_size", {**base, "cpu_cores": c, "memory_gb": m}, cost(cur.replicas, c, m),
+                        ComputeShape(cur.replicas, c, m),
+                        f"per replica {cfg.cpu_cores:g} cores/{cfg.memory_gb:g} GB -> {c:g}/{m:g}")
 
     plan.options.extend(ladder(ctx, cands, size_option))
 
     # ---------------------------------------------------------------- replicas
-    floor = max(ctx.sla.effective_min_replicas, 1, cfg.min_replicas or 0)
-    need = max(math.ceil(cores_total / cur.cores - 1e-9), floor)
-
-    def count_option(n: int) -> Option:
-        proposed = {**base, "replicas": n}
-        return Option(action="generic_replicas", proposed=proposed, monthly_cost_usd=cost(n, cur.cores, cur.memory),
-                      prediction=cu.predict(cur, ComputeShape(n, cur.cores, cur.memory)),
-                      notes=[f"replicas {cur.replicas} -> {n}"])
-
-    plan.options.extend(monotone_ladder(ctx, list(range(need, cur.replicas)), count_option))
+    plan.options.extend(count_options(
+        ctx, o, action="generic_replicas", minimum=max(ctx.sla.effective_min_replicas, 1, cfg.min_replicas or 0),
+        propose=lambda n: {**base, "replicas": n}, cost=lambda n: cost(n, cur.cores, cur.memory),
+        note=lambda n: f"replicas {cur.replicas} -> {n}"))
     return plan

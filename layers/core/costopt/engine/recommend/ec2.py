@@ -9,8 +9,10 @@ ones are reported under ``rejected``. Graviton moves are not auto-applicable (th
 
 from __future__ import annotations
 
-from costopt.engine.recommenders.base import ComputeShape, ComputeUsage, Context, Option, Plan, ladder
-from costopt.engine.recommenders.idle import idle_option
+from costopt.engine.recommend.compute import ComputeShape, open_compute
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.ladder import ladder
+from costopt.engine.recommend.sizing import first_fit
 from costopt.pricing import InstanceType
 
 
@@ -19,16 +21,14 @@ def recommend_ec2(ctx: Context) -> Plan:
 
     cat = ctx.catalog
     now = instance_type(cat, ctx.resource.config.instance_type)
-    current_cost = ctx.monthly()
     cur = ComputeShape(1, float(now.vcpu), now.memory_gib)
-    cu = ComputeUsage.read(ctx, cur)
-    plan = Plan(current_cost_usd=current_cost, percentiles=cu.percentiles, notes=cu.notes)
-    if cu.idle:
-        plan.options.append(idle_option(ctx, "CPU under the idle threshold (and no requests) over the lookback"))
+    o = open_compute(ctx, cur, ctx.monthly(), nothing_running="no instance running",
+                     idle_reason="CPU under the idle threshold (and no requests) over the lookback",
+                     target_labels=("cpu_target_vcpu", 4, "memory_target_gib", 3))
+    plan = o.plan
+    if o.usage is None:
         return plan
-    cores, mem = cu.targets(ctx, cur)
-    plan.percentiles["cpu_target_vcpu"] = round(cores, 4)
-    plan.percentiles["memory_target_gib"] = round(mem, 3)
+    cores, mem = o.cores_total, o.memory
     if now.burstable_baseline_cpu_pct is not None:
         plan.notes.append(f"{now.name} is burstable (baseline {now.burstable_baseline_cpu_pct:g}% per vCPU); "
                           "sustained use above the baseline spends CPU credits")
@@ -37,22 +37,21 @@ def recommend_ec2(ctx: Context) -> Plan:
         return t.vcpu >= cores and t.memory_gib >= mem and t.hourly_usd < now.hourly_usd - 1e-12
 
     def build(t: InstanceType, graviton: bool) -> Option:
-        notes = [f"{now.name} ({now.vcpu} vCPU, {now.memory_gib:g} GiB) -> {t.name} ({t.vcpu} vCPU, "
-                 f"{t.memory_gib:g} GiB); stop, modify, start"]
+        opt = o.option("ec2_rightsize", {"instance_type": t.name}, ctx.monthly({"instance_type": t.name}),
+                       ComputeShape(1, float(t.vcpu), t.memory_gib),
+                       f"{now.name} ({now.vcpu} vCPU, {now.memory_gib:g} GiB) -> {t.name} ({t.vcpu} vCPU, "
+                       f"{t.memory_gib:g} GiB); stop, modify, start", disruptive=True, auto_applicable=not graviton)
         if graviton:
-            notes.append("Graviton (arm64): not auto-applicable, the AMI and software must be arm64")
-        prediction = cu.predict(cur, ComputeShape(1, float(t.vcpu), t.memory_gib))
-        prediction.replicas = None  # one instance before and after: the replica rule is not this option's to judge
-        return Option(action="ec2_rightsize", proposed={"instance_type": t.name},
-                      monthly_cost_usd=ctx.monthly({"instance_type": t.name}),
-                      prediction=prediction, disruptive=True, auto_applicable=not graviton, notes=notes)
+            opt.notes.append("Graviton (arm64): not auto-applicable, the AMI and software must be arm64")
+        opt.prediction.replicas = None  # one instance before and after: the replica rule is not this option's to judge
+        return opt
 
-    same = [t for t in instance_types(cat, family=now.family) if fits(t)]
+    same = first_fit(instance_types(cat, family=now.family), fits)
     plan.options.extend(ladder(ctx, same, lambda t: build(t, False)))
     if ctx.service.policy.allow_graviton and now.architecture == "x86_64":
         target = graviton_equivalent(now.name, cat)
         if target is not None:
             family = target.split(".", 1)[0]
-            arm = [t for t in instance_types(cat, family=family) if fits(t)]
+            arm = first_fit(instance_types(cat, family=family), fits)
             plan.options.extend(ladder(ctx, arm, lambda t: build(t, True)))
     return plan

@@ -14,17 +14,17 @@ reported under ``rejected``, the first compliant one is offered.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from costopt.domain.resources import CPU_UNITS_PER_VCPU
-from costopt.engine.recommenders.base import ComputeShape, ComputeUsage, Context, Option, Plan, ladder, monotone_ladder
-from costopt.engine.recommenders.idle import idle_option
+from costopt.engine.recommend.compute import ComputeShape, count_options, open_compute
+from costopt.engine.recommend.context import Context, Option, Plan
+from costopt.engine.recommend.ladder import ladder
+from costopt.engine.recommend.sizing import first_fit
 from costopt.pricing.catalog import FARGATE_SPOT_DISCOUNT
 
 if TYPE_CHECKING:
     from costopt.pricing.catalog import Catalog
-
 
 
 def spot_note(catalog: Catalog) -> str:
@@ -58,53 +58,45 @@ def _plan(ctx: Context) -> Plan:
                                                   "desired_count": count, "architecture": arch,
                                                   "capacity": capacity}))
 
-    current_cost = cost(cfg.cpu_units, cfg.memory_mb, cfg.desired_count)
-    if cfg.desired_count == 0:
-        return Plan(current_cost_usd=current_cost, notes=["no tasks running"])
-    cu = ComputeUsage.read(ctx, cur)
-    plan = Plan(current_cost_usd=current_cost, percentiles=cu.percentiles, notes=cu.notes)
-    if cu.idle:
-        plan.options.append(idle_option(ctx, "no requests and CPU under the idle threshold over the lookback"))
+    o = open_compute(ctx, cur, cost(cfg.cpu_units, cfg.memory_mb, cfg.desired_count),
+                     nothing_running="no tasks running",
+                     idle_reason="no requests and CPU under the idle threshold over the lookback",
+                     target_labels=("cpu_target_cores_total", 4, "memory_target_mb_per_task", 1))
+    plan, cu = o.plan, o.usage
+    if cu is None:
         return plan
-    cores_total, mem_need = cu.targets(ctx, cur)
-    plan.percentiles["cpu_target_cores_total"] = round(cores_total, 4)
-    plan.percentiles["memory_target_mb_per_task"] = round(mem_need, 1)
     base = cfg.model_dump()
 
     # ---------------------------------------------------------------- task size at today's count
-    per_task = cores_total / cur.replicas
+    per_task = o.cores_total / cur.replicas
     hourly_now = fargate_hourly(cat, cfg.cpu_units, cfg.memory_mb, cfg.architecture, cfg.capacity, validate=False)
     pairs = sorted(
-        ((fargate_hourly(cat, c, m, cfg.architecture, cfg.capacity, validate=False), c, m)
-         for c, m in fargate_valid_pairs(cat)
-         if c / CPU_UNITS_PER_VCPU >= per_task and m >= mem_need and (c, m) != (cfg.cpu_units, cfg.memory_mb)),
+        (fargate_hourly(cat, c, m, cfg.architecture, cfg.capacity, validate=False), c, m)
+        for c, m in first_fit(fargate_valid_pairs(cat), lambda cm: cm[0] / CPU_UNITS_PER_VCPU >= per_task
+                              and cm[1] >= o.memory and cm != (cfg.cpu_units, cfg.memory_mb))
     )
     pairs = [p for p in pairs if p[0] < hourly_now - 1e-12]
 
     def size_option(pair: tuple[float, int, int]) -> Option:
         _, c, m = pair
-        shape = ComputeShape(cur.replicas, c / CPU_UNITS_PER_VCPU, m, cur.spot)
-        return Option(action="ecs_task_size", proposed={**base, "cpu_units": c, "memory_mb": m},
-                      monthly_cost_usd=cost(c, m, cur.replicas), prediction=cu.predict(cur, shape),
-                      notes=[f"task {cfg.cpu_units}/{cfg.memory_mb} -> {c}/{m} (CPU units/MB), a valid Fargate size"])
+        return o.option("ecs_task_size", {**base, "cpu_units": c, "memory_mb": m}, cost(c, m, cur.replicas),
+                        ComputeShape(cur.replicas, c / CPU_UNITS_PER_VCPU, m, cur.spot),
+                        f"task {cfg.cpu_units}/{cfg.memory_mb} -> {c}/{m} (CPU units/MB), a valid Fargate size")
 
     plan.options.extend(ladder(ctx, pairs, size_option))
 
     # ---------------------------------------------------------------- desired count (autoscaling minimum)
-    need = max(math.ceil(cores_total / cur.cores - 1e-9), ctx.sla.effective_min_replicas, 1)
-    counts = list(range(need, cur.replicas))
-
-    def count_option(n: int) -> Option:
-        shape = ComputeShape(n, cur.cores, cur.memory, cur.spot)
+    def propose_count(n: int) -> dict[str, object]:
         proposed = {**base, "desired_count": n}
         if cfg.min_count is not None:
             proposed["min_count"] = min(cfg.min_count, n)
-        return Option(action="ecs_desired_count", proposed=proposed, monthly_cost_usd=cost(cfg.cpu_units,
-                      cfg.memory_mb, n), prediction=cu.predict(cur, shape),
-                      notes=[f"desired count {cur.replicas} -> {n}"
-                             + (" (and the autoscaling minimum)" if cfg.min_count is not None else "")])
+        return proposed
 
-    plan.options.extend(monotone_ladder(ctx, counts, count_option))
+    plan.options.extend(count_options(
+        ctx, o, action="ecs_desired_count", minimum=max(ctx.sla.effective_min_replicas, 1), propose=propose_count,
+        cost=lambda n: cost(cfg.cpu_units, cfg.memory_mb, n),
+        note=lambda n: f"desired count {cur.replicas} -> {n}"
+        + (" (and the autoscaling minimum)" if cfg.min_count is not None else "")))
 
     # ---------------------------------------------------------------- Graviton
     if cfg.architecture == "x86_64" and ctx.service.policy.allow_graviton and cfg.capacity == "on_demand":

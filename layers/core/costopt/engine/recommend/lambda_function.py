@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 
 from costopt.domain.observation import Metric
-from costopt.engine.cost_model import FULL_VCPU_MB
+from costopt.engine.cost_model import FULL_VCPU_MB, SECONDS_PER_MONTH
 from costopt.engine.recommend.context import Context, Option, Plan
-from costopt.engine.recommend.readers import SECONDS_PER_MONTH, observed_log_sd, per_second
+from costopt.engine.recommend.readers import observed_log_sd, per_second
 from costopt.engine.recommend.sizing import floor, headroom, size, step
 from costopt.engine.sla import DEFAULT_LOG_SD, Prediction, scale_memory_pct
 

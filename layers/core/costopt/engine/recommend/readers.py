@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.observation import Metric
+from costopt.engine.cost_model import SECONDS_PER_MONTH
 from costopt.engine.sla import DEFAULT_LOG_SD, SKETCH_LOG_SD
 
 if TYPE_CHECKING:
     from costopt.observe.usage import ResourceUsage
-
-SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
 
 
 def per_second(u: ResourceUsage, metric: Metric, q: float | None = None) -> float | None:

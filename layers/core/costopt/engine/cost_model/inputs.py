@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from costopt.pricing import Catalog
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CostInputs:
     """The shared model of one resource: what ``price`` needs besides the config."""
 

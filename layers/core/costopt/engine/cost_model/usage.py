@@ -17,25 +17,28 @@ if TYPE_CHECKING:
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
 
+Observed = float | None
+"""A mean (or rate) read from the usage; None = not observed."""
+
 
 @dataclass(frozen=True)
 class UsageStats:
     """The means of a lookback (or of a simulation's history) that cost needs; None = not observed."""
 
-    requests_per_s: float | None = None
+    requests_per_s: Observed = None
     """Mean requests (invocations) per second."""
-    duration_mean_ms: float | None = None
+    duration_mean_ms: Observed = None
     """Mean duration per invocation (CloudWatch ``Duration`` Average)."""
-    duration_p99_mean_ms: float | None = None
+    duration_p99_mean_ms: Observed = None
     """Mean of the per-period p99 durations (an upper bound on the mean when that is missing)."""
-    cpu_time_ms: float | None = None
+    cpu_time_ms: Observed = None
     """Mean CPU time per invocation (Lambda Insights ``cpu_total_time``)."""
-    init_ms_per_s: float | None = None
+    init_ms_per_s: Observed = None
     """INIT milliseconds per second (Lambda Insights ``init_duration``, Sum per period, as a rate)."""
-    rcu_per_s: float | None = None
-    wcu_per_s: float | None = None
+    rcu_per_s: Observed = None
+    wcu_per_s: Observed = None
     """Mean consumed read / write capacity units per second (DynamoDB)."""
-    billed_usd_per_day: float | None = None
+    billed_usd_per_day: Observed = None
     """Mean billed day (USD) over ``billed_days`` days with a bill."""
     billed_days: int = 0
     cpu_pct_hourly: tuple[float, ...] = ()

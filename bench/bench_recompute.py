@@ -48,7 +48,7 @@ def _seed(client: Any, n: int) -> None:
         return out
 
     service_item = client.get_item(TableName=settings.services_table, Key={"service_id": {"S": TEMPLATE_ID}})["Item"]
-    from costopt.connectors.base import METRICS_BY_KIND
+    from costopt.domain.metrics import METRICS_BY_KIND
 
     obs: list[dict[str, Any]] = []
     for pk in [f"{TEMPLATE_ID}#api#{m}" for m in METRICS_BY_KIND["lambda_function"]] + \

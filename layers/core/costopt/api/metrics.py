@@ -111,7 +111,7 @@ def _hour_value(aggs: list[HourlyAggregate], stat: str) -> float:
 
 
 def query_metric(q: MetricQuery) -> MetricPoints:
-    from costopt.connectors.base import SERVICE_TOTAL
+    from costopt.domain.metrics import SERVICE_TOTAL
     from costopt.observe.sketch import MetricSummary, day_start
 
     service: Service = _services().get(q.service_id)
@@ -163,7 +163,7 @@ def query_metric(q: MetricQuery) -> MetricPoints:
 def health_of(service: Service, now: datetime, window: timedelta = timedelta(days=HEALTH_DAYS),
               obs: Any = None, with_budget: bool = True) -> ServiceHealth:
     """Load what health needs (BatchGet of day items, freshness, last data) and evaluate it."""
-    from costopt.connectors.base import METRICS_BY_KIND
+    from costopt.domain.metrics import METRICS_BY_KIND
 
     obs = obs or _observations()
     as_of = floor_hour(now)

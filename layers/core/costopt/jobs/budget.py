@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from costopt import clock
 from costopt.domain.budget import BudgetAlert, BudgetReport
 from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.metrics import SERVICE_TOTAL
 from costopt.domain.observation import Metric
 from costopt.domain.service import Service
 from costopt.engine.budget import (
@@ -35,7 +36,6 @@ from costopt.errors import NotFound
 from costopt.observability import logger
 
 FORECAST_HISTORY_DAYS = 7 * TRAILING_WEEKS
-SERVICE_TOTAL = "_service"  # billing sources without per-resource cost report the service total here
 CHANGE_LEAD = timedelta(days=1)  # a change is created before it completes: look this much further back
 
 

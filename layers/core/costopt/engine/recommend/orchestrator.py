@@ -178,19 +178,18 @@ def recommend(service: Service, usage: ServiceUsage, catalog: Catalog, *, strate
             figures = {"monthly_cost_current_usd": money.current_usd, "monthly_cost_proposed_usd": money.proposed_usd,
                        "monthly_savings_usd": money.savings_usd}
             burn = _rolled_back_like(burned, res.resource_id, opt.action, current, money.proposed_usd)
+            refusal: tuple[list[str], str] | None = None  # (failed clauses, reason) of a rejected option
             if burn is not None:
                 when = burn.updated_at.strftime("%Y-%m-%d %H:%M UTC")
+                refusal = (["rolled_back"], f"at least as aggressive as {burn.recommendation_id} ({burn.proposed}), "
+                                            f"rolled back on {when}: {burn.status_reason or 'no reason recorded'}")
+            elif not verdict.compliant:
+                failed = failed_clauses(verdict.clauses)
+                refusal = (failed, "fails SLA clause(s): " + ", ".join(failed))
+            if refusal is not None:
                 result.rejected.append(RejectedOption(
                     resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
-                    proposed=opt.proposed, **figures, failed_clauses=["rolled_back"], sla=verdict,
-                    reason=(f"at least as aggressive as {burn.recommendation_id} ({burn.proposed}), rolled back "
-                            f"on {when}: {burn.status_reason or 'no reason recorded'}")))
-                continue
-            if not verdict.compliant:
-                result.rejected.append(RejectedOption(
-                    resource_id=res.resource_id, kind=res.kind, action=opt.action, current=current,
-                    proposed=opt.proposed, **figures, failed_clauses=failed_clauses(verdict.clauses), sla=verdict,
-                    reason="fails SLA clause(s): " + ", ".join(failed_clauses(verdict.clauses))))
+                    proposed=opt.proposed, **figures, failed_clauses=refusal[0], sla=verdict, reason=refusal[1]))
                 continue
             risk = performance_risk(verdict, floor=opt.risk_floor)
             evidence = evidence_base.model_copy(update={"notes": [*evidence_base.notes, *opt.notes]})

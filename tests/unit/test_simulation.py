@@ -17,14 +17,15 @@ from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import Evidence, Recommendation, SlaVerdict
 from costopt.domain.service import Service
 from costopt.domain.simulation import Scenario
-from costopt.engine.simulation import (
+from costopt.engine.simulation.build import build_plan
+from costopt.engine.simulation.history import (
     History,
     InsufficientHistory,
     history_from_hourly,
     history_from_usage,
-    simulate,
 )
-from costopt.engine.simulation_templates import TEMPLATES, build_plan, template_catalog
+from costopt.engine.simulation.run import simulate
+from costopt.engine.simulation.templates import TEMPLATES, template_catalog
 from costopt.errors import Unprocessable
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog

@@ -23,8 +23,8 @@ utilization (rho = λS/c) comes from the observed CPU, and a smaller S would und
 S's squared coefficient of variation (``QueueLoad.service_scv``) is 1 (exponential) unless known.
 rho >= 1 always fails.
 
-Fractional cores: a replica with k cores is ``max(1, floor(k))`` servers, each running at
-``k / servers`` of a core, so the service time at that speed is ``S / speed``.
+Fractional cores: ``engine.queueing.Capacity`` (a replica with k cores is ``max(1, floor(k))``
+servers, each at ``k / servers`` of a core, so the service time at that speed is ``S / speed``).
 
 Utilization clauses use the predicted p99 utilization under the option: the observed p99 (CPU) or
 max (memory working set) scaled by the ratio of allocations (``scale_cpu_pct``, ``scale_memory_pct``).
@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 
 from costopt.domain.recommendation import SlaClauseVerdict, SlaVerdict
 from costopt.domain.service import Sla
-from costopt.engine.queueing import ServiceTime, response_time_quantile
+from costopt.engine.queueing import Capacity, ServiceTime, response_time_quantile
 
 SPOT_MAX_AVAILABILITY_PCT = 99.95
 
@@ -99,31 +99,6 @@ _RULE_CLAUSES = frozenset({"min_replicas", "availability_pct"})
 
 
 # --------------------------------------------------------------------------- load and capacity
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What a config gives the queue: ``replicas`` copies of ``cores`` each."""
-
-    replicas: int
-    cores: float
-
-    @property
-    def servers_per_replica(self) -> int:
-        return max(1, math.floor(self.cores + 1e-9))
-
-    @property
-    def servers(self) -> int:
-        return self.replicas * self.servers_per_replica
-
-    @property
-    def speed(self) -> float:
-        """Fraction of a core each server runs at."""
-        return self.cores / self.servers_per_replica
-
-    @property
-    def total_cores(self) -> float:
-        return self.replicas * self.cores
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Response time of a FCFS c-server queue: the latency model of the SLA engine and the simulation.
 
 One package, two faces with the same formulas: the scalar modules in pure Python (``service``,
-``wait``, ``response``, ``capacity``; the recommend path must not import numpy, and importing this
-package never does) and their vectorised counterparts (``erlang_array``, ``response_array``) that
-import numpy, for the simulation's (horizon_days x observed_days x 24) grids; only the simulate path
-imports those. ``tests/unit/test_queueing.py`` checks that they agree; ``tests/unit/test_queueing_des.py``
+``wait``, ``response``, ``capacity``, ``latency``; the recommend path must not import numpy, and
+importing this package never does) and their vectorised counterparts (``erlang_array``,
+``response_array``, ``latency_array``) that import numpy, for the simulation's (horizon_days x
+observed_days x 24) grids; only the simulate path imports those. ``latency`` is the prediction both
+the SLA engine and the simulation make: the queueing part plus a residual calibrated at today's config.
+``tests/unit/test_queueing.py`` checks that the faces agree; ``tests/unit/test_queueing_des.py``
 checks the model against a discrete-event simulation.
 
 The model
@@ -57,6 +59,7 @@ Halfin-Whitt approximation above ``ERLANG_EXACT_MAX`` servers.
 """
 
 from costopt.engine.queueing.capacity import Capacity
+from costopt.engine.queueing.latency import QueueLoad, QueuePrediction, predict_queue
 from costopt.engine.queueing.response import (
     response_time_quantile,
     response_time_quantiles,
@@ -68,11 +71,14 @@ from costopt.engine.queueing.wait import WaitModel, erlang_b, erlang_c, wait_mod
 __all__ = [
     "QUADRATURE_NODES",
     "Capacity",
+    "QueueLoad",
+    "QueuePrediction",
     "ServiceFamily",
     "ServiceTime",
     "WaitModel",
     "erlang_b",
     "erlang_c",
+    "predict_queue",
     "response_time_quantile",
     "response_time_quantiles",
     "response_time_survival",

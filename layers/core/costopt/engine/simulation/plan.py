@@ -15,21 +15,21 @@ from costopt.domain.service import Service
 
 @dataclass(frozen=True)
 class TrafficEvent:
-    """Traffic x ``factor`` on simulated days [start_day, start_day + days) (0-based)."""
+    """Traffic x ``factor`` on simulated days [start_day, start_day + days) (0-based): a spike or a peak."""
 
-    start_day: int
+    start_day: int  # 0 = the first simulated day
     days: int
-    factor: float
+    factor: float  # multiplies the traffic (on top of the plan's multiplier and growth)
 
 
 @dataclass(frozen=True)
 class OffHours:
     """Nights (local hour >= start or < end) and, with ``weekends``, Saturdays and Sundays."""
 
-    start_hour: int = 20
-    end_hour: int = 7
-    weekends: bool = True
-    utc_offset_hours: int = 0
+    start_hour: int = 20  # local hour the night starts
+    end_hour: int = 7  # local hour it ends (before start: the night spans midnight)
+    weekends: bool = True  # all of Saturday and Sunday are off hours too
+    utc_offset_hours: int = 0  # local time = UTC + offset
 
 
 @dataclass(frozen=True)

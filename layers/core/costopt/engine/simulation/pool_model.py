@@ -34,7 +34,7 @@ from costopt.domain.resources import (
 )
 from costopt.engine.cost_model import CostInputs, autoscaled_shape
 from costopt.engine.queueing import Capacity, ServiceTime
-from costopt.engine.queueing.response_array import response_time_quantiles_array
+from costopt.engine.queueing.latency_array import calibrate_residual_array, model_latency_ms_array
 from costopt.engine.simulation.grid import Clause, Evaluation, Grid, Prepared, ServiceTerms, safe_div, scheduled
 from costopt.engine.simulation.history import History
 from costopt.engine.simulation.plan import ResourcePlan, Variant
@@ -124,17 +124,14 @@ def prepare_pool(rp: ResourcePlan, history: History, catalog: Catalog, cost: Cos
     if lat is not None:
         # the SLA engine's calibration, hour by hour: residual = observed p99 - model p99 of the queueing
         # part at the current config; the median over the hours where both exist, never below 0
-        servers = float(ref.count) * ref.replica.servers_per_replica
-        service = ServiceTime(s, prep.service_scv).at_speed(ref.replica.speed)
-        (model,) = response_time_quantiles_array(servers, req / 3600.0, service, (0.99,))
-        model_ms = model * 1000.0
-        ok = np.isfinite(model_ms) & (lat > 0) & (req > 0)
-        if ok.any():
-            gap = float(np.median(lat[ok] - model_ms[ok]))
-            prep.latency_residual_ms = max(0.0, gap)
-            if gap < 0:
+        (model_ms,) = model_latency_ms_array(float(ref.count), ref.replica, req / 3600.0,
+                                             ServiceTime(s, prep.service_scv), (0.99,))
+        calibrated = calibrate_residual_array(lat, model_ms, req > 0)
+        if calibrated is not None:
+            prep.latency_residual_ms, excess = calibrated
+            if excess > 0:
                 prep.notes.append(f"latency: the queueing model's p99 at the current config exceeds the observed "
-                                  f"p99 by {-gap:.1f} ms (median over the hours): no non-queueing residual, "
+                                  f"p99 by {excess:.1f} ms (median over the hours): no non-queueing residual, "
                                   "predicted latencies are conservative")
     return prep
 
@@ -180,14 +177,13 @@ def evaluate_pool(terms: ServiceTerms, rp: ResourcePlan, variant: Variant, grid:
         rho = safe_div(lam * s, total_cores, math.inf)
         ev.clauses.append(Clause("queue_utilization", 1.0, rho, breach=rho >= 1.0))
         if sla.latency_p95_ms is not None or sla.latency_p99_ms is not None:
-            servers = replicas * pool.replica.servers_per_replica
-            service = ServiceTime(s, prep.service_scv).at_speed(pool.replica.speed)
             wanted = [(name, limit, q) for name, limit, q in (("latency_p95_ms", sla.latency_p95_ms, 0.95),
                                                               ("latency_p99_ms", sla.latency_p99_ms, 0.99))
                       if limit is not None]
-            quantiles = response_time_quantiles_array(servers, lam, service, [q for _, _, q in wanted])
-            for (name, limit, _), seconds in zip(wanted, quantiles, strict=True):
-                ev.clauses.append(Clause(name, limit, seconds * 1000.0 + prep.latency_residual_ms))
+            quantiles = model_latency_ms_array(replicas, pool.replica, lam, ServiceTime(s, prep.service_scv),
+                                               [q for _, _, q in wanted])
+            for (name, limit, _), ms in zip(wanted, quantiles, strict=True):
+                ev.clauses.append(Clause(name, limit, ms + prep.latency_residual_ms))
     errors = grid.get(rid, Metric.ERRORS)
     if sla.max_error_rate_pct is not None and errors is not None and req is not None:
         rate = safe_div(errors * 100.0, req, 100.0)

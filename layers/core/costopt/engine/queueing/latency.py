@@ -30,20 +30,21 @@ def split_gap(gap_ms: float) -> tuple[float, float]:
     return (gap_ms, 0.0) if gap_ms >= 0 else (0.0, -gap_ms)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QueueLoad:
-    """The observed load of a queueing service at its current config."""
+    """The observed load of a queueing service at its current config: λ, S (mean and SCV), the latency."""
 
     arrival_rate_per_s: float
     """λ in the busy hours."""
     cpu_seconds_per_request: float
     """S at the speed of one full core."""
-    observed_latency_p99_ms: float | None = None
     service_scv: float = 1.0
     """Squared coefficient of variation of S: 1 (exponential) unless known. CloudWatch's per-period
     statistics carry only the mean CPU per request; the SCV would come from a per-request
     distribution -- tracing / APM spans or a profiler's per-request CPU histogram (0: deterministic,
     4: lognormal with CV 2)."""
+    observed_latency_p99_ms: float | None = None
+    """The busy-hour observation of the per-period p99 latency the residual is calibrated on (None: none)."""
 
     @property
     def service(self) -> ServiceTime:

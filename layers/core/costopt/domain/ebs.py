@@ -6,7 +6,8 @@ volume types" (docs.aws.amazon.com/ebs/latest/userguide/ebs-volume-types.html) a
 General Purpose SSD (gp2, gp3), Provisioned IOPS SSD (io1, io2) and Throughput Optimized / Cold HDD
 (st1, sc1):
 
-- gp3: 3,000 IOPS and 125 MiB/s included at any size; at most 16,000 IOPS and 1,000 MiB/s.
+- gp3: 3,000 IOPS and 125 MiB/s included at any size; at most 16,000 IOPS and 1,000 MiB/s, 500 IOPS
+  per GiB and 0.25 MiB/s per provisioned IOPS.
 - gp2: 3 IOPS per GiB, at least 100, at most 16,000; volumes under 1,000 GiB burst to 3,000 IOPS.
   Throughput at most 128 MiB/s up to 170 GiB and 250 MiB/s from 334 GiB (in between 250 only while
   bursting, so 128 is what it sustains).
@@ -25,6 +26,9 @@ GP3_BASELINE_IOPS = 3000
 GP3_BASELINE_THROUGHPUT_MBPS = 125
 GP3_MAX_IOPS = 16_000
 GP3_MAX_THROUGHPUT_MBPS = 1_000
+GP3_MAX_IOPS_PER_GB = 500
+GP3_MAX_MBPS_PER_IOPS = 0.25
+"""gp3 ratios: at most 500 provisioned IOPS per GiB, and 0.25 MiB/s of throughput per provisioned IOPS."""
 
 GP2_IOPS_PER_GB = 3.0
 GP2_MIN_IOPS = 100.0

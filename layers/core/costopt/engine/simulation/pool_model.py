@@ -32,6 +32,7 @@ from costopt.domain.resources import (
     ResourceConfig,
     ResourceKind,
 )
+from costopt.domain.service import Sla
 from costopt.engine.cost_model import CostInputs, autoscaled_shape
 from costopt.engine.queueing import Capacity, ServiceTime
 from costopt.engine.queueing.latency_array import calibrate_residual_array, model_latency_ms_array
@@ -146,19 +147,7 @@ def evaluate_pool(terms: ServiceTerms, rp: ResourcePlan, variant: Variant, grid:
     sla = terms.sla
     cpu = grid.get(rid, Metric.CPU_PCT)
     demand = None if cpu is None else cpu * (float(ref.count) * ref.cores / 100.0) * grid.t
-    if pool.autoscaled and demand is not None:
-        target = prep.autoscale_target or terms.target_utilization
-        want = np.ceil(demand / (pool.cores * target) - 1e-9)
-        replicas: Any = np.clip(want, pool.lo, pool.hi)
-        priced: Any = replicas
-    else:
-        replicas = pool.count
-        # a fixed count runs, on average, the share of it the cost model measured (from the bill)
-        priced = replicas * (prep.cost.replica_factor if prep.cost is not None else 1.0)
-    replicas = replicas * pool.running if not isinstance(pool.running, float) else replicas
-    priced = priced * pool.running if not isinstance(pool.running, float) else priced
-    if kind == ResourceKind.EC2_INSTANCE and prep.cost is not None:
-        priced = priced * prep.cost.running_fraction
+    replicas, priced = _replicas(terms, kind, pool, demand, prep)
     for line, per_replica in pool.lines.items():
         ev.lines[line] = priced * per_replica
     total_cores = replicas * pool.cores
@@ -173,28 +162,56 @@ def evaluate_pool(terms: ServiceTerms, rp: ResourcePlan, variant: Variant, grid:
     req = grid.get(rid, Metric.REQUESTS)
     if req is not None and prep.cpu_s_per_request is not None:
         lam = req * grid.t / 3600.0
-        s = prep.cpu_s_per_request
-        rho = safe_div(lam * s, total_cores, math.inf)
+        rho = safe_div(lam * prep.cpu_s_per_request, total_cores, math.inf)
         ev.clauses.append(Clause("queue_utilization", 1.0, rho, breach=rho >= 1.0))
-        if sla.latency_p95_ms is not None or sla.latency_p99_ms is not None:
-            wanted = [(name, limit, q) for name, limit, q in (("latency_p95_ms", sla.latency_p95_ms, 0.95),
-                                                              ("latency_p99_ms", sla.latency_p99_ms, 0.99))
-                      if limit is not None]
-            quantiles = model_latency_ms_array(replicas, pool.replica, lam, ServiceTime(s, prep.service_scv),
-                                               [q for _, _, q in wanted])
-            for (name, limit, _), ms in zip(wanted, quantiles, strict=True):
-                ev.clauses.append(Clause(name, limit, ms + prep.latency_residual_ms))
+        ev.clauses.extend(_latency_clauses(sla, pool, replicas, lam, prep))
     errors = grid.get(rid, Metric.ERRORS)
     if sla.max_error_rate_pct is not None and errors is not None and req is not None:
-        rate = safe_div(errors * 100.0, req, 100.0)
-        if rho is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                shed = np.where(rho >= 1.0, (1.0 - 1.0 / np.maximum(rho, 1.0)) * 100.0, 0.0)
-            rate = rate + shed
-        ev.clauses.append(Clause("max_error_rate_pct", sla.max_error_rate_pct, rate))
+        ev.clauses.append(Clause("max_error_rate_pct", sla.max_error_rate_pct, _error_rate_pct(errors, req, rho)))
     if kind in (ResourceKind.ECS_SERVICE, ResourceKind.GENERIC):
         ev.clauses.append(Clause("min_replicas", float(sla.effective_min_replicas), replicas, lower_bound=True))
     if variant.spot and sla.availability_pct is not None and sla.availability_pct >= SPOT_MAX_AVAILABILITY_PCT:
         ev.clauses.append(Clause("availability_pct", sla.availability_pct, sla.availability_pct,
                                  breach=not terms.allow_spot))
     return ev
+
+
+def _replicas(terms: ServiceTerms, kind: str, pool: Pool, demand: Any, prep: Prepared) -> tuple[Any, Any]:
+    """(replicas running, replicas priced) per hour."""
+    if pool.autoscaled and demand is not None:
+        target = prep.autoscale_target or terms.target_utilization
+        want = np.ceil(demand / (pool.cores * target) - 1e-9)
+        replicas: Any = np.clip(want, pool.lo, pool.hi)
+        priced: Any = replicas
+    else:
+        replicas = pool.count
+        # a fixed count runs, on average, the share of it the cost model measured (from the bill)
+        priced = replicas * (prep.cost.replica_factor if prep.cost is not None else 1.0)
+    replicas = replicas * pool.running if not isinstance(pool.running, float) else replicas
+    priced = priced * pool.running if not isinstance(pool.running, float) else priced
+    if kind == ResourceKind.EC2_INSTANCE and prep.cost is not None:
+        priced = priced * prep.cost.running_fraction
+    return replicas, priced
+
+
+def _latency_clauses(sla: Sla, pool: Pool, replicas: Any, lam: Any, prep: Prepared) -> list[Clause]:
+    """p95/p99: the queueing part at the hour's replicas and arrival rate + the calibrated residual."""
+    wanted = [(name, limit, q) for name, limit, q in (("latency_p95_ms", sla.latency_p95_ms, 0.95),
+                                                      ("latency_p99_ms", sla.latency_p99_ms, 0.99))
+              if limit is not None]
+    if not wanted or prep.cpu_s_per_request is None:
+        return []
+    cpu = ServiceTime(prep.cpu_s_per_request, prep.service_scv)
+    quantiles = model_latency_ms_array(replicas, pool.replica, lam, cpu, [q for _, _, q in wanted])
+    return [Clause(name, limit, ms + prep.latency_residual_ms)
+            for (name, limit, _), ms in zip(wanted, quantiles, strict=True)]
+
+
+def _error_rate_pct(errors: Any, req: Any, rho: Any) -> Any:
+    """The observed error rate, plus the share an unstable queue sheds (1 - 1/rho when rho >= 1)."""
+    rate = safe_div(errors * 100.0, req, 100.0)
+    if rho is None:
+        return rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shed = np.where(rho >= 1.0, (1.0 - 1.0 / np.maximum(rho, 1.0)) * 100.0, 0.0)
+    return rate + shed

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +20,9 @@ from numpy.typing import NDArray
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.engine.cost_model import UsageStats
 from costopt.errors import Conflict
+
+if TYPE_CHECKING:
+    from costopt.observe.usage import ServiceUsage
 
 Array = NDArray[np.float64]
 
@@ -109,8 +112,8 @@ def history_from_hourly(
     return History(days=days, series=series, hours_available=len(hours_seen))
 
 
-def history_from_usage(usage: Any, *, min_hours: int = DEFAULT_MIN_HISTORY_HOURS) -> History:
-    """From ``costopt.observe.usage.ServiceUsage`` (anything with ``resources[rid].hourly/period_s``)."""
+def history_from_usage(usage: ServiceUsage, *, min_hours: int = DEFAULT_MIN_HISTORY_HOURS) -> History:
+    """From a lookback's ``ServiceUsage``: each resource's hourly aggregates and their periods."""
     return history_from_hourly({rid: ru.hourly for rid, ru in usage.resources.items()},
                                {rid: ru.period_s for rid, ru in usage.resources.items()}, min_hours=min_hours)
 

@@ -234,7 +234,7 @@ def test_functions_that_do_not_simulate_never_import_numpy() -> None:
     root = Path(__file__).resolve().parents[2]
     code = (
         "import sys; import functions.services.app as s; import costopt.api.simulate, costopt.jobs.simulate, "
-        "costopt.engine.simulation_templates, costopt.store.simulations; "
+        "costopt.engine.simulation.templates, costopt.engine.simulation.build, costopt.store.simulations; "
         "s.app.include_router(costopt.api.simulate.router); "
         "from costopt.api.openapi import openapi_document; openapi_document(); "
         "print('numpy' in sys.modules)"

@@ -26,7 +26,7 @@ SimulationIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", descrip
 @router.get("/v1/simulate/templates", security=READ, tags=["simulate"],
             summary="Scenario templates and the JSON schema of their parameters")
 def get_templates() -> TemplateList:
-    from costopt.engine.simulation_templates import template_catalog
+    from costopt.engine.simulation.templates import template_catalog
 
     return TemplateList(items=template_catalog())
 

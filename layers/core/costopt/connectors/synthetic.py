@@ -49,6 +49,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from costopt.connectors.base import METRIC_STAT, METRICS_BY_KIND, BillingSource, TelemetrySource, check_window
+from costopt.domain.ebs import ebs_limits
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.resources import (
     DynamoDbTable,
@@ -283,14 +284,7 @@ class _Generator:
 
     def _ebs(self, r: EbsVolume, hour: datetime, rps: list[float]) -> dict[str, list[float | None]]:
         c, rid = r.config, r.resource_id
-        if c.volume_type == "gp2":
-            max_iops, max_tp = max(3000.0, min(16000.0, 3.0 * c.size_gb)), 250.0
-        elif c.volume_type == "gp3":
-            max_iops, max_tp = float(c.iops or 3000), float(c.throughput_mbps or 125)
-        elif c.volume_type in ("io1", "io2"):
-            max_iops, max_tp = float(c.iops or 100 * c.size_gb), 1000.0
-        else:
-            max_iops, max_tp = 500.0, 500.0 if c.volume_type == "st1" else 250.0
+        max_iops, max_tp = ebs_limits(c)
         ri, rt = self.rng(rid, Metric.IOPS, hour), self.rng(rid, Metric.THROUGHPUT_MBPS, hour)
         out: dict[str, list[float | None]] = {Metric.IOPS: [], Metric.THROUGHPUT_MBPS: []}
         for x in rps:

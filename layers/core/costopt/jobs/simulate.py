@@ -44,7 +44,7 @@ from costopt.pricing.catalog import Catalog
 
 if TYPE_CHECKING:
     from costopt.engine.cost_model import CostInputs
-    from costopt.engine.simulation import History
+    from costopt.engine.simulation.history import History
 
 PROBLEM_BASE = "https://costopt.dev/problems/"
 MAX_LOOKBACK_DAYS = 93
@@ -109,7 +109,7 @@ class _Loaded:
         return self._services[service_id]
 
     def history(self, service: Service) -> History:
-        from costopt.engine.simulation import history_from_usage
+        from costopt.engine.simulation.history import history_from_usage
 
         sid = service.service_id
         if sid not in self._history:
@@ -162,8 +162,8 @@ class _Loaded:
 
 
 def _simulate(scenario: Scenario, loaded: _Loaded, simulation_id: str) -> SimulationResult:
-    from costopt.engine.simulation import simulate
-    from costopt.engine.simulation_templates import build_plan
+    from costopt.engine.simulation.build import build_plan
+    from costopt.engine.simulation.run import simulate
 
     service = loaded.service(scenario.service_id)
     catalog = loaded.deps.catalog(service.region)

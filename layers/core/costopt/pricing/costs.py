@@ -23,6 +23,9 @@ from typing import Literal
 from pydantic import Field
 
 from costopt.domain.common import HOURS_PER_MONTH, Model
+from costopt.domain.ebs import GP3_BASELINE_IOPS, GP3_BASELINE_THROUGHPUT_MBPS
+from costopt.domain.ebs import gp2_baseline_iops as gp2_baseline_iops
+from costopt.domain.ebs import gp2_max_throughput_mbps as gp2_max_throughput_mbps
 from costopt.domain.resources import (
     CPU_UNITS_PER_VCPU,
     Architecture,
@@ -46,9 +49,6 @@ from costopt.pricing.catalog import GENERIC_UNIT_PRICE_ESTIMATE, Catalog, Ec2Ins
 
 SECONDS_PER_HOUR = 3600.0
 MB_PER_GB = 1024.0
-
-GP3_BASELINE_IOPS = 3000
-GP3_BASELINE_THROUGHPUT_MBPS = 125
 
 Capacity = Literal["on_demand", "spot"]
 BillingMode = Literal["PAY_PER_REQUEST", "PROVISIONED"]
@@ -370,16 +370,6 @@ def graviton_equivalent(instance_type_name: str, catalog: Catalog | None = None)
 
 
 # ------------------------------------------------------------------ EBS
-
-
-def gp2_baseline_iops(size_gb: float) -> float:
-    """gp2 baseline: 3 IOPS per GB, at least 100, at most 16,000."""
-    return min(16_000.0, max(100.0, 3.0 * size_gb))
-
-
-def gp2_max_throughput_mbps(size_gb: float) -> float:
-    """gp2 throughput ceiling: 128 MB/s up to 170 GB, 250 MB/s from 334 GB (in between only with burst)."""
-    return 128.0 if size_gb < 334 else 250.0
 
 
 def ebs_monthly(

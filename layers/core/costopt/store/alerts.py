@@ -15,7 +15,7 @@ from pynamodb.models import Model
 
 from costopt.config import settings
 from costopt.domain.budget import BudgetAlert
-from costopt.store.base import BaseMeta
+from costopt.store.base import BaseMeta, is_conditional
 
 
 class AlertItem(Model):
@@ -46,7 +46,7 @@ class AlertRepository:
         try:
             item.save(condition=AlertItem.alert_key.does_not_exist())
         except PutError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_conditional(exc):
                 return False
             raise
         return True

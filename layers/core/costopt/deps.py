@@ -17,11 +17,12 @@ connection). Tests put in-memory fakes in their place::
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from costopt.ports import Alerts, Changes, Observations, Recommendations, Services, Simulations
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from costopt.pricing.catalog import Catalog
 
 T = TypeVar("T")
-NAMES = frozenset({"services", "recommendations", "changes", "observations", "simulations", "alerts"})
 
 _made: dict[str, Any] = {}
 _overrides: list[dict[str, Any]] = []
@@ -52,9 +52,9 @@ def _get(name: str, make: Callable[[], T]) -> T:
 
 
 def _check(names: Iterable[str]) -> None:
-    unknown = set(names) - NAMES
+    unknown = set(names) - set(FACTORIES)
     if unknown:
-        raise TypeError(f"deps has no {sorted(unknown)}; it has {sorted(NAMES)}")
+        raise TypeError(f"deps has no {sorted(unknown)}; it has {sorted(FACTORIES)}")
 
 
 @contextmanager
@@ -87,58 +87,30 @@ def reset() -> None:
 # --------------------------------------------------------------------------- repositories
 
 
-def services() -> Services:
-    def make() -> Services:
-        from costopt.store.services import ServiceRepository
+class Repository(Generic[T]):
+    """The factory of one repository: ``deps.services()``; the store's ``module.cls`` made on first use."""
 
-        return ServiceRepository()
+    def __init__(self, name: str, module: str, cls: str) -> None:
+        self.name, self.module, self.cls = name, module, cls
+        FACTORIES[name] = self
 
-    return _get("services", make)
+    def _make(self) -> T:
+        made: T = getattr(importlib.import_module(self.module), self.cls)()
+        return made
 
-
-def recommendations() -> Recommendations:
-    def make() -> Recommendations:
-        from costopt.store.recommendations import RecommendationRepository
-
-        return RecommendationRepository()
-
-    return _get("recommendations", make)
+    def __call__(self) -> T:
+        return _get(self.name, self._make)
 
 
-def changes() -> Changes:
-    def make() -> Changes:
-        from costopt.store.changes import ChangeRepository
-
-        return ChangeRepository()
-
-    return _get("changes", make)
-
-
-def observations() -> Observations:
-    def make() -> Observations:
-        from costopt.store.observations import ObservationRepository
-
-        return ObservationRepository()
-
-    return _get("observations", make)
-
-
-def simulations() -> Simulations:
-    def make() -> Simulations:
-        from costopt.store.simulations import SimulationRepository
-
-        return SimulationRepository()
-
-    return _get("simulations", make)
-
-
-def alerts() -> Alerts:
-    def make() -> Alerts:
-        from costopt.store.alerts import AlertRepository
-
-        return AlertRepository()
-
-    return _get("alerts", make)
+FACTORIES: dict[str, Repository[Any]] = {}
+services: Repository[Services] = Repository("services", "costopt.store.services", "ServiceRepository")
+recommendations: Repository[Recommendations] = Repository(
+    "recommendations", "costopt.store.recommendations", "RecommendationRepository")
+changes: Repository[Changes] = Repository("changes", "costopt.store.changes", "ChangeRepository")
+observations: Repository[Observations] = Repository(
+    "observations", "costopt.store.observations", "ObservationRepository")
+simulations: Repository[Simulations] = Repository("simulations", "costopt.store.simulations", "SimulationRepository")
+alerts: Repository[Alerts] = Repository("alerts", "costopt.store.alerts", "AlertRepository")
 
 
 # --------------------------------------------------------------------------- prices, ids, clients

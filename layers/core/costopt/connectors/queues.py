@@ -20,14 +20,19 @@ class SqsClient(Protocol):
     def send_message_batch(self, **kwargs: Any) -> dict[str, Any]: ...
 
 
+def sqs_config(read_timeout_s: float, max_attempts: int) -> Any:
+    """The botocore ``Config`` of costopt's SQS clients (3 s to connect, standard retries)."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=3, read_timeout=read_timeout_s,
+                  retries={"mode": "standard", "max_attempts": max_attempts})
+
+
 @cache
 def _sqs() -> SqsClient:
     import boto3
-    from botocore.config import Config
 
-    client: SqsClient = boto3.client("sqs", region_name=settings.aws_region,
-                                     config=Config(connect_timeout=3, read_timeout=5,
-                                                   retries={"mode": "standard", "max_attempts": 3}))
+    client: SqsClient = boto3.client("sqs", region_name=settings.aws_region, config=sqs_config(5, 3))
     return client
 
 

@@ -111,9 +111,9 @@ class DataGap(Model):
 
 class SourcePull(Model):
     outcome: Outcome
-    start: datetime | None = None
-    end: datetime | None = None
-    watermark: datetime | None = None
+    start: datetime | None = Field(default=None, description="Where this pull's window began")
+    end: datetime | None = Field(default=None, description="Where it ended (exclusive)")
+    watermark: datetime | None = Field(default=None, description="The source's watermark after the pull")
     points_folded: int = 0
     points_skipped: int = 0
     hours_folded: int = 0

@@ -85,11 +85,10 @@ class Dispatch(Protocol):
 @cache
 def _sqs() -> SqsClient:
     import boto3
-    from botocore.config import Config
 
-    client: SqsClient = boto3.client("sqs", region_name=settings.aws_region,
-                                     config=Config(connect_timeout=3, read_timeout=10,
-                                                   retries={"mode": "standard", "max_attempts": 5}))
+    from costopt.connectors.queues import sqs_config
+
+    client: SqsClient = boto3.client("sqs", region_name=settings.aws_region, config=sqs_config(10, 5))
     return client
 
 

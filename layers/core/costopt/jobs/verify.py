@@ -54,11 +54,11 @@ REALISED_MIN_DAYS = 3
 
 
 class Observed(Model):
-    hours: int = 0
-    latency_p99_ms: float | None = None
-    error_rate_pct: float | None = None
-    cpu_utilization_pct: float | None = None
-    memory_utilization_pct: float | None = None
+    hours: int = Field(default=0, description="complete hours with any data in the window")
+    latency_p99_ms: float | None = Field(default=None, description="worst hourly mean of the per-period p99s")
+    error_rate_pct: float | None = Field(default=None, description="errors / requests over the whole window")
+    cpu_utilization_pct: float | None = Field(default=None, description="worst hourly mean")
+    memory_utilization_pct: float | None = Field(default=None, description="highest value seen (peak working set)")
 
 
 class Verification(Model):

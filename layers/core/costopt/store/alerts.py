@@ -15,13 +15,11 @@ from pynamodb.models import Model
 
 from costopt.config import settings
 from costopt.domain.budget import BudgetAlert
-from costopt.store.base import BaseMeta, is_conditional
+from costopt.store.base import is_conditional, table_meta
 
 
 class AlertItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.alerts_table
-
+    Meta = table_meta(settings.alerts_table)
     service_id = UnicodeAttribute(hash_key=True)
     alert_key = UnicodeAttribute(range_key=True)
     delivery = UnicodeAttribute(default="PENDING")

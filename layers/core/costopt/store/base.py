@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from costopt import clock
 from costopt.config import settings
+from costopt.errors import NotFound
 from costopt.store.retry import FINAL_WRITE_DELAYS_S, is_transient, retry_transient
 
 if TYPE_CHECKING:
@@ -38,7 +41,19 @@ class BaseMeta:
     billing_mode = "PAY_PER_REQUEST"
 
 
+def table_meta(table_name: str) -> Any:
+    """A model's ``Meta``: ``table_name`` with the shared region, timeouts and retries (``BaseMeta``)."""
+    return type("Meta", (BaseMeta,), {"table_name": table_name})
+
+
+def texts(count: int, *, null: bool = False) -> tuple[UnicodeAttribute, ...]:
+    """``count`` string attributes, declared together: ``team, name, region = texts(3)``."""
+    return tuple(UnicodeAttribute(null=null) for _ in range(count))
+
+
 M = TypeVar("M", bound="ExpiringItem")
+Mo = TypeVar("Mo", bound=Model)
+T = TypeVar("T")
 
 
 def connection() -> Connection:
@@ -54,6 +69,31 @@ def client_config() -> Config:
 
     return Config(connect_timeout=settings.dynamodb_connect_timeout_s, read_timeout=settings.dynamodb_read_timeout_s,
                   retries={"mode": "standard", "total_max_attempts": 1 + settings.dynamodb_max_retries})
+
+
+def consistent_get(model: type[Mo], hash_key: str, range_key: str | None = None) -> Mo | None:
+    """The item (a strongly consistent GetItem), or None when there is none."""
+    try:
+        return model.get(hash_key, range_key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def existing(found: T | None, what: str) -> T:
+    """``found``, or NotFound (404) saying ``what`` does not exist."""
+    if found is None:
+        raise NotFound(f"{what} does not exist")
+    return found
+
+
+def save_if(item: Model, condition: Condition, conflict: Callable[[], Exception]) -> None:
+    """Put ``item`` if ``condition`` holds; when it does not, raise what ``conflict()`` makes (a 409)."""
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if is_conditional(exc):
+            raise conflict() from None
+        raise
 
 
 def is_conditional(exc: BaseException) -> bool:
@@ -121,5 +161,23 @@ def new_etag() -> str:
     return os.urandom(8).hex()
 
 
-__all__ = ["FINAL_WRITE_DELAYS_S", "BaseMeta", "ExpiringItem", "ServiceDocItem", "TimestampedModel", "client_config",
-           "connection", "gsi", "is_conditional", "is_transient", "new_etag", "retry_transient", "time_ordered_id"]
+__all__ = [
+    "FINAL_WRITE_DELAYS_S",
+    "BaseMeta",
+    "ExpiringItem",
+    "ServiceDocItem",
+    "TimestampedModel",
+    "client_config",
+    "connection",
+    "consistent_get",
+    "existing",
+    "gsi",
+    "is_conditional",
+    "is_transient",
+    "new_etag",
+    "retry_transient",
+    "save_if",
+    "table_meta",
+    "texts",
+    "time_ordered_id",
+]

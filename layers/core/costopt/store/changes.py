@@ -20,14 +20,25 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from costopt import clock
 from costopt.config import settings
 from costopt.domain.change import Change, ChangeStep
 from costopt.errors import Conflict, NotFound
-from costopt.store.base import BaseMeta, ServiceDocItem, connection, is_conditional, retry_transient, time_ordered_id
+from costopt.store.base import (
+    ServiceDocItem,
+    connection,
+    consistent_get,
+    existing,
+    is_conditional,
+    retry_transient,
+    save_if,
+    table_meta,
+    texts,
+    time_ordered_id,
+)
 from costopt.store.paging import page
 from costopt.store.recommendations import RecommendationItem, RecommendationRepository
 from costopt.store.services import ServiceItem
@@ -43,14 +54,9 @@ ID_PREFIX = "c"
 
 
 class ChangeItem(ServiceDocItem):
-    class Meta(BaseMeta):
-        table_name = settings.changes_table
-
+    Meta = table_meta(settings.changes_table)
     change_id = UnicodeAttribute(range_key=True)
-    recommendation_id = UnicodeAttribute()
-    resource_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    status = UnicodeAttribute()
+    recommendation_id, resource_id, type, status = texts(4)
 
     def to_domain(self) -> Change:
         return Change.model_validate_json(self.doc)
@@ -75,25 +81,16 @@ def item_for(change: Change) -> ChangeItem:
 
 class ChangeRepository:
     def create(self, change: Change) -> Change:
-        try:
-            item_for(change).save(condition=ChangeItem.change_id.does_not_exist())
-        except PutError as exc:
-            if is_conditional(exc):
-                raise Conflict(f"change {change.change_id} exists already") from None
-            raise
+        save_if(item_for(change), ChangeItem.change_id.does_not_exist(),
+                lambda: Conflict(f"change {change.change_id} exists already"))
         return change
 
     def find(self, service_id: str, change_id: str) -> Change | None:
-        try:
-            return ChangeItem.get(service_id, change_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            return None
+        item = consistent_get(ChangeItem, service_id, change_id)
+        return item.to_domain() if item else None
 
     def get(self, service_id: str, change_id: str) -> Change:
-        found = self.find(service_id, change_id)
-        if found is None:
-            raise NotFound(f"change {change_id!r} of service {service_id!r} does not exist")
-        return found
+        return existing(self.find(service_id, change_id), f"change {change_id!r} of service {service_id!r}")
 
     def transition(self, service_id: str, change_id: str, *, from_statuses: Iterable[str], to_status: str,
                    now: datetime | None = None, step: str | None = None, detail: str | None = None,

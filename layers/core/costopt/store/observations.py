@@ -68,7 +68,7 @@ from costopt import clock
 from costopt.config import settings
 from costopt.domain.observation import Datapoint, Freshness, HourlyAggregate, Metric, Series
 from costopt.observe.sketch import DaySummary, MetricSummary, day_start, group_by_day
-from costopt.store.base import BaseMeta, is_conditional
+from costopt.store.base import is_conditional, table_meta
 from costopt.store.marks import FoldResult, Watermarks
 
 MAX_FOLD_ATTEMPTS = 5
@@ -87,12 +87,15 @@ def meta_pk(service_id: str) -> str:
     return f"{service_id}#_meta"
 
 
-class DayItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.observations_table
+class ObservationItem(Model):
+    """An item of the Observations table: ``pk`` (hash) and ``sk`` (range) as the module doc says."""
 
+    Meta = table_meta(settings.observations_table)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+
+class DayItem(ObservationItem):
     period_s = NumberAttribute(default=300)
     n = NumberAttribute(default=0, attr_name="count")
     total = NumberAttribute(default=0, attr_name="sum")
@@ -128,12 +131,7 @@ class DayItem(Model):
         self.updated_at = now
 
 
-class MetaItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.observations_table
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+class MetaItem(ObservationItem):
     at = UTCDateTimeAttribute(null=True)
     last_success_at = UTCDateTimeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)

@@ -18,7 +18,7 @@ from costopt import clock
 from costopt.config import settings
 from costopt.pricing.catalog import Catalog
 from costopt.pricing.regions import use_price_cache
-from costopt.store.base import BaseMeta, ExpiringItem
+from costopt.store.base import ExpiringItem, table_meta, texts
 
 CACHE_TTL = timedelta(days=7)
 SCHEMA_VERSION = "v2"  # v2: per-section sources, fargate.spot assumption (v1 items are not read)
@@ -29,12 +29,9 @@ def cache_key(region: str) -> str:
 
 
 class PricingCacheItem(ExpiringItem):
-    class Meta(BaseMeta):
-        table_name = settings.pricing_cache_table
-
+    Meta = table_meta(settings.pricing_cache_table)
     cache_key = UnicodeAttribute(hash_key=True)
-    region = UnicodeAttribute()
-    doc = UnicodeAttribute()
+    region, doc = texts(2)
     fetched_at = UTCDateTimeAttribute()
 
 

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.models import BatchWrite
@@ -45,7 +45,17 @@ from costopt import clock
 from costopt.config import settings
 from costopt.domain.recommendation import TRANSITIONS, RealisedSavings, Recommendation
 from costopt.errors import Conflict, NotFound
-from costopt.store.base import BaseMeta, ServiceDocItem, gsi, is_conditional, new_etag
+from costopt.store.base import (
+    ServiceDocItem,
+    consistent_get,
+    existing,
+    gsi,
+    is_conditional,
+    new_etag,
+    save_if,
+    table_meta,
+    texts,
+)
 from costopt.store.paging import page
 
 MUTABLE_FIELDS = frozenset({"status_reason", "applied_change_id", "realised"})
@@ -56,18 +66,10 @@ def service_status(service_id: str, status: str) -> str:
 
 
 class RecommendationItem(ServiceDocItem):
-    class Meta(BaseMeta):
-        table_name = settings.recommendations_table
-
+    Meta = table_meta(settings.recommendations_table)
     recommendation_id = UnicodeAttribute(range_key=True)
-    status = UnicodeAttribute()
-    etag = UnicodeAttribute()
-    service_status = UnicodeAttribute()
-    resource_id = UnicodeAttribute()
-    action = UnicodeAttribute()
-    status_reason = UnicodeAttribute(null=True)
-    applied_change_id = UnicodeAttribute(null=True)
-    realised = UnicodeAttribute(null=True)
+    status, etag, service_status, resource_id, action = texts(5)
+    status_reason, applied_change_id, realised = texts(3, null=True)  # the lifecycle's overlay of the doc
 
     by_status = gsi("by_status", "service_status", "recommendation_id")
 
@@ -103,12 +105,8 @@ class RecommendationRepository:
 
     def put(self, rec: Recommendation) -> None:
         """Create one recommendation (fails with Conflict if the id exists)."""
-        try:
-            _item_for(rec).save(condition=RecommendationItem.recommendation_id.does_not_exist())
-        except Exception as exc:
-            if is_conditional(exc):
-                raise Conflict(f"recommendation {rec.recommendation_id!r} exists") from None
-            raise
+        save_if(_item_for(rec), RecommendationItem.recommendation_id.does_not_exist(),
+                lambda: Conflict(f"recommendation {rec.recommendation_id!r} exists"))
 
     def replace_active(self, service_id: str, new: list[Recommendation], now: datetime | None = None,
                        resource_ids: Iterable[str] | None = None) -> None:
@@ -196,16 +194,12 @@ class RecommendationRepository:
     # ------------------------------------------------------------------ reads
 
     def find(self, service_id: str, recommendation_id: str) -> Recommendation | None:
-        try:
-            return RecommendationItem.get(service_id, recommendation_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            return None
+        item = consistent_get(RecommendationItem, service_id, recommendation_id)
+        return item.to_domain() if item else None
 
     def get(self, service_id: str, recommendation_id: str) -> Recommendation:
-        rec = self.find(service_id, recommendation_id)
-        if rec is None:
-            raise NotFound(f"recommendation {recommendation_id!r} of service {service_id!r} does not exist")
-        return rec
+        return existing(self.find(service_id, recommendation_id),
+                        f"recommendation {recommendation_id!r} of service {service_id!r}")
 
     def list(self, service_id: str, status: str | None = None, limit: int = 50,
              next_token: str | None = None) -> tuple[list[Recommendation], str | None]:

@@ -11,27 +11,23 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from costopt import clock
 from costopt.config import settings
 from costopt.domain.service import Service, ServicePut, ServiceSummary
 from costopt.errors import Conflict, NotFound
-from costopt.store.base import BaseMeta, ServiceDocItem, gsi, is_conditional
+from costopt.store.base import ServiceDocItem, consistent_get, existing, gsi, is_conditional, save_if, table_meta, texts
 from costopt.store.paging import page
 
 ENTITY = "service"
 
 
 class ServiceItem(ServiceDocItem):
-    class Meta(BaseMeta):
-        table_name = settings.services_table
-
+    Meta = table_meta(settings.services_table)
     entity = UnicodeAttribute(default=ENTITY)
-    team = UnicodeAttribute()
-    name = UnicodeAttribute()
-    region = UnicodeAttribute()
+    team, name, region = texts(3)
     resource_count = NumberAttribute(default=0)
     version = NumberAttribute()
     # set while an apply/rollback is in progress for this service (see store.changes)
@@ -61,16 +57,11 @@ def _item_for(service: Service) -> ServiceItem:
 
 class ServiceRepository:
     def get(self, service_id: str) -> Service:
-        try:
-            return ServiceItem.get(service_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            raise NotFound(f"service {service_id!r} does not exist") from None
+        return existing(self.find(service_id), f"service {service_id!r}")
 
     def find(self, service_id: str) -> Service | None:
-        try:
-            return ServiceItem.get(service_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            return None
+        item = consistent_get(ServiceItem, service_id)
+        return item.to_domain() if item else None
 
     def put(self, service_id: str, spec: ServicePut, now: datetime | None = None) -> tuple[Service, bool]:
         """Create (no ``version``) or replace (``version`` must match). Returns (service, created)."""
@@ -91,13 +82,11 @@ class ServiceRepository:
 
     def _save(self, service: Service, condition: Condition, conflict: str) -> None:
         """A conditional put; its condition failing is a Conflict naming the stored version."""
-        try:
-            _item_for(service).save(condition=condition)
-        except PutError as exc:
-            if is_conditional(exc):
-                current = self.find(service.service_id)
-                raise Conflict(conflict, extra={"current_version": current.version if current else None}) from None
-            raise
+        def refused() -> Conflict:
+            current = self.find(service.service_id)
+            return Conflict(conflict, extra={"current_version": current.version if current else None})
+
+        save_if(_item_for(service), condition, refused)
 
     def delete(self, service_id: str, version: int | None = None) -> None:
         item = ServiceItem(service_id=service_id)

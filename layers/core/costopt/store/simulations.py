@@ -24,7 +24,7 @@ from costopt import clock
 from costopt.config import settings
 from costopt.domain.simulation import SimulationResult
 from costopt.errors import NotFound
-from costopt.store.base import BaseMeta, ExpiringItem, time_ordered_id
+from costopt.store.base import ExpiringItem, table_meta, time_ordered_id
 
 ID_PREFIX = "sim-"
 
@@ -34,9 +34,7 @@ def new_simulation_id(now: datetime | None = None) -> str:
 
 
 class SimulationItem(ExpiringItem):
-    class Meta(BaseMeta):
-        table_name = settings.simulations_table
-
+    Meta = table_meta(settings.simulations_table)
     simulation_id = UnicodeAttribute(hash_key=True)
     service_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()

@@ -202,7 +202,8 @@ def _idempotent() -> Callable[..., dict[str, Any]]:
         # only ``request`` is hashed (key) and validated (body hash); ``run`` does the work once
         return run().model_dump(mode="json")
 
-    return run_once
+    runner: Callable[..., dict[str, Any]] = run_once  # the decorator is untyped
+    return runner
 
 
 def body_hash(body: Any) -> str:

@@ -50,7 +50,8 @@ def corrupt(service_id: str) -> None:
 
 
 def test_batch_with_one_failing_service_reports_only_that_one(tables, lambda_context):
-    from costopt.jobs.recompute import message_body, process_batch, sqs_record
+    from costopt.jobs.recompute import message_body, process_batch
+    from local.fanout import sqs_record
 
     put("good-one", lambda_spec("good-one"))
     corrupt("bad-one")
@@ -67,12 +68,12 @@ def test_batch_with_one_failing_service_reports_only_that_one(tables, lambda_con
 
 
 def test_fan_out_in_process_uses_the_batch_path(tables, lambda_context):
-    from costopt.jobs.recompute import fan_out
+    from local.fanout import fan_out_in_process
 
     for i in range(12):
         put(f"svc-{i:02d}", lambda_spec(f"fn-{i:02d}"), days=2)
     corrupt("svc-zz")
-    report = fan_out(NOW, context=lambda_context)
+    report = fan_out_in_process(NOW, context=lambda_context)
     assert report.mode == "in_process"
     assert (report.services, report.messages, report.send_calls) == (13, 13, 2)
     assert report.failed == ["svc-zz"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
+from costopt.actuators.aws import ActuationFailed, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, Actuator, Progress
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.resources import GenericConfig, GenericResource, Resource, ResourceKind

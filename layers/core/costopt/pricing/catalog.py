@@ -140,11 +140,11 @@ class IopsTier(_Part):
 
 class EbsVolumePrices(_Part):
     usd_per_gb_month: float
-    included_iops: int | None = None
-    included_throughput_mbps: int | None = None
-    usd_per_iops_month: float | None = None
-    usd_per_mbps_month: float | None = None
-    iops_tiers: list[IopsTier] | None = None
+    included_iops: int | None = Field(default=None, description="gp3: IOPS the storage price includes")
+    included_throughput_mbps: int | None = Field(default=None, description="gp3: MB/s the storage price includes")
+    usd_per_iops_month: float | None = Field(default=None, description="gp3: each IOPS above the included")
+    usd_per_mbps_month: float | None = Field(default=None, description="gp3: each MB/s above the included")
+    iops_tiers: list[IopsTier] | None = Field(default=None, description="io1/io2: provisioned IOPS, tiered")
 
 
 class EbsPrices(_Part):

@@ -28,6 +28,12 @@ Public API
 
 ``day_of(t: datetime) -> date`` (UTC), ``day_start(d: date) -> datetime``.
 
+The sketch is DDSketch's (``ddsketch.mapping.LogarithmicMapping`` keys, its quantile algorithm) over bins
+of this module (``_Bins``, dense like DDSketch's DenseStore), so the codec reads and writes whole count
+lists and ``extend`` adds counts per key, without touching DDSketch's private attributes. Stored items
+of format 1 written through DDSketch decode to the same bins and quantiles
+(tests/fixtures/sketch/format_v1.json).
+
 Pure Python, no numpy, no I/O.
 """
 

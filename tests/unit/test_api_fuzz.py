@@ -249,10 +249,10 @@ def demo_with_history(tables: Any, lambda_context: Any) -> str:
     """The demo service with three days of synthetic telemetry folded in, so simulate and recommend compute."""
     from datetime import timedelta
 
-    from costopt.connectors.synthetic import generate
     from costopt.domain.service import ServicePut
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate
 
     spec = {**SPEC, "resources": _resources(), "telemetry": {
         "source": "synthetic", "period_s": 900,

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 import pytest
 
 from costopt import clock
-from costopt.connectors.synthetic import generate, generate_costs
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.simulation import Scenario
 from costopt.engine.budget import days_in_month, forecast_month
@@ -23,6 +22,7 @@ from costopt.engine.simulation.run import simulate
 from costopt.observe.usage import ServiceUsage, usage_from_series
 from costopt.pricing import bundled_catalog
 from local import demo
+from local.synthetic import generate, generate_costs
 from tests.unit.demo_fixtures import demo_service
 
 CAT = bundled_catalog()

@@ -30,9 +30,9 @@ def lambda_spec(function_name: str, memory_mb: int = 3008, auto_apply: str = "of
 
 def put(service_id: str, spec: dict, days: int = 4) -> None:
     """Register the service and fold `days` of its synthetic telemetry and billing."""
-    from costopt.connectors.synthetic import generate, generate_costs
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate, generate_costs
 
     service, _ = ServiceRepository().put(service_id, ServicePut.model_validate(spec), now=NOW - timedelta(days=10))
     start = (NOW - timedelta(days=days)).replace(hour=0)

@@ -44,10 +44,10 @@ def call(tables, lambda_context):
 
 
 def _register(spec: dict[str, Any], service_id: str = SERVICE_ID, history: bool = True) -> Any:
-    from costopt.connectors.synthetic import generate
     from costopt.domain.service import ServicePut
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate
 
     now = clock.now()
     service, _ = ServiceRepository().put(service_id, ServicePut.model_validate(spec), now=now)

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from costopt.connectors.synthetic import generate
 from costopt.domain.money import round_usd as usd
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import Evidence, Recommendation, SlaVerdict
@@ -29,6 +28,7 @@ from costopt.engine.simulation.templates import TEMPLATES, template_catalog
 from costopt.errors import Unprocessable
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
+from local.synthetic import generate
 from tests.unit.mmc_reference import mmc_response_quantile
 
 CATALOG = bundled_catalog()

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
+from costopt.actuators.aws import ActuationFailed, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, Actuator, Progress
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.resources import GenericConfig, GenericResource, Resource, ResourceKind

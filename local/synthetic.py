@@ -1,5 +1,10 @@
 """Deterministic synthetic telemetry and billing (demos, tests, benchmarks).
 
+A source plugin of the local stack, not part of the product: importing this module adds the telemetry and
+billing source ``synthetic`` to ``costopt.connectors.base`` (``add_telemetry_source``/``add_billing_source``).
+``local.env.configure`` names it in ``COSTOPT_SOURCE_PLUGINS`` (so do the tests), which the registry imports
+at its first lookup; a deployment that does not name it refuses a service with ``source: synthetic`` (422).
+
 Public API
 ----------
 ``SyntheticTelemetry().fetch(service: Service, start: datetime, end: datetime) -> list[Series]``
@@ -48,7 +53,15 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from costopt.connectors.base import METRIC_STAT, METRICS_BY_KIND, BillingSource, TelemetrySource, check_window
+from costopt.connectors.base import (
+    METRIC_STAT,
+    METRICS_BY_KIND,
+    BillingSource,
+    TelemetrySource,
+    add_billing_source,
+    add_telemetry_source,
+    check_window,
+)
 from costopt.domain.ebs import ebs_limits
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.resources import (
@@ -410,3 +423,7 @@ class SyntheticBilling(BillingSource):
 
     def fetch_costs(self, service: Service, start: datetime, end: datetime) -> list[Series]:
         return generate_costs(service, start, end)
+
+
+add_telemetry_source(SyntheticTelemetry.name, SyntheticTelemetry)
+add_billing_source(SyntheticBilling.name, SyntheticBilling)

@@ -72,10 +72,10 @@ def _median_ms(fn: Any, runs: int) -> float:
 
 
 def main() -> list[tuple[str, float, str]]:
-    from costopt.connectors.synthetic import generate, generate_costs
     from costopt.engine.recommend import recommend
     from costopt.observe.usage import usage_from_series
     from costopt.pricing import bundled_catalog
+    from local.synthetic import generate, generate_costs
 
     catalog = bundled_catalog()
     one = _service([ECS])

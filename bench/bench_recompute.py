@@ -48,7 +48,7 @@ def _seed(client: Any, n: int) -> None:
         return out
 
     service_item = client.get_item(TableName=settings.services_table, Key={"service_id": {"S": TEMPLATE_ID}})["Item"]
-    from costopt.connectors.base import METRICS_BY_KIND
+    from costopt.domain.metrics import METRICS_BY_KIND
 
     obs: list[dict[str, Any]] = []
     for pk in [f"{TEMPLATE_ID}#api#{m}" for m in METRICS_BY_KIND["lambda_function"]] + \
@@ -120,12 +120,12 @@ def main() -> list[tuple[str, float, str]]:
                 calls[operation] += 1
             return original(self, operation, params)
 
-        from costopt.jobs.recompute import fan_out
+        from local.fanout import fan_out_in_process
 
         botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
         try:
             started = time.perf_counter()
-            report = fan_out(NOW)
+            report = fan_out_in_process(NOW)
             elapsed = time.perf_counter() - started
         finally:
             botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]

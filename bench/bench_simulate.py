@@ -61,13 +61,14 @@ class _Memory:
 
 
 def main() -> list[tuple[str, float, str]]:
-    from costopt.connectors.synthetic import generate
     from costopt.domain.simulation import Scenario
-    from costopt.engine.simulation import history_from_usage, simulate
-    from costopt.engine.simulation_templates import build_plan
+    from costopt.engine.simulation.build import build_plan
+    from costopt.engine.simulation.history import history_from_usage
+    from costopt.engine.simulation.run import simulate
     from costopt.jobs.simulate import Dependencies, run_batch
     from costopt.observe.usage import usage_from_series
     from costopt.pricing import bundled_catalog
+    from local.synthetic import generate
 
     service = _service()
     catalog = bundled_catalog()

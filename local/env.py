@@ -1,6 +1,7 @@
 """The environment of the local stack: the same variables a user sets to point costopt at a real
-account (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, region, table names, topic and queue), set
-BEFORE any costopt module is imported (PynamoDB and Powertools read them at import time)."""
+account (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, region, table names, topic and queue) plus the
+source plugin the demo's services use (COSTOPT_SOURCE_PLUGINS=local.synthetic), set BEFORE any costopt
+module is imported (PynamoDB and Powertools read them at import time)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ REGION = "us-east-1"
 ALERT_TOPIC_NAME = "costopt-alerts"
 RECOMPUTE_QUEUE_NAME = "costopt-recompute"
 ACTUATION_QUEUE_NAME = "costopt-actuation"
+# The sources the local stack adds to the product, named the way a deployment would name a plugin layer's.
+SOURCE_PLUGINS_VAR, SOURCE_PLUGINS = "COSTOPT_SOURCE_PLUGINS", "local.synthetic"
 
 
 def port_from_env(name: str) -> int | None:
@@ -86,6 +89,7 @@ def configure(dynamodb_url: str, sandbox_url: str) -> dict[str, str]:
         "ACTUATION_QUEUE_URL": actuation_queue_url(sandbox_url),
         "EVENT_BUS_NAME": "default",
         "COSTOPT_STAGE": "local",
+        SOURCE_PLUGINS_VAR: SOURCE_PLUGINS,
     }
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)

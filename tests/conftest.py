@@ -23,6 +23,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "costopt")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
+# The synthetic telemetry/billing source is a plugin of the local stack (local/synthetic.py), not of the product.
+os.environ.setdefault("COSTOPT_SOURCE_PLUGINS", "local.synthetic")
 
 
 @pytest.fixture

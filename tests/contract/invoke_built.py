@@ -2,7 +2,8 @@
 
 Started by test_build.py as ``python -I -S invoke_built.py <config.json>``: no site-packages, no
 PYTHONPATH, no repo on ``sys.path``. The path is then, in order: the built function's directory
-(``/var/task``), the built layer's ``python`` dir (``/opt/python``), the standard library, and
+(``/var/task``), the built layer's ``python`` dir (``/opt/python``), a plugin layer's (the synthetic
+source the sample events name, ``COSTOPT_SOURCE_PLUGINS``), the standard library, and
 last the dev environment's site-packages, which stands in for the Lambda runtime (boto3) and
 carries moto for the mock. Once moto is up, any other top-level import that would come from that
 last entry is refused with ModuleNotFoundError, exactly as in Lambda where it does not exist:
@@ -79,7 +80,7 @@ class OutsideLayerBlocker(importlib.abc.MetaPathFinder):
 def main() -> int:
     with open(sys.argv[1]) as fh:
         cfg = json.load(fh)
-    sys.path[:0] = [cfg["function_dir"], cfg["layer_python"]]
+    sys.path[:0] = [cfg["function_dir"], cfg["layer_python"], *filter(None, [cfg.get("plugin_python")])]
     sys.path.extend(cfg["site_packages"])
     os.environ.update(cfg["env"])
 

@@ -281,6 +281,13 @@ def _invoke(name: str, build: Path, tmp_path: Path) -> dict[str, Any]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "COSTOPT_CLOCK_AT": os.environ["COSTOPT_CLOCK_AT"],  # the session's pinned clock (tests/conftest.py)
     })
+    # The sample events use the synthetic source, a plugin of the local stack that the layer does not ship:
+    # the runner adds it as a deployment would, a second layer (just local/synthetic.py) it names in the env.
+    plugin = tmp_path / "plugin-layer"
+    (plugin / "local").mkdir(parents=True)
+    (plugin / "local" / "__init__.py").write_text('"""The synthetic source plugin, alone."""\n')
+    shutil.copy(ROOT / "local" / "synthetic.py", plugin / "local" / "synthetic.py")
+    env["COSTOPT_SOURCE_PLUGINS"] = "local.synthetic"
     seed = None
     if name != "services":  # services creates its own service with its PUT event
         seed = {"service_id": "checkout-api", "body": json.loads(load_event(EVENTS / "services-put.json")["body"])}
@@ -288,6 +295,7 @@ def _invoke(name: str, build: Path, tmp_path: Path) -> dict[str, Any]:
         "function": name,
         "function_dir": str(build / logical_id),
         "layer_python": str(build / "CoreLayer" / "python"),
+        "plugin_python": str(plugin),
         "site_packages": site.getsitepackages(),
         "env": env, "queues": queues, "topics": topics,
         "tables": table_definitions(tpl),

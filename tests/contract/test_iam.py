@@ -240,7 +240,7 @@ def test_undeployed_modules_are_imported_by_no_product_module() -> None:
 
 # Where AWS clients come from: a module using one of these, or boto3 / Powertools parameters directly, calls AWS
 # (costopt.pricing.price_list calls the client regions.pricing_client() hands it: its scenario proves it).
-CLIENT_FACTORIES = {"costopt.actuators.base": "client", "costopt.connectors.retry": "boto_client",
+CLIENT_FACTORIES = {"costopt.actuators.aws": "client", "costopt.connectors.retry": "boto_client",
                     "costopt.pricing.regions": "pricing_client"}
 
 

@@ -302,9 +302,12 @@ def test_recompute_schedule_regenerates_recommendations(api: Api, aws: str, monk
     first = {r["recommendation_id"] for r in recommend(api)["recommendations"]}
     assert first
 
-    # no queue configured (tests, benchmarks): the schedule processes the fan-out in process
+    # no queue configured (tests, benchmarks): local's fan-out processes the schedule's batches in process
+    from costopt import clock
+    from local.fanout import fan_out_in_process
+
     monkeypatch.setattr(settings, "recompute_queue_url", None)
-    out = run_schedule("recompute")
+    out = fan_out_in_process(clock.event_time(scheduler_event("recompute"))).model_dump(mode="json")
     assert out["mode"] == "in_process" and out["services"] == 1 and out["messages"] == 1, out
     assert out["failed"] == []
     status, page, _ = api("GET", f"/v1/recommendations/{SERVICE_ID}")

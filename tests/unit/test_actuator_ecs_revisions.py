@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from costopt.actuators.base import ActuationFailed, client
+from costopt.actuators.aws import ActuationFailed, client
 from costopt.actuators.ecs_service import MANAGED_TAG, MAX_TAGS, revision_tags
 from costopt.actuators.registry import actuator_for
 from tests.unit.test_actuator_support import NOW, REGION, make_service

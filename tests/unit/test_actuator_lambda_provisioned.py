@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
-from costopt.actuators.base import client
+from costopt.actuators.aws import client
 from costopt.actuators.registry import actuator_for
 from costopt.errors import Unprocessable
 from tests.unit.test_actuator_support import NOW, REGION, make_service

@@ -407,7 +407,7 @@ def test_a_package_over_the_direct_upload_limit_or_not_matching_its_sha_is_refus
 
 
 def test_the_architecture_switch_uploads_the_bytes_it_read_with_their_revision(lambda_code, monkeypatch):
-    from costopt.actuators.base import client
+    from costopt.actuators.aws import client
 
     name = lambda_function("pf-upload")
     service, act = lambda_service(name), lambda_code

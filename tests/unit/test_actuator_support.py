@@ -181,7 +181,7 @@ def ec2_instance(instance_type: str = "m5.xlarge", image_id: str = X86_AMI, az: 
 def describe_instances_adds(instance_id: str, **fields: Any) -> Iterator[None]:
     """DescribeInstances of ``instance_id`` through costopt's client also returns ``fields`` (AWS returns
     e.g. ``EnaSupport: true`` for an instance with ENA enabled; moto never does); a None field is left out."""
-    from costopt.actuators.base import client
+    from costopt.actuators.aws import client
 
     def add(parsed: dict[str, Any], **_: Any) -> None:
         for reservation in parsed.get("Reservations", []):

@@ -249,10 +249,10 @@ def demo_with_history(tables: Any, lambda_context: Any) -> str:
     """The demo service with three days of synthetic telemetry folded in, so simulate and recommend compute."""
     from datetime import timedelta
 
-    from costopt.connectors.synthetic import generate
     from costopt.domain.service import ServicePut
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate
 
     spec = {**SPEC, "resources": _resources(), "telemetry": {
         "source": "synthetic", "period_s": 900,
@@ -577,7 +577,7 @@ def _query_params(route: RouteDef) -> set[str]:
 def test_next_token_of_another_list_or_forged_is_a_400(demo: Demo, lambda_context: Any) -> None:
     """Tokens signed with the key (which a deploy may leave at its public default) but holding
     keys DynamoDB rejects, and real tokens of one list replayed on another, are 400s."""
-    from costopt.http import PageToken
+    from costopt.store.paging import PageToken
     from tests.unit.test_actuator_support import register
 
     for n in range(3):  # a second page everywhere: more services, recommendations

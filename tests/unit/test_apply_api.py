@@ -193,7 +193,7 @@ def test_another_change_in_progress_is_409_and_a_stale_lock_is_taken_over(apply_
 
 
 def test_actuator_failing_half_way_restores_and_records_failed(apply_call, lambda_rec, monkeypatch):
-    from costopt.actuators.base import client
+    from costopt.actuators.aws import client
 
     lam = client("lambda", REGION)
     real_get_waiter = lam.get_waiter
@@ -236,7 +236,7 @@ def test_actuator_failing_half_way_restores_and_records_failed(apply_call, lambd
 def test_ec2_modify_failure_starts_the_instance_again(apply_call, tables, monkeypatch, run_actuations):
     from botocore.exceptions import ClientError
 
-    from costopt.actuators.base import client
+    from costopt.actuators.aws import client
 
     instance = ec2_instance("m5.xlarge")
     register("batch", [{"resource_id": "box", "kind": "ec2_instance", "instance_id": instance,

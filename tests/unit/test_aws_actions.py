@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from costopt.actuators.base import client
+from costopt.actuators.aws import client
 from costopt.actuators.registry import actuator_for
 from costopt.config import settings
 from tests.aws_actions import AwsCallRecorder, declared_actions, iam_actions

@@ -389,9 +389,9 @@ def _month_days(year: int, month: int) -> list[datetime]:
 def test_the_demo_over_budget_service_shows_it_on_every_day_of_the_month(year: int, month: int) -> None:
     """README: nightly-batch (~$145/month) costs more than its $100 budget. On every day (the 1st included, when no
     day of the month is billed yet) its FORECASTED 100% threshold is crossed and it is at risk or over."""
-    from costopt.connectors.synthetic import generate_costs
     from costopt.domain.service import Service, SyntheticProfile
     from local import demo
+    from local.synthetic import generate_costs
 
     spec = demo.demo_spec("nightly-batch")
     for res in spec["resources"]:

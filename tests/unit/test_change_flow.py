@@ -12,7 +12,7 @@ import pytest
 
 from costopt import clock
 from costopt.config import settings
-from costopt.jobs import change_flow
+from costopt.jobs import change_flow, change_recovery
 from costopt.store.changes import ChangeRepository, lock_holder
 from costopt.store.recommendations import RecommendationRepository
 from costopt.store.services import ServiceRepository
@@ -102,10 +102,10 @@ def test_the_sweep_hands_an_idle_change_back_to_the_worker(call, resize, run_act
     instance, rec = resize
     _, accepted = call("POST", "/v1/config/apply", body=body_of(rec))
     assert drop_actuation_messages() == 1  # the message is lost
-    assert change_flow.recover("batch", clock.now() + timedelta(minutes=5)) is False  # not idle long enough
+    assert change_recovery.recover("batch", clock.now() + timedelta(minutes=5)) is False  # not idle long enough
     assert run_actuations() == []
     later = clock.now() + timedelta(seconds=settings.change_lock_stale_s + 1)
-    assert change_flow.recover("batch", later) is False  # handed back, still in progress
+    assert change_recovery.recover("batch", later) is False  # handed back, still in progress
     assert steps(accepted["change_id"])[-1] == "requeued"
     [report] = run_actuations()
     assert report["batchItemFailures"] == [] and instance_state(instance) == ("m5.large", "running")
@@ -135,7 +135,7 @@ def test_an_instance_left_stopped_needs_attention(call, resize, run_actuations, 
     ChangeRepository().transition("batch", accepted["change_id"], from_statuses=["IN_PROGRESS"],
                                   to_status="IN_PROGRESS", attempts=settings.actuation_max_attempts)
     boto3.client("ec2", region_name=REGION).stop_instances(InstanceIds=[instance])  # the worker died here
-    change_flow.recover("batch", clock.now() + timedelta(seconds=settings.change_lock_stale_s + 1))
+    change_recovery.recover("batch", clock.now() + timedelta(seconds=settings.change_lock_stale_s + 1))
     change = ChangeRepository().get("batch", accepted["change_id"])
     assert change.status == "NEEDS_ATTENTION" and "it was running" in change.error
     assert change.live == {"instance_type": "m5.xlarge"} and [a.change_id for a in alerts] == [change.change_id]
@@ -178,7 +178,7 @@ def test_a_rollback_interrupted_after_the_actuator_ends_rolled_back(call, tables
         with pytest.raises(Killed):
             call("POST", f"/v1/config/rollback/checkout/{rec.recommendation_id}")
     assert RecommendationRepository().get("checkout", rec.recommendation_id).status == "SUCCEEDED"
-    assert change_flow.recover("checkout", clock.now() + timedelta(seconds=settings.change_lock_stale_s + 1))
+    assert change_recovery.recover("checkout", clock.now() + timedelta(seconds=settings.change_lock_stale_s + 1))
     newest = ChangeRepository().history("checkout")[0][0]
     assert (newest.type, newest.status) == ("ROLLBACK", "SUCCEEDED")
     assert RecommendationRepository().get("checkout", rec.recommendation_id).status == "ROLLED_BACK"

@@ -12,9 +12,9 @@ from costopt.connectors import base
 from costopt.connectors.base import METRICS_BY_KIND, TelemetrySource, served_kinds, serves, sources_serving
 from costopt.connectors.cloudwatch import CloudWatchTelemetry, queries_for, to_series
 from costopt.connectors.prometheus import DEFAULT_QUERIES, PrometheusTelemetry
-from costopt.connectors.synthetic import SyntheticTelemetry, generate
 from costopt.domain.observation import Metric
 from costopt.domain.service import Service
+from local.synthetic import SyntheticTelemetry, generate
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -91,3 +91,52 @@ def test_an_undeclared_source_is_asked_for_everything() -> None:
     finally:
         base.register_telemetry("synthetic", None)
     assert served_kinds("synthetic") is METRICS_BY_KIND
+
+
+@pytest.fixture
+def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployed function: no COSTOPT_SOURCE_PLUGINS, so only the sources the package ships."""
+    monkeypatch.setattr(base, "_plugins", {})
+    monkeypatch.setattr(base, "_instances", {})
+
+
+def test_the_synthetic_source_is_a_plugin_the_package_does_not_ship(no_plugins: None) -> None:
+    assert base.telemetry_sources() == ["cloudwatch", "prometheus"]
+    assert base.billing_sources() == ["cost_explorer", "focus_csv", "http"]
+    with pytest.raises(base.ConnectorError) as err:
+        base.source_for(service())
+    assert err.value.source == "synthetic" and not err.value.retryable
+    assert sources_serving("lambda_function") == ["cloudwatch"]
+
+
+def test_a_deployment_without_the_plugin_refuses_a_synthetic_service_with_422(
+        no_plugins: None, tables: Any, lambda_context: Any) -> None:
+    import json
+
+    from functions.services.app import lambda_handler
+    from local.events import http_event
+
+    body = {"name": "Shop", "team": "shop", "resources": [
+        {"resource_id": "fn", "kind": "lambda_function", "function_name": "shop", "config": {"memory_mb": 512}}],
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}
+    resp = lambda_handler(http_event("PUT", "/v1/services/shop", body=body), lambda_context)
+    assert resp["statusCode"] == 422 and resp["headers"]["Content-Type"] == "application/problem+json"
+    problem = json.loads(resp["body"])
+    assert problem["status"] == 422 and problem["source"] == "synthetic"
+    assert [e["loc"] for e in problem["errors"]] == [["body", "telemetry", "source"], ["body", "billing", "source"]]
+    assert "not available in this deployment (available: cloudwatch, prometheus)" in problem["errors"][0]["msg"]
+    cloudwatch = {**body, "telemetry": {"source": "cloudwatch"}, "billing": {"source": "cost_explorer"}}
+    assert lambda_handler(http_event("PUT", "/v1/services/shop", body=cloudwatch), lambda_context)["statusCode"] == 201
+
+
+@pytest.mark.parametrize(("plugins", "expected"), [("", ["cloudwatch", "prometheus"]),
+                                                   ("local.synthetic", ["cloudwatch", "prometheus", "synthetic"])])
+def test_plugins_are_named_by_the_environment(plugins: str, expected: list[str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from costopt.connectors.base import telemetry_sources; print(','.join(telemetry_sources()))"
+    env = dict(os.environ, COSTOPT_SOURCE_PLUGINS=plugins, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().split(",") == expected

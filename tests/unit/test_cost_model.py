@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from costopt.connectors.synthetic import generate, generate_costs
 from costopt.domain.observation import Metric
 from costopt.domain.resources import (
     DynamoDbTable,
@@ -38,6 +37,7 @@ from costopt.engine.cost_model import (
 from costopt.engine.recommend import recommend
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog, ebs_monthly, lambda_billed_duration_ms, lognormal_log_sd
+from local.synthetic import generate, generate_costs
 
 CAT = bundled_catalog()
 GBS = 0.0000166667

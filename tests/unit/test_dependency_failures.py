@@ -132,10 +132,10 @@ def closed_port_url() -> str:
 def costopt_models() -> list[Any]:
     from pynamodb.models import Model
 
-    import costopt.pricing.cache
     import costopt.store.alerts
     import costopt.store.changes
     import costopt.store.observations
+    import costopt.store.price_cache
     import costopt.store.recommendations
     import costopt.store.services
     import costopt.store.simulations  # noqa: F401 - every model class registered
@@ -530,8 +530,9 @@ def test_pull_metrics_with_dynamodb_down_fails(point_dynamodb: Callable[[str], N
 
 def test_recompute_reports_the_record_failed_on_a_dependency_failure(tables: Any, lambda_context: Any,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from costopt.jobs.recompute import message_body, process_batch, sqs_record
+    from costopt.jobs.recompute import message_body, process_batch
     from costopt.store.recommendations import RecommendationRepository
+    from local.fanout import sqs_record
 
     _register("checkout", "orders")
     real = RecommendationRepository.replace_active
@@ -551,7 +552,8 @@ def test_recompute_with_dynamodb_down_fails_the_whole_batch(point_dynamodb: Call
                                                             lambda_context: Any) -> None:
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-    from costopt.jobs.recompute import message_body, process_batch, sqs_record
+    from costopt.jobs.recompute import message_body, process_batch
+    from local.fanout import sqs_record
 
     point_dynamodb(closed_port_url())
     event = {"Records": [sqs_record(message_body(sid, "run", NOW), f"m{i}")

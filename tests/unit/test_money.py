@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costopt import clock
-from costopt.connectors.synthetic import generate
 from costopt.domain.money import round_usd, savings
 from costopt.domain.service import Service
 from costopt.engine.recommend import priority_of, recommend, unconfirmed_assumptions
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
 from local import demo
+from local.synthetic import generate
 from tests.unit.demo_fixtures import demo_service
 
 CATALOG = bundled_catalog()

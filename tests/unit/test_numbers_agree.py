@@ -11,17 +11,18 @@ from datetime import date, timedelta
 import pytest
 
 from costopt import clock
-from costopt.connectors.synthetic import generate, generate_costs
 from costopt.domain.common import HOURS_PER_MONTH
 from costopt.domain.simulation import Scenario
 from costopt.engine.budget import days_in_month, forecast_month
 from costopt.engine.cost_model import cost_inputs, usage_stats
 from costopt.engine.recommend import RecommendationResult, recommend
-from costopt.engine.simulation import history_from_usage, simulate
-from costopt.engine.simulation_templates import build_plan
+from costopt.engine.simulation.build import build_plan
+from costopt.engine.simulation.history import history_from_usage
+from costopt.engine.simulation.run import simulate
 from costopt.observe.usage import ServiceUsage, usage_from_series
 from costopt.pricing import bundled_catalog
 from local import demo
+from local.synthetic import generate, generate_costs
 from tests.unit.demo_fixtures import demo_service
 
 CAT = bundled_catalog()

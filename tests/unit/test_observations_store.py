@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from costopt.connectors.synthetic import generate, generate_costs
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.service import Service
-from costopt.observe.usage import load_usage, usage_from_series
+from costopt.jobs.usage import load_usage
+from costopt.observe.usage import usage_from_series
 from costopt.store.observations import DayItem, ObservationRepository, observation_pk
+from local.synthetic import generate, generate_costs
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday
 

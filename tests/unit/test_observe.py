@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import random
+import zlib
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -104,6 +108,43 @@ def test_encoding_round_trips_exactly_and_is_small() -> None:
     assert back.max == 1e6 and back.count == s.count + 1
     empty = MetricSummary.decode(MetricSummary().encode())
     assert empty.count == 0 and empty.quantile(0.5) is None
+
+
+FORMAT_V1 = Path(__file__).resolve().parents[1] / "fixtures" / "sketch" / "format_v1.json"
+
+
+@pytest.mark.parametrize("name", sorted(json.loads(FORMAT_V1.read_text())))
+def test_items_stored_by_the_ddsketch_codec_decode_to_the_same_quantiles(name: str) -> None:
+    """Encoded by the codec that wrote DDSketch's internals (tests/fixtures/sketch/make_format_v1.py)."""
+    case = json.loads(FORMAT_V1.read_text())[name]
+    data = base64.b64decode(case["encoded"])
+    s = MetricSummary.decode(data)
+    assert {str(q): s.quantile(float(q)) for q in case["quantiles"]} == case["quantiles"]
+    assert {k: {str(b): c for b, c in d.items()} for k, d in s.bins().items()} == case["bins"]
+    assert s.to_json() == json.loads(zlib.decompress(data))
+    assert MetricSummary.decode(s.encode()) == s
+
+
+def test_quantiles_are_ddsketchs() -> None:
+    from ddsketch import DDSketch
+
+    rng = random.Random(5)
+    values = [rng.gauss(0, 30) for _ in range(400)] + [0.0] * 9 + [rng.lognormvariate(3, 2) for _ in range(400)]
+    reference, s = DDSketch(0.01), MetricSummary()
+    for v in values:
+        reference.add(v)
+    s.extend(values[:300])
+    s.merge(MetricSummary.merged([_summary_of(values[300:600]), _summary_of(values[600:])]))
+    for q in [i / 200 for i in range(201)]:
+        expected = min(max(reference.get_quantile_value(q), min(values)), max(values))
+        assert s.quantile(q) == expected, q
+
+
+def _summary_of(values: list[float]) -> MetricSummary:
+    out = MetricSummary()
+    for v in values:
+        out.add(v)
+    return out
 
 
 def test_day_fold_skips_hours_already_folded() -> None:

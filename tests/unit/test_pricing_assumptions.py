@@ -11,16 +11,15 @@ from typing import Any
 import pytest
 
 from costopt import clock
-from costopt.connectors.synthetic import generate
 from costopt.domain.service import Service
-from costopt.engine.recommend import recommend
-from costopt.engine.recommenders import Context
-from costopt.engine.recommenders.ecs import recommend_ecs
-from costopt.engine.recommenders.generic import recommend_generic
+from costopt.engine.recommend import Context, recommend
+from costopt.engine.recommend.ecs import recommend_ecs
+from costopt.engine.recommend.generic import recommend_generic
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import FARGATE_SPOT_DISCOUNT, GENERIC_UNIT_PRICE_ESTIMATE, bundled_catalog, fargate_monthly
 from costopt.pricing.catalog import Assumption
 from local.events import http_event
+from local.synthetic import generate
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 CATALOG = bundled_catalog()

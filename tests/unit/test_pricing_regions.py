@@ -22,13 +22,13 @@ from costopt.pricing import (
     lambda_cost,
     round_usd,
 )
-from costopt.pricing import cache as pricing_cache
 from costopt.pricing.price_list import (
     PriceListError,
     fetch_region_catalog,
     normalize_usage_type,
     parse_price_item,
 )
+from costopt.store import price_cache as pricing_cache
 
 REGION = "eu-west-2"
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

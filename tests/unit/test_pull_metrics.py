@@ -19,13 +19,13 @@ from costopt.connectors.base import (
     register_billing,
     register_telemetry,
 )
-from costopt.connectors.synthetic import SyntheticTelemetry
 from costopt.domain.observation import Metric, Series
 from costopt.domain.service import Service, ServicePut
 from costopt.errors import ConnectorError
 from costopt.jobs.pull_metrics import pull_billing, run
 from costopt.store.observations import ObservationRepository
 from costopt.store.services import ServiceRepository
+from local.synthetic import SyntheticTelemetry
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -11,12 +11,12 @@ import pytest
 
 from costopt.connectors.base import TELEMETRY, register_telemetry
 from costopt.connectors.prometheus import PrometheusTelemetry
-from costopt.connectors.synthetic import SyntheticTelemetry, generate
 from costopt.domain.observation import Metric, Series
 from costopt.domain.service import Service, ServicePut
 from costopt.jobs.pull_metrics import MAX_CATCHUP, DataGap, NoData, run
 from costopt.store.observations import ObservationRepository
 from costopt.store.services import ServiceRepository
+from local.synthetic import SyntheticTelemetry, generate
 
 H = timedelta(hours=1)
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)

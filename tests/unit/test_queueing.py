@@ -15,13 +15,15 @@ from costopt.engine.queueing import (
     ServiceTime,
     erlang_b,
     erlang_c,
-    erlang_c_array,
-    erlang_c_fast,
     response_time_quantile,
-    response_time_quantiles_array,
     response_time_survival,
-    response_time_survival_array,
     wait_model,
+)
+from costopt.engine.queueing.erlang_array import erlang_c_array, erlang_c_fast
+from costopt.engine.queueing.response_array import (
+    response_time_quantiles_array,
+    response_time_survival_array,
+    solve_quantiles_array,
 )
 from tests.unit.mmc_reference import erlang_c_sum, mmc_response_quantile, mmc_response_survival
 
@@ -183,8 +185,9 @@ def test_vectorised_quantiles_match_scalar(svc):
     servers = np.array([1, 2, 4, 8, 16, 4, 3, 0, 2])
     rho = np.array([0.3, 0.5, 0.7, 0.85, 0.95, 0.0, 0.99, 0.5, 1.2])
     lam = rho * np.maximum(servers, 1) / svc.mean_s
-    for fast, rel in ((False, 1e-7), (True, 1e-3)):
-        got = response_time_quantiles_array(servers, lam, svc, (0.95, 0.99), fast=fast)
+    for solve, rel in ((solve_quantiles_array, 1e-7), (response_time_quantiles_array, 1e-3)):
+        fast = solve is response_time_quantiles_array
+        got = solve(servers, lam, svc, (0.95, 0.99))
         for qi, q in enumerate((0.95, 0.99)):
             for i in range(servers.size):
                 want = response_time_quantile(q, int(servers[i]), float(lam[i]), svc)
@@ -199,7 +202,7 @@ def test_vectorised_survival_matches_scalar(svc):
     t = np.array([0.5, 1.0, 2.0, 5.0, 12.0, 40.0])
     servers = np.array([1, 2, 4, 8, 16, 4])
     lam = np.array([0.5, 1.4, 2.8, 6.8, 15.2, 3.8])
-    got = response_time_survival_array(t, servers, lam, svc, fast=False)
+    got = response_time_survival_array(t, servers, lam, svc)
     for i in range(t.size):
         assert got[i] == pytest.approx(response_time_survival(float(t[i]), int(servers[i]), float(lam[i]), svc),
                                        rel=1e-6, abs=1e-12)

@@ -39,10 +39,10 @@ def call(tables, lambda_context):
 
 @pytest.fixture
 def shop(tables):
-    from costopt.connectors.synthetic import generate
     from costopt.domain.service import ServicePut
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate
 
     service, _ = ServiceRepository().put("shop", ServicePut.model_validate(SPEC))
     now = clock.now().replace(minute=0, second=0, microsecond=0)

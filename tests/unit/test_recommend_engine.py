@@ -1,4 +1,4 @@
-"""The pure recommendation engine on synthetic telemetry (costopt.connectors.synthetic) and on
+"""The pure recommendation engine on synthetic telemetry (local.synthetic) and on
 hand-built series, priced with the bundled us-east-1 catalog."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from costopt.connectors.synthetic import generate
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.service import Service
 from costopt.engine.cost_model import cpu_share_single as cpu_share
@@ -19,6 +18,7 @@ from costopt.engine.recommend import priority_of, recommend
 from costopt.engine.sla import hold_probability
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
+from local.synthetic import generate
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 CATALOG = bundled_catalog()
@@ -268,6 +268,17 @@ def test_idle_instance_is_stopped_never_auto_applied():
     assert idle.monthly_cost_proposed_usd == 0 and idle.monthly_cost_current_usd == pytest.approx(0.384 * 730, abs=0.01)
 
 
+def test_idle_table_gets_the_idle_option_alone():
+    """No reads or writes: delete it (after a backup), and nothing else -- not a capacity-mode switch too."""
+    svc = make_service({"tbl": RESOURCES["tbl"]}, sla={})
+    start = NOW - timedelta(days=3)
+    series = [Series(resource_id="tbl", metric=m, points=_points(start, 72, 0.0))
+              for m in (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU)]
+    result = run(svc, days=3, series=series)
+    assert [(r.action, r.proposed) for r in by(result, "tbl")] == [("idle_delete", {"state": "deleted"})]
+    assert [r.action for r in result.rejected if r.resource_id == "tbl"] == []
+
+
 def test_insufficient_data_gives_no_recommendation():
     svc = make_service({"web": RESOURCES["web"], "vm": RESOURCES["vm"]})
     start = NOW - timedelta(hours=20)
@@ -306,7 +317,7 @@ def test_min_savings_policy_filters_small_options():
 
 
 def test_lambda_cpu_fraction_and_mean_duration_from_billing():
-    from costopt.connectors.synthetic import generate_costs
+    from local.synthetic import generate_costs
 
     svc = make_service({"fn": RESOURCES["fn"]})  # synthetic defaults: 40 ms CPU + 30 ms I/O per request
     series = generate(svc, NOW - timedelta(days=3), NOW) + generate_costs(svc, NOW - timedelta(days=3), NOW)

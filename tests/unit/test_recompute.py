@@ -30,9 +30,9 @@ def lambda_spec(function_name: str, memory_mb: int = 3008, auto_apply: str = "of
 
 def put(service_id: str, spec: dict, days: int = 4) -> None:
     """Register the service and fold `days` of its synthetic telemetry and billing."""
-    from costopt.connectors.synthetic import generate, generate_costs
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate, generate_costs
 
     service, _ = ServiceRepository().put(service_id, ServicePut.model_validate(spec), now=NOW - timedelta(days=10))
     start = (NOW - timedelta(days=days)).replace(hour=0)
@@ -50,7 +50,8 @@ def corrupt(service_id: str) -> None:
 
 
 def test_batch_with_one_failing_service_reports_only_that_one(tables, lambda_context):
-    from costopt.jobs.recompute import message_body, process_batch, sqs_record
+    from costopt.jobs.recompute import message_body, process_batch
+    from local.fanout import sqs_record
 
     put("good-one", lambda_spec("good-one"))
     corrupt("bad-one")
@@ -67,12 +68,12 @@ def test_batch_with_one_failing_service_reports_only_that_one(tables, lambda_con
 
 
 def test_fan_out_in_process_uses_the_batch_path(tables, lambda_context):
-    from costopt.jobs.recompute import fan_out
+    from local.fanout import fan_out_in_process
 
     for i in range(12):
         put(f"svc-{i:02d}", lambda_spec(f"fn-{i:02d}"), days=2)
     corrupt("svc-zz")
-    report = fan_out(NOW, context=lambda_context)
+    report = fan_out_in_process(NOW, context=lambda_context)
     assert report.mode == "in_process"
     assert (report.services, report.messages, report.send_calls) == (13, 13, 2)
     assert report.failed == ["svc-zz"]

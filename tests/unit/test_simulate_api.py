@@ -44,10 +44,10 @@ def call(tables, lambda_context):
 
 
 def _register(spec: dict[str, Any], service_id: str = SERVICE_ID, history: bool = True) -> Any:
-    from costopt.connectors.synthetic import generate
     from costopt.domain.service import ServicePut
     from costopt.store.observations import ObservationRepository
     from costopt.store.services import ServiceRepository
+    from local.synthetic import generate
 
     now = clock.now()
     service, _ = ServiceRepository().put(service_id, ServicePut.model_validate(spec), now=now)
@@ -234,7 +234,7 @@ def test_functions_that_do_not_simulate_never_import_numpy() -> None:
     root = Path(__file__).resolve().parents[2]
     code = (
         "import sys; import functions.services.app as s; import costopt.api.simulate, costopt.jobs.simulate, "
-        "costopt.engine.simulation_templates, costopt.store.simulations; "
+        "costopt.engine.simulation.templates, costopt.engine.simulation.build, costopt.store.simulations; "
         "s.app.include_router(costopt.api.simulate.router); "
         "from costopt.api.openapi import openapi_document; openapi_document(); "
         "print('numpy' in sys.modules)"

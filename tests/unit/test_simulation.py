@@ -11,23 +11,24 @@ from typing import Any
 import numpy as np
 import pytest
 
-from costopt.connectors.synthetic import generate
 from costopt.domain.money import round_usd as usd
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import Evidence, Recommendation, SlaVerdict
 from costopt.domain.service import Service
 from costopt.domain.simulation import Scenario
-from costopt.engine.simulation import (
+from costopt.engine.simulation.build import build_plan
+from costopt.engine.simulation.history import (
     History,
     InsufficientHistory,
     history_from_hourly,
     history_from_usage,
-    simulate,
 )
-from costopt.engine.simulation_templates import TEMPLATES, build_plan, template_catalog
+from costopt.engine.simulation.run import simulate
+from costopt.engine.simulation.templates import TEMPLATES, template_catalog
 from costopt.errors import Unprocessable
 from costopt.observe.usage import usage_from_series
 from costopt.pricing import bundled_catalog
+from local.synthetic import generate
 from tests.unit.mmc_reference import mmc_response_quantile
 
 CATALOG = bundled_catalog()
@@ -444,3 +445,22 @@ def test_weekend_days_draw_only_from_observed_weekends() -> None:
     assert cost.p10 == cost.p90
     per_request = LAMBDA_REQUEST + (0.1 + INIT_DEFAULT_S) * 1.0 * LAMBDA_X86_GBS
     assert cost.p50 == usd((5 * 1000 + 2 * 100) * 24 * per_request * HOURS_PER_MONTH / (7 * 24))
+
+
+def test_ebs_limits_are_the_aws_published_ones():
+    # docs.aws.amazon.com/ebs/latest/userguide/ebs-volume-types.html
+    from costopt.domain.ebs import ebs_limits
+    from costopt.domain.resources import EbsConfig
+
+    def limits(**cfg: Any) -> tuple[float, float]:
+        return ebs_limits(EbsConfig.model_validate(cfg))
+
+    assert limits(volume_type="gp3", size_gb=100) == (3000.0, 125.0)
+    assert limits(volume_type="gp3", size_gb=100, iops=6000, throughput_mbps=500) == (6000.0, 500.0)
+    assert limits(volume_type="gp2", size_gb=100) == (3000.0, 128.0)  # bursts: 300 baseline under 1,000 GiB
+    assert limits(volume_type="gp2", size_gb=2000) == (6000.0, 250.0)
+    assert limits(volume_type="gp2", size_gb=16000) == (16000.0, 250.0)
+    assert limits(volume_type="io1", size_gb=100, iops=2000) == (2000.0, pytest.approx(512.0))
+    assert limits(volume_type="io2", size_gb=1000, iops=50000) == (50000.0, 1000.0)
+    assert limits(volume_type="st1", size_gb=1000) == (500.0, 500.0)
+    assert limits(volume_type="sc1", size_gb=1000) == (250.0, 250.0)

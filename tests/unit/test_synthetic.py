@@ -16,19 +16,19 @@ import pytest
 
 from costopt.connectors import base
 from costopt.connectors.base import BillingSource, TelemetrySource, billing_for, source_for
-from costopt.connectors.synthetic import (
-    SyntheticBilling,
-    SyntheticTelemetry,
-    data_origin,
-    generate,
-    generate_costs,
-)
 from costopt.domain.observation import Metric, Series
 from costopt.domain.service import Service
 from costopt.errors import ConnectorError
 from costopt.pricing.catalog import bundled_catalog
 from costopt.pricing.costs import fargate_hourly
 from costopt.pricing.costs import lambda_cost as price_lambda
+from local.synthetic import (
+    SyntheticBilling,
+    SyntheticTelemetry,
+    data_origin,
+    generate,
+    generate_costs,
+)
 
 CREATED = datetime(2026, 3, 16, tzinfo=UTC)  # a Monday
 MON = datetime(2026, 3, 9, tzinfo=UTC)       # the Monday before
@@ -80,7 +80,7 @@ def test_values_do_not_depend_on_pythons_hash_seed() -> None:
     code = (
         "import hashlib, json; from datetime import UTC, datetime, timedelta;"
         "from tests.unit.test_synthetic import make_service, by_key, MON;"
-        "from costopt.connectors.synthetic import generate;"
+        "from local.synthetic import generate;"
         "s = by_key(generate(make_service(), MON, MON + timedelta(hours=2)));"
         "print(hashlib.sha256(json.dumps(sorted((k, [(t.isoformat(), v) for t, v in p]) "
         "for k, p in s.items())).encode()).hexdigest())"

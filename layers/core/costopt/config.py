@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
 
     # Connectors
+    source_plugins: str = Field(
+        default="", validation_alias="COSTOPT_SOURCE_PLUGINS",
+        description="Modules (comma-separated) that add telemetry/billing sources when imported, e.g. "
+                    "local.synthetic (the local stack and tests); unset = only the sources this package ships")
     prometheus_url: str | None = Field(default=None, validation_alias="PROMETHEUS_URL")
     billing_api_url: str | None = Field(default=None, validation_alias="BILLING_API_URL")
     billing_api_key_secret: str | None = Field(default=None, validation_alias="BILLING_API_KEY_SECRET")

@@ -7,15 +7,12 @@
 - Routes declare the scope they need with ``security=READ | WRITE | OPERATE``; the same
   value documents the route in OpenAPI and is enforced here against the claims API
   Gateway's JWT authorizer passes in ``requestContext.authorizer.jwt``.
-- ``PageToken`` encodes DynamoDB ``LastEvaluatedKey`` as an opaque, tamper-evident token.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import math
 from dataclasses import dataclass
@@ -32,7 +29,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from costopt.config import settings
 from costopt.dependency import DependencyFailure, dependency_failure
 from costopt.errors import (
     PROBLEM_BASE,
@@ -330,65 +326,3 @@ def make_resolver() -> CostoptResolver:
         return problem_from(CostoptError("an unexpected error occurred; it has been logged"))
 
     return app
-
-
-# --------------------------------------------------------------------------- pagination
-
-
-class PageToken:
-    """Opaque, HMAC-signed pagination token around a DynamoDB LastEvaluatedKey.
-
-    ``scope`` names the list a token belongs to (e.g. ``"changes:checkout"``); it is part of the
-    signature, so a token of one list handed to another is a 400, never a DynamoDB error."""
-
-    MAX_ATTRIBUTES = 4  # table hash + range, index hash + range
-
-    @staticmethod
-    def _sign(payload: bytes, scope: str = "") -> str:
-        message = payload if not scope else scope.encode() + b"\x00" + payload
-        mac = hmac.new(settings.pagination_secret.encode(), message, hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-    @classmethod
-    def encode(cls, key: dict[str, Any] | None, scope: str = "") -> str | None:
-        if not key:
-            return None
-        payload = json.dumps(key, separators=(",", ":"), sort_keys=True, default=str).encode()
-        body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-        return f"{body}.{cls._sign(payload, scope)}"
-
-    @classmethod
-    def _is_start_key(cls, key: Any) -> bool:
-        """A LastEvaluatedKey: 1-4 attributes, each a single S/N/B string value."""
-        if not isinstance(key, dict) or not 1 <= len(key) <= cls.MAX_ATTRIBUTES:
-            return False
-        for name, value in key.items():
-            if not (isinstance(name, str) and name and isinstance(value, dict) and len(value) == 1):
-                return False
-            (kind, raw), = value.items()
-            if kind not in ("S", "N", "B") or not isinstance(raw, str) or not raw:
-                return False
-            if kind == "N":
-                try:
-                    if not math.isfinite(float(raw)):
-                        return False
-                except ValueError:
-                    return False
-        return True
-
-    @classmethod
-    def decode(cls, token: str | None, scope: str = "") -> dict[str, Any] | None:
-        if not token:
-            return None
-        try:
-            body, sig = token.split(".", 1)
-            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            if not hmac.compare_digest(sig.encode(), cls._sign(payload, scope).encode()):
-                raise ValueError("bad signature")
-            key = json.loads(payload)
-            if not cls._is_start_key(key):
-                raise ValueError("not a start key")
-            return dict(key)
-        except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-            raise BadRequest("next_token is not a token this API issued for this list",
-                             errors=[{"loc": ["query", "next_token"], "msg": "invalid token"}]) from exc

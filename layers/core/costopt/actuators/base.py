@@ -1,92 +1,22 @@
-"""What every actuator shares: the interface, boto3 clients, error mapping and comparisons.
+"""The actuator interface: read the live config, check, apply and read back, roll back, compare.
 
-Clients are created once per (AWS service, region) with timeouts and bounded retries (botocore
-``standard`` mode: exponential backoff with jitter). Endpoints are not configured here: botocore
-honours ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``, so the same code talks to a local
-sandbox (moto server) and to a real account.
+How an actuator calls AWS (clients, waiters, error mapping) is ``costopt.actuators.aws``'s.
 """
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, WaiterError
-
-from costopt.config import settings
+from costopt.actuators.aws import ActuationFailed as ActuationFailed  # re-exported: what an actuation raises
 from costopt.domain.common import Model
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service
-from costopt.errors import ActuatorError, Unprocessable
 
-_clients: dict[tuple[str, str], Any] = {}
-_clients_lock = threading.Lock()
-
-# AWS error codes meaning "the live resource is not there": the caller's data is wrong, not AWS.
-NOT_FOUND_CODES = frozenset({
-    "ResourceNotFoundException", "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
-    "InvalidVolume.NotFound", "InvalidVolumeID.Malformed", "ServiceNotFoundException",
-    "ClusterNotFoundException", "ServiceNotActiveException", "TableNotFoundException",
-})
-
-
-def client(service_name: str, region: str) -> Any:
-    """A boto3 client for (service, region), created once and reused (thread-safe)."""
-    key = (service_name, region)
-    found = _clients.get(key)
-    if found is not None:
-        return found
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = boto3.client(
-                service_name, region_name=region,
-                config=Config(
-                    connect_timeout=settings.actuator_connect_timeout_s,
-                    read_timeout=settings.actuator_read_timeout_s,
-                    retries={"max_attempts": settings.actuator_max_attempts, "mode": "standard"},
-                    user_agent_extra="costopt-actuator",
-                ),
-            )
-        return _clients[key]
-
-
-def waiter_config() -> dict[str, float | int]:
-    return {"Delay": settings.actuator_wait_delay_s, "MaxAttempts": settings.actuator_wait_max_attempts}
-
-
-class ActuationFailed(ActuatorError):
-    """The change failed. ``partial`` says whether the live resource may already differ from before."""
-
-    def __init__(self, kind: str, detail: str, *, partial: bool = False) -> None:
-        super().__init__(kind, detail)
-        self.partial = partial
-        self.extra["partial"] = partial
-
-
-@contextmanager
-def aws_errors(kind: str, what: str, *, partial: bool = False) -> Iterator[None]:
-    """Turn botocore failures into typed errors: a missing resource is 422, the rest ActuationFailed."""
-    try:
-        yield
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", "ClientError"))
-        message = str(err.get("Message", "")) or str(exc)
-        if code in NOT_FOUND_CODES:
-            raise Unprocessable(f"{kind}: {what}: the live resource was not found ({code}: {message})",
-                                extra={"actuator": kind, "aws_error": code}) from exc
-        raise ActuationFailed(kind, f"{what}: {code}: {message}", partial=partial) from exc
-    except WaiterError as exc:
-        raise ActuationFailed(kind, f"{what}: gave up waiting: {exc}", partial=partial) from exc
-    except BotoCoreError as exc:
-        raise ActuationFailed(kind, f"{what}: {exc}", partial=partial) from exc
+M = TypeVar("M", bound=Model)
 
 
 @dataclass
@@ -156,6 +86,12 @@ class Actuator(ABC):
         data = config.model_dump() if isinstance(config, Model) else dict(config)
         return self.config_model.model_validate(data)
 
+    def parse_as(self, config: dict[str, Any] | Model, cls: type[M]) -> M:
+        """``parse`` typed as this kind's config class ``cls``."""
+        parsed = self.parse(config)
+        assert isinstance(parsed, cls), f"{self.kind} parses configs as {self.config_model.__name__}"
+        return parsed
+
     def differences(self, a: Model | dict[str, Any], b: Model | dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Managed fields whose values differ: {field: {"expected": a, "live": b}}."""
         pa, pb = self.parse(a), self.parse(b)
@@ -179,5 +115,7 @@ class Actuator(ABC):
             raise ActuationFailed(self.kind, f"read-back does not match the target: {diff}", partial=True)
 
 
-def region_of(service: Service, resource: Resource) -> str:
-    return resource.region or service.region
+def as_kind(resource: Resource, cls: type[M]) -> M:
+    """``resource`` typed as the actuator's resource class (the registry only hands it its own kind)."""
+    assert isinstance(resource, cls), f"not a {cls.__name__}: {type(resource).__name__}"
+    return resource

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of, waiter_config
+from costopt.actuators.aws import aws_errors, client, region_of, waiter_config
+from costopt.actuators.base import Actuation, Actuator, Progress, as_kind
 from costopt.domain.common import Model
 from costopt.domain.resources import DynamoDbConfig, DynamoDbTable, Resource, ResourceKind
 from costopt.domain.service import Service
@@ -28,10 +29,6 @@ class DynamoDbActuator(Actuator):
     config_model = DynamoDbConfig
     managed_fields = ("billing_mode", "rcu", "wcu")
 
-    def _table(self, resource: Resource) -> DynamoDbTable:
-        assert isinstance(resource, DynamoDbTable)
-        return resource
-
     def _describe(self, ddb: Any, name: str) -> dict[str, Any]:
         with aws_errors(KIND, "DescribeTable"):
             table: dict[str, Any] = ddb.describe_table(TableName=name)["Table"]
@@ -44,7 +41,7 @@ class DynamoDbActuator(Actuator):
         return DynamoDbConfig.model_validate(data)
 
     def read(self, service: Service, resource: Resource) -> Model:
-        tbl = self._table(resource)
+        tbl = as_kind(resource, DynamoDbTable)
         table = self._describe(client("dynamodb", region_of(service, tbl)), tbl.table_name)
         mode = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
         throughput = table.get("ProvisionedThroughput") or {}
@@ -54,8 +51,7 @@ class DynamoDbActuator(Actuator):
         return self.parse({**tbl.config.model_dump(), **live})
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
-        b, t = self.parse(before), self.parse(target)
-        assert isinstance(b, DynamoDbConfig) and isinstance(t, DynamoDbConfig)
+        b, t = self.parse_as(before, DynamoDbConfig), self.parse_as(target, DynamoDbConfig)
         if b.billing_mode == "PROVISIONED" and t.billing_mode == "PAY_PER_REQUEST":
             return ["AWS limits how often a table can switch to on-demand in a 24-hour window; a rollback "
                     "back to provisioned is always allowed"]
@@ -63,9 +59,8 @@ class DynamoDbActuator(Actuator):
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
-        tbl = self._table(resource)
-        t = self.parse(target)
-        assert isinstance(t, DynamoDbConfig)
+        tbl = as_kind(resource, DynamoDbTable)
+        t = self.parse_as(target, DynamoDbConfig)
         ddb = client("dynamodb", region_of(service, tbl))
         table = self._describe(ddb, tbl.table_name)
         args: dict[str, Any] = {"TableName": tbl.table_name, "BillingMode": t.billing_mode}

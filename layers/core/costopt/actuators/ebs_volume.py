@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
+from costopt.actuators.aws import ActuationFailed, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, Actuator, Progress, as_kind
 from costopt.domain.common import Model
 from costopt.domain.resources import EbsConfig, EbsVolume, Resource, ResourceKind
 from costopt.domain.service import Service
@@ -43,16 +44,12 @@ class EbsActuator(Actuator):
     config_model = EbsConfig
     managed_fields = ("volume_type", "size_gb", "iops", "throughput_mbps")
 
-    def _vol(self, resource: Resource) -> EbsVolume:
-        assert isinstance(resource, EbsVolume)
-        return resource
-
     def parse(self, config: dict[str, Any] | Model) -> Model:
         data = config.model_dump() if isinstance(config, Model) else dict(config)
         return EbsConfig.model_validate(normalized(data))
 
     def read(self, service: Service, resource: Resource) -> Model:
-        vol = self._vol(resource)
+        vol = as_kind(resource, EbsVolume)
         ec2 = client("ec2", region_of(service, vol))
         with aws_errors(KIND, "DescribeVolumes"):
             volumes = ec2.describe_volumes(VolumeIds=[vol.volume_id]).get("Volumes", [])
@@ -65,8 +62,7 @@ class EbsActuator(Actuator):
         return self.parse(merged)
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
-        b, t = self.parse(before), self.parse(target)
-        assert isinstance(b, EbsConfig) and isinstance(t, EbsConfig)
+        b, t = self.parse_as(before, EbsConfig), self.parse_as(target, EbsConfig)
         if t.size_gb < b.size_gb:
             raise Unprocessable(f"an EBS volume cannot shrink ({b.size_gb} GiB -> {t.size_gb} GiB)",
                                 extra={"actuator": KIND, "field": "size_gb"})
@@ -74,8 +70,7 @@ class EbsActuator(Actuator):
                 f"for {int(MODIFICATION_COOLDOWN.total_seconds() // 3600)} hours after it is made"]
 
     def rollback_target(self, before: Model, live: Model) -> tuple[Model, list[str]]:
-        b, lv = self.parse(before), self.parse(live)
-        assert isinstance(b, EbsConfig) and isinstance(lv, EbsConfig)
+        b, lv = self.parse_as(before, EbsConfig), self.parse_as(live, EbsConfig)
         if lv.size_gb > b.size_gb:
             return (self.parse({**b.model_dump(), "size_gb": lv.size_gb}),
                     [f"the volume keeps {lv.size_gb} GiB: EBS volumes cannot shrink back to {b.size_gb} GiB"])
@@ -83,9 +78,8 @@ class EbsActuator(Actuator):
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
-        vol = self._vol(resource)
-        b, t = self.parse(before), self.parse(target)
-        assert isinstance(b, EbsConfig) and isinstance(t, EbsConfig)
+        vol = as_kind(resource, EbsVolume)
+        b, t = self.parse_as(before, EbsConfig), self.parse_as(target, EbsConfig)
         self.check(service, resource, b, t)
         args: dict[str, Any] = {"VolumeId": vol.volume_id}
         if t.volume_type != b.volume_type:

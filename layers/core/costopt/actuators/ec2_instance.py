@@ -14,16 +14,8 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from costopt.actuators.base import (
-    Actuation,
-    ActuationFailed,
-    Actuator,
-    Progress,
-    aws_errors,
-    client,
-    region_of,
-    waiter_config,
-)
+from costopt.actuators.aws import ActuationFailed, aws_errors, client, region_of, waiter_config
+from costopt.actuators.base import Actuation, Actuator, Progress, as_kind
 from costopt.actuators.preflight import refuse
 from costopt.domain.common import Model
 from costopt.domain.resources import Ec2Config, Ec2Instance, Resource, ResourceKind
@@ -88,10 +80,6 @@ class Ec2Actuator(Actuator):
     managed_fields = ("instance_type",)
     typical_duration_s: ClassVar[float] = 300.0  # stop + start + status checks: minutes
 
-    def _inst(self, resource: Resource) -> Ec2Instance:
-        assert isinstance(resource, Ec2Instance)
-        return resource
-
     def _describe(self, ec2: Any, instance_id: str) -> dict[str, Any]:
         with aws_errors(KIND, "DescribeInstances"):
             reservations = ec2.describe_instances(InstanceIds=[instance_id]).get("Reservations", [])
@@ -101,7 +89,7 @@ class Ec2Actuator(Actuator):
         return instances[0]
 
     def read(self, service: Service, resource: Resource) -> Model:
-        inst = self._inst(resource)
+        inst = as_kind(resource, Ec2Instance)
         live = self._describe(client("ec2", region_of(service, inst)), inst.instance_id)
         return self.merge_live(inst, {"instance_type": live["InstanceType"]})
 
@@ -112,9 +100,8 @@ class Ec2Actuator(Actuator):
                 "allow disruptive changes (set policy.allow_disruptive to true to permit it)",
                 extra={"actuator": KIND, "policy": "allow_disruptive"},
             )
-        inst = self._inst(resource)
-        t = self.parse(target)
-        assert isinstance(t, Ec2Config)
+        inst = as_kind(resource, Ec2Instance)
+        t = self.parse_as(target, Ec2Config)
         ec2 = client("ec2", region_of(service, inst))
         failures = self._preflight(ec2, self._describe(ec2, inst.instance_id), t.instance_type)
         if failures:
@@ -123,12 +110,12 @@ class Ec2Actuator(Actuator):
                 "public IPv4 address changes unless it has an Elastic IP"]
 
     def facts(self, service: Service, resource: Resource) -> dict[str, Any]:
-        inst = self._inst(resource)
+        inst = as_kind(resource, Ec2Instance)
         return {"instance_state": self._describe(client("ec2", region_of(service, inst)), inst.instance_id)
                 ["State"]["Name"]}
 
     def unsettled(self, service: Service, resource: Resource, facts: Mapping[str, Any]) -> str | None:
-        inst = self._inst(resource)
+        inst = as_kind(resource, Ec2Instance)
         state = self._describe(client("ec2", region_of(service, inst)), inst.instance_id)["State"]["Name"]
         expected = facts.get("instance_state", "running")
         if state != expected:
@@ -216,9 +203,8 @@ class Ec2Actuator(Actuator):
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         """stop -> wait until stopped -> modify -> start -> wait for the status checks, each step taken
         from the live state, so a worker that died half-way resumes where the instance is."""
-        inst = self._inst(resource)
-        t = self.parse(target)
-        assert isinstance(t, Ec2Config)
+        inst = as_kind(resource, Ec2Instance)
+        t = self.parse_as(target, Ec2Config)
         self.check(service, resource, before, target)  # never rely on the caller: policy and pre-flight
         progress = progress or Progress()
         ec2 = client("ec2", region_of(service, inst))

@@ -25,7 +25,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from costopt.actuators.base import Actuation, Actuator, Progress, aws_errors, client, region_of
+from costopt.actuators.aws import aws_errors, client, region_of
+from costopt.actuators.base import Actuation, Actuator, Progress, as_kind
 from costopt.actuators.preflight import ACCEPTED_MEDIA_TYPES, OCI_ARCH, manifest_platforms, parse_ecr_image, refuse
 from costopt.domain.common import Model
 from costopt.domain.resources import EcsConfig, EcsService, Resource, ResourceKind
@@ -159,10 +160,6 @@ class EcsActuator(Actuator):
     config_model = EcsConfig
     managed_fields = ("cpu_units", "memory_mb", "desired_count", "architecture", "capacity")
 
-    def _svc(self, resource: Resource) -> EcsService:
-        assert isinstance(resource, EcsService)
-        return resource
-
     def _describe(self, ecs: Any, svc: EcsService, *, with_tags: bool = False
                   ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, str]]]:
         with aws_errors(KIND, "DescribeServices"):
@@ -179,7 +176,7 @@ class EcsActuator(Actuator):
         return services[0], resp["taskDefinition"], list(resp.get("tags") or [])
 
     def read(self, service: Service, resource: Resource) -> Model:
-        svc = self._svc(resource)
+        svc = as_kind(resource, EcsService)
         live_service, task_def, _ = self._describe(client("ecs", region_of(service, svc)), svc)
         platform = task_def.get("runtimePlatform") or {}
         return self.merge_live(svc, {
@@ -191,11 +188,10 @@ class EcsActuator(Actuator):
         })
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
-        b, t = self.parse(before), self.parse(target)
-        assert isinstance(b, EcsConfig) and isinstance(t, EcsConfig)
+        b, t = self.parse_as(before, EcsConfig), self.parse_as(target, EcsConfig)
         warnings = []
         if t.architecture != b.architecture:
-            svc = self._svc(resource)
+            svc = as_kind(resource, EcsService)
             _, task_def, _ = self._describe(client("ecs", region_of(service, svc)), svc)
             _platform_preflight(task_def, t.architecture)
         if (b.cpu_units, b.memory_mb, b.architecture, b.capacity) != (t.cpu_units, t.memory_mb, t.architecture,
@@ -211,9 +207,8 @@ class EcsActuator(Actuator):
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
-        svc = self._svc(resource)
-        t = self.parse(target)
-        assert isinstance(t, EcsConfig)
+        svc = as_kind(resource, EcsService)
+        t = self.parse_as(target, EcsConfig)
         ecs = client("ecs", region_of(service, svc))
         live_service, task_def, source_tags = self._describe(ecs, svc, with_tags=True)
         platform = task_def.get("runtimePlatform") or {}

@@ -3,16 +3,19 @@ pipeline to. It emits an EventBridge event ``costopt.config`` / ``ConfigChangeRe
 {service_id, resource_id, workload, before, after, change_id}; the pipeline turns it into a pull
 request (or applies it) and the change is recorded here.
 
-Its "live config" is what costopt last applied (the newest SUCCEEDED change of the resource),
-else the service's registered config.
+Its "live config" is what costopt last applied (the newest SUCCEEDED change of the resource, from
+the change history the jobs hand it with ``use_change_history``), else the service's registered config.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, Protocol
 
-from costopt.actuators.base import Actuation, ActuationFailed, Actuator, Progress, aws_errors, client, region_of
+from costopt.actuators.aws import ActuationFailed, aws_errors, client, region_of
+from costopt.actuators.base import Actuation, Actuator, Progress
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.resources import GenericConfig, GenericResource, Resource, ResourceKind
@@ -26,21 +29,28 @@ EVENT_DETAIL_TYPE = "ConfigChangeRequested"
 AWS_ACTIONS: frozenset[str] = frozenset({"events:PutEvents"})
 
 
+class ChangeHistory(Protocol):
+    def last_applied_config(self, service_id: str, resource_id: str) -> dict[str, Any] | None: ...
+
+
+_history: Callable[[], ChangeHistory] | None = None
+
+
+def use_change_history(history: Callable[[], ChangeHistory] | None) -> None:
+    """Where ``read`` finds what costopt last applied (None: only the registered config is known)."""
+    global _history
+    _history = history
+
+
 class GenericActuator(Actuator):
     kind = KIND
     config_model = GenericConfig
     managed_fields = ("replicas", "cpu_cores", "memory_gb")
 
-    def _res(self, resource: Resource) -> GenericResource:
-        assert isinstance(resource, GenericResource)
-        return resource
-
     def read(self, service: Service, resource: Resource) -> Model:
-        from costopt.store.changes import ChangeRepository
-
-        res = self._res(resource)
-        last = ChangeRepository().last_applied_config(service.service_id, res.resource_id)
-        return self.merge_live(res, last or {})
+        assert isinstance(resource, GenericResource)
+        last = _history().last_applied_config(service.service_id, resource.resource_id) if _history else None
+        return self.merge_live(resource, last or {})
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
         return [f"generic resources are changed by your GitOps pipeline: costopt emits {EVENT_SOURCE}/"
@@ -49,7 +59,8 @@ class GenericActuator(Actuator):
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
-        res = self._res(resource)
+        assert isinstance(resource, GenericResource)
+        res = resource
         detail = {"service_id": service.service_id, "resource_id": res.resource_id, "workload": res.workload,
                   "before": self.parse(before).model_dump(mode="json"),
                   "after": self.parse(target).model_dump(mode="json"), "change_id": change_id}

@@ -26,16 +26,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from costopt.actuators.base import (
-    Actuation,
-    ActuationFailed,
-    Actuator,
-    Progress,
-    aws_errors,
-    client,
-    region_of,
-    waiter_config,
-)
+from costopt.actuators.aws import ActuationFailed, aws_errors, client, region_of, waiter_config
+from costopt.actuators.base import Actuation, Actuator, Progress, as_kind
 from costopt.actuators.preflight import foreign_binaries, native_binaries, refuse
 from costopt.config import settings
 from costopt.domain.common import Model
@@ -106,10 +98,6 @@ class LambdaActuator(Actuator):
         # how the presigned Code.Location of GetFunction is fetched (a sandbox without S3 injects its own)
         self.download = download or http_download
 
-    def _fn(self, resource: Resource) -> LambdaFunction:
-        assert isinstance(resource, LambdaFunction)
-        return resource
-
     def _reads_provisioned(self, resource: LambdaFunction, target: LambdaConfig | None = None) -> bool:
         # Provisioned concurrency is read when the service registers some or a change targets it.
         return resource.config.provisioned_concurrency > 0 or bool(target and target.provisioned_concurrency)
@@ -123,7 +111,7 @@ class LambdaActuator(Actuator):
         return configs
 
     def read(self, service: Service, resource: Resource) -> Model:
-        fn = self._fn(resource)
+        fn = as_kind(resource, LambdaFunction)
         lam = client("lambda", region_of(service, fn))
         with aws_errors(KIND, "GetFunctionConfiguration"):
             cfg = lam.get_function_configuration(FunctionName=fn.function_name)
@@ -138,11 +126,10 @@ class LambdaActuator(Actuator):
         return self.merge_live(fn, live)
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
-        b, t = self.parse(before), self.parse(target)
-        assert isinstance(b, LambdaConfig) and isinstance(t, LambdaConfig)
+        b, t = self.parse_as(before, LambdaConfig), self.parse_as(target, LambdaConfig)
         warnings: list[str] = []
         if b.architecture != t.architecture:
-            fn = self._fn(resource)
+            fn = as_kind(resource, LambdaFunction)
             self._architecture_preflight(client("lambda", region_of(service, fn)), fn.function_name,
                                          t.architecture)
             warnings.append(f"the function's deployment package is uploaded again unchanged with Architectures "
@@ -266,9 +253,8 @@ class LambdaActuator(Actuator):
 
     def apply(self, service: Service, resource: Resource, before: Model, target: Model, *,
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
-        fn = self._fn(resource)
-        b, t = self.parse(before), self.parse(target)
-        assert isinstance(b, LambdaConfig) and isinstance(t, LambdaConfig)
+        fn = as_kind(resource, LambdaFunction)
+        b, t = self.parse_as(before, LambdaConfig), self.parse_as(target, LambdaConfig)
         lam = client("lambda", region_of(service, fn))
         changed = False
         if t.architecture != b.architecture:

@@ -2,6 +2,6 @@
 
 The source interfaces and the registry live in ``costopt.connectors.base`` (``TelemetrySource``,
 ``BillingSource``, ``source_for(service)``, ``billing_for(service)``); the deterministic demo/test source
-in ``costopt.connectors.synthetic``. Real connectors are imported lazily by the registry, so importing this
-package stays cheap.
+is a plugin of the local stack (``local.synthetic``). Real connectors are imported lazily by the registry,
+so importing this package stays cheap.
 """

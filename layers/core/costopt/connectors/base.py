@@ -24,19 +24,26 @@ Public API
 ``source_for(service: Service) -> TelemetrySource`` by ``service.telemetry.source``
 ``billing_for(service: Service) -> BillingSource`` by ``service.billing.source``
     Lazy imports: cloudwatch → costopt.connectors.cloudwatch.CloudWatchTelemetry, prometheus →
-    costopt.connectors.prometheus.PrometheusTelemetry, synthetic → costopt.connectors.synthetic
-    .SyntheticTelemetry; cost_explorer → costopt.connectors.cost_explorer.CostExplorerBilling,
-    http → costopt.connectors.billing_http.HttpBilling, focus_csv → costopt.connectors.focus.FocusCsvBilling,
-    synthetic → costopt.connectors.synthetic.SyntheticBilling. Classes are built with no arguments, once
-    per process (cached). A missing module/class raises ``ConnectorError(source, ...)``.
-``register_telemetry(name, factory)`` / ``register_billing(name, factory)`` — override (tests).
+    costopt.connectors.prometheus.PrometheusTelemetry; cost_explorer → costopt.connectors.cost_explorer
+    .CostExplorerBilling, http → costopt.connectors.billing_http.HttpBilling, focus_csv →
+    costopt.connectors.focus.FocusCsvBilling. Classes are built with no arguments, once per process (cached).
+    An unknown source, or a missing module/class, raises ``ConnectorError(source, ...)`` (not retryable).
+``add_telemetry_source(name, factory)`` / ``add_billing_source(name, factory)`` — a source that does not ship
+    in this package (the local stack's ``synthetic``, in ``local.synthetic``). A plugin module calls them when
+    imported; the modules named in ``COSTOPT_SOURCE_PLUGINS`` (``settings.source_plugins``, comma-separated)
+    are imported once, at the first lookup. A deployment that names none has only the sources above, and a
+    service naming another one is refused at PUT (``check_serves``, 422).
+``register_telemetry(name, factory)`` / ``register_billing(name, factory)`` — override (tests); None restores
+    the built-in or plugin source.
 ``telemetry_sources() -> list[str]`` — the telemetry source names (``Telemetry.source`` values), sorted.
+``billing_sources() -> list[str]`` — the billing source names, sorted.
 ``served_kinds(source: str) -> Mapping[str, tuple[Metric, ...]] | None`` — that source's ``serves``.
 ``serves(source: str, kind: str) -> bool`` — can ``source`` return anything for a resource of ``kind``.
 ``sources_serving(kind: str) -> list[str]`` — the telemetry sources that can serve ``kind``, sorted.
-``check_serves(spec: ServiceSpec) -> None`` — raises ``Unprocessable`` (422) naming each resource whose kind
-    ``spec.telemetry.source`` cannot serve (loc ``body.resources.<i>.kind``, with the sources that could), and
-    each ``telemetry.prometheus.queries`` key that is not a canonical metric.
+``check_serves(spec: ServiceSpec) -> None`` — raises ``Unprocessable`` (422) for a telemetry or billing source
+    this deployment does not have (loc ``body.telemetry.source`` / ``body.billing.source``), naming each
+    resource whose kind ``spec.telemetry.source`` cannot serve (loc ``body.resources.<i>.kind``, with the
+    sources that could), and each ``telemetry.prometheus.queries`` key that is not a canonical metric.
 
 ``METRICS_BY_KIND: dict[str, tuple[Metric, ...]]`` — what a telemetry source should return per kind.
 ``REQUIRED_METRICS: dict[str, tuple[Metric, ...]]`` — what data sufficiency checks per kind.
@@ -48,42 +55,25 @@ Public API
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+from costopt.config import settings
+from costopt.domain.metrics import METRICS_BY_KIND as METRICS_BY_KIND  # re-exported: domain constants
+from costopt.domain.metrics import REQUIRED_METRICS as REQUIRED_METRICS
+from costopt.domain.metrics import SERVICE_TOTAL as SERVICE_TOTAL
 from costopt.domain.observation import Metric, Series
-from costopt.domain.resources import ResourceKind
 from costopt.domain.service import Service, ServiceSpec
 from costopt.errors import BadRequest, ConnectorError, Unprocessable
 
-SERVICE_TOTAL = "_service"
+logger = logging.getLogger(__name__)
+
 TELEMETRY = "telemetry"
 BILLING = "billing"
-
-_COMPUTE = (Metric.CPU_PCT, Metric.MEMORY_PCT, Metric.REQUESTS, Metric.LATENCY_MS, Metric.ERRORS)
-
-METRICS_BY_KIND: dict[str, tuple[Metric, ...]] = {
-    ResourceKind.LAMBDA_FUNCTION: (Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.DURATION_MS,
-                        Metric.DURATION_MEAN_MS, Metric.INIT_MS, Metric.CPU_TIME_MS, Metric.CONCURRENCY,
-                        Metric.MEMORY_PCT),
-    ResourceKind.ECS_SERVICE: _COMPUTE,
-    ResourceKind.EC2_INSTANCE: _COMPUTE,
-    ResourceKind.GENERIC: _COMPUTE,
-    ResourceKind.EBS_VOLUME: (Metric.IOPS, Metric.THROUGHPUT_MBPS),
-    ResourceKind.DYNAMODB_TABLE: (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU, Metric.REQUESTS),
-}
-
-REQUIRED_METRICS: dict[str, tuple[Metric, ...]] = {
-    ResourceKind.LAMBDA_FUNCTION: (Metric.REQUESTS,),
-    ResourceKind.ECS_SERVICE: (Metric.CPU_PCT, Metric.MEMORY_PCT),
-    ResourceKind.EC2_INSTANCE: (Metric.CPU_PCT,),
-    ResourceKind.GENERIC: (Metric.CPU_PCT, Metric.MEMORY_PCT),
-    ResourceKind.EBS_VOLUME: (Metric.IOPS, Metric.THROUGHPUT_MBPS),
-    ResourceKind.DYNAMODB_TABLE: (Metric.CONSUMED_RCU, Metric.CONSUMED_WCU),
-}
 
 METRIC_STAT: dict[Metric, str] = {
     Metric.REQUESTS: "sum",
@@ -131,21 +121,55 @@ class BillingSource(ABC):
         """Daily ``cost_usd`` per resource (or ``SERVICE_TOTAL``) for complete days in [start, end)."""
 
 
+Factory = Callable[[], object]
+
+# The sources this package ships: name -> "module:Class", imported on first use.
 _TELEMETRY_CLASSES: dict[str, str] = {
     "cloudwatch": "costopt.connectors.cloudwatch:CloudWatchTelemetry",
     "prometheus": "costopt.connectors.prometheus:PrometheusTelemetry",
-    "synthetic": "costopt.connectors.synthetic:SyntheticTelemetry",
 }
 _BILLING_CLASSES: dict[str, str] = {
     "cost_explorer": "costopt.connectors.cost_explorer:CostExplorerBilling",
     "http": "costopt.connectors.billing_http:HttpBilling",
     "focus_csv": "costopt.connectors.focus:FocusCsvBilling",
-    "synthetic": "costopt.connectors.synthetic:SyntheticBilling",
 }
-
-_factories: dict[tuple[str, str], Callable[[], object]] = {}
+_BUILT_IN = {TELEMETRY: _TELEMETRY_CLASSES, BILLING: _BILLING_CLASSES}
+_plugins: dict[tuple[str, str], Factory] = {}  # what plugins added (never shadows a built-in name)
+_factories: dict[tuple[str, str], Factory] = {}
 _instances: dict[tuple[str, str], object] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
+_plugins_loaded = False
+
+
+def add_telemetry_source(name: str, factory: Callable[[], TelemetrySource]) -> None:
+    """Make telemetry source ``name`` available (a plugin calls this when imported)."""
+    _add(TELEMETRY, name, factory)
+
+
+def add_billing_source(name: str, factory: Callable[[], BillingSource]) -> None:
+    """Make billing source ``name`` available (a plugin calls this when imported)."""
+    _add(BILLING, name, factory)
+
+
+def _add(family: str, name: str, factory: Factory) -> None:
+    with _lock:
+        _plugins[(family, name)] = factory
+        _instances.pop((family, name), None)
+
+
+def load_plugins() -> None:
+    """Import, once per process, the source plugin modules named in ``settings.source_plugins``."""
+    global _plugins_loaded
+    with _lock:
+        if _plugins_loaded:
+            return
+        _plugins_loaded = True
+        for module_name in settings.source_plugins.replace(",", " ").split():
+            try:
+                importlib.import_module(module_name)
+            except ImportError:
+                logger.exception("source plugin %s could not be imported; its sources are unavailable",
+                                 module_name)
 
 
 def register_telemetry(name: str, factory: Callable[[], TelemetrySource] | None) -> None:
@@ -158,7 +182,7 @@ def register_billing(name: str, factory: Callable[[], BillingSource] | None) -> 
     _register(BILLING, name, factory)
 
 
-def _register(family: str, name: str, factory: Callable[[], object] | None) -> None:
+def _register(family: str, name: str, factory: Factory | None) -> None:
     with _lock:
         _instances.pop((family, name), None)
         if factory is None:
@@ -167,41 +191,53 @@ def _register(family: str, name: str, factory: Callable[[], object] | None) -> N
             _factories[(family, name)] = factory
 
 
-def _load(family: str, name: str, table: dict[str, str]) -> object:
+def _sources(family: str) -> list[str]:
+    load_plugins()
+    with _lock:
+        added = {name for fam, name in (*_factories, *_plugins) if fam == family}
+        return sorted(set(_BUILT_IN[family]) | added)
+
+
+def _default_factory(family: str, name: str) -> Factory:
+    target = _BUILT_IN[family].get(name)
+    if target is None:
+        plugin = _plugins.get((family, name))
+        if plugin is None:
+            raise ConnectorError(name, f"unknown {family} source {name!r}", retryable=False)
+        return plugin
+    module_name, cls_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise ConnectorError(name, f"{family} connector {module_name} is not available", retryable=False) from None
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        raise ConnectorError(name, f"{module_name} has no {cls_name}", retryable=False)
+    return cast(Factory, cls)
+
+
+def _load(family: str, name: str) -> object:
+    load_plugins()
     key = (family, name)
     with _lock:
         if key in _instances:
             return _instances[key]
-        factory = _factories.get(key)
-        if factory is None:
-            target = table.get(name)
-            if target is None:
-                raise ConnectorError(name, f"unknown {family} source {name!r}", retryable=False)
-            module_name, cls_name = target.split(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                raise ConnectorError(name, f"{family} connector {module_name} is not available",
-                                     retryable=False) from None
-            cls = getattr(module, cls_name, None)
-            if cls is None:
-                raise ConnectorError(name, f"{module_name} has no {cls_name}", retryable=False)
-            factory = cls
+        factory = _factories.get(key) or _default_factory(family, name)
         instance = factory()
         _instances[key] = instance
         return instance
 
 
 def source_for(service: Service) -> TelemetrySource:
-    src = _load(TELEMETRY, service.telemetry.source, _TELEMETRY_CLASSES)
+    src = _load(TELEMETRY, service.telemetry.source)
     assert isinstance(src, TelemetrySource), f"{src!r} is not a TelemetrySource"
     return src
 
 
 def billing_for(service: Service) -> BillingSource:
-    src = _load(BILLING, service.billing.source, _BILLING_CLASSES)
+    src = _load(BILLING, service.billing.source)
     assert isinstance(src, BillingSource), f"{src!r} is not a BillingSource"
     return src
 
@@ -210,14 +246,16 @@ def billing_for(service: Service) -> BillingSource:
 
 
 def telemetry_sources() -> list[str]:
-    with _lock:
-        registered = {name for family, name in _factories if family == TELEMETRY}
-    return sorted(set(_TELEMETRY_CLASSES) | registered)
+    return _sources(TELEMETRY)
+
+
+def billing_sources() -> list[str]:
+    return _sources(BILLING)
 
 
 def served_kinds(source: str) -> Mapping[str, tuple[Metric, ...]] | None:
     """The ``serves`` declaration of telemetry source ``source`` (None when it declares none)."""
-    return getattr(_load(TELEMETRY, source, _TELEMETRY_CLASSES), "serves", None)
+    return getattr(_load(TELEMETRY, source), "serves", None)
 
 
 def serves(source: str, kind: str) -> bool:
@@ -232,6 +270,10 @@ def sources_serving(kind: str) -> list[str]:
 def check_serves(spec: ServiceSpec) -> None:
     """422 for a service whose telemetry source cannot serve one of its resources (see the module docstring)."""
     source = spec.telemetry.source
+    missing = _unavailable(spec)
+    if missing:
+        detail = "; ".join(e["msg"] for e in missing)
+        raise Unprocessable(detail, errors=missing, extra={"source": source})
     errors: list[dict[str, Any]] = []
     unserved: list[dict[str, Any]] = []
     for i, resource in enumerate(spec.resources):
@@ -260,3 +302,15 @@ def check_serves(spec: ServiceSpec) -> None:
     if unserved:
         extra["unserved"] = unserved
     raise Unprocessable(detail, errors=errors, extra=extra)
+
+
+def _unavailable(spec: ServiceSpec) -> list[dict[str, Any]]:
+    """The telemetry and billing sources ``spec`` names that this deployment does not have."""
+    errors: list[dict[str, Any]] = []
+    for family, name, known in ((TELEMETRY, spec.telemetry.source, telemetry_sources()),
+                                (BILLING, spec.billing.source, billing_sources())):
+        if name not in known:
+            errors.append({"loc": ["body", family, "source"], "type": "source_unavailable",
+                           "msg": f"{family} source {name!r} is not available in this deployment "
+                                  f"(available: {', '.join(known)})"})
+    return errors

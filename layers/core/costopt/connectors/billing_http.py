@@ -25,12 +25,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from costopt.config import settings
 from costopt.connectors.base import SERVICE_TOTAL, BillingSource
 from costopt.connectors.focus import DailyCosts, complete_days, daily_series, resource_matcher
-from costopt.connectors.retry import call_with_retry, http_client, http_status_error
+from costopt.connectors.retry import HttpConnector, call_with_retry, http_status_error
 from costopt.domain.observation import Series
 from costopt.errors import ConnectorError
 
 if TYPE_CHECKING:
-    import httpx
 
     from costopt.domain.service import Service
 
@@ -64,18 +63,10 @@ def api_key() -> str | None:
     return text.strip()
 
 
-class HttpBilling(BillingSource):
+class HttpBilling(HttpConnector, BillingSource):
     """BillingSource over the HTTP billing API described above."""
 
     name: ClassVar[str] = SOURCE
-
-    def __init__(self, client: httpx.Client | None = None, base_url: str | None = None) -> None:
-        self._client = client
-        self._base_url = base_url
-
-    @property
-    def client(self) -> httpx.Client:
-        return self._client or http_client()
 
     def fetch_costs(self, service: Service, start: datetime, end: datetime) -> list[Series]:
         base = (self._base_url or settings.billing_api_url or "").rstrip("/")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costopt.connectors.base import TelemetrySource
+from costopt.connectors.base import METRIC_STAT, TelemetrySource
 from costopt.connectors.retry import aws_errors, boto_client
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.resources import ResourceKind
@@ -118,6 +118,20 @@ def load_balancer_dimension(arn: str) -> str:
 DEFAULT_DURATION_STATS = ("p99",)
 
 
+# Kinds whose metrics all share one dimension: kind -> (dimension, resource attribute, its queries as
+# (key, namespace, metric name, stat)).
+_ONE_DIMENSION: dict[str, tuple[str, str, tuple[tuple[str, str, str, str], ...]]] = {
+    ResourceKind.EC2_INSTANCE: ("InstanceId", "instance_id", (
+        ("cpu", "AWS/EC2", "CPUUtilization", "Average"), ("memory", "CWAgent", "mem_used_percent", "Average"))),
+    ResourceKind.EBS_VOLUME: ("VolumeId", "volume_id", (
+        ("read_ops", "AWS/EBS", "VolumeReadOps", "Sum"), ("write_ops", "AWS/EBS", "VolumeWriteOps", "Sum"),
+        ("read_bytes", "AWS/EBS", "VolumeReadBytes", "Sum"), ("write_bytes", "AWS/EBS", "VolumeWriteBytes", "Sum"))),
+    ResourceKind.DYNAMODB_TABLE: ("TableName", "table_name", (
+        ("rcu", "AWS/DynamoDB", "ConsumedReadCapacityUnits", "Sum"),
+        ("wcu", "AWS/DynamoDB", "ConsumedWriteCapacityUnits", "Sum"))),
+}
+
+
 def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DURATION_STATS) -> list[MetricQuery]:
     """The GetMetricData queries of one resource (p99 first among the Lambda duration percentiles)."""
     rid = resource.resource_id
@@ -159,58 +173,37 @@ def queries_for(resource: Resource, duration_stats: tuple[str, ...] = DEFAULT_DU
                 q("alb_5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, "Sum"),
             ]
         return out
-    if kind == ResourceKind.EC2_INSTANCE:
-        inst = {"InstanceId": resource.instance_id}  # type: ignore[union-attr]
-        return [
-            q("cpu", "AWS/EC2", "CPUUtilization", inst, "Average"),
-            q("memory", "CWAgent", "mem_used_percent", inst, "Average"),
-        ]
-    if kind == ResourceKind.EBS_VOLUME:
-        vol = {"VolumeId": resource.volume_id}  # type: ignore[union-attr]
-        return [
-            q("read_ops", "AWS/EBS", "VolumeReadOps", vol, "Sum"),
-            q("write_ops", "AWS/EBS", "VolumeWriteOps", vol, "Sum"),
-            q("read_bytes", "AWS/EBS", "VolumeReadBytes", vol, "Sum"),
-            q("write_bytes", "AWS/EBS", "VolumeWriteBytes", vol, "Sum"),
-        ]
-    if kind == ResourceKind.DYNAMODB_TABLE:
-        table = {"TableName": resource.table_name}  # type: ignore[union-attr]
-        return [
-            q("rcu", "AWS/DynamoDB", "ConsumedReadCapacityUnits", table, "Sum"),
-            q("wcu", "AWS/DynamoDB", "ConsumedWriteCapacityUnits", table, "Sum"),
-        ]
+    one = _ONE_DIMENSION.get(kind)
+    if one is not None:
+        dimension, attribute, rows = one
+        dims = {dimension: str(getattr(resource, attribute))}
+        return [q(key, ns, name, dims, stat) for key, ns, name, stat in rows]
     return []
 
 
 Values = dict[str, dict[datetime, float]]  # key -> timestamp -> value
 
-# (key, metric, stat, scale) for the metrics that map one-to-one
-_DIRECT: dict[str, tuple[tuple[str, Metric, str, float], ...]] = {
-    ResourceKind.LAMBDA_FUNCTION: (
-        ("duration_p99", Metric.DURATION_MS, "p99", 1.0),
-        ("duration_p95", Metric.DURATION_MS, "p95", 1.0),
-        ("duration_p50", Metric.DURATION_MS, "p50", 1.0),
-        ("duration_mean", Metric.DURATION_MEAN_MS, "avg", 1.0),
-        ("invocations", Metric.REQUESTS, "sum", 1.0),
-        ("errors", Metric.ERRORS, "sum", 1.0),
-        ("throttles", Metric.THROTTLES, "sum", 1.0),
-        ("concurrency", Metric.CONCURRENCY, "max", 1.0),
-        ("insights_memory", Metric.MEMORY_PCT, "avg", 1.0),
-        ("insights_cpu", Metric.CPU_TIME_MS, "avg", 1.0),
-        ("insights_init", Metric.INIT_MS, "sum", 1.0),
-    ),
-    ResourceKind.ECS_SERVICE: (
-        ("cpu", Metric.CPU_PCT, "avg", 1.0),
-        ("memory", Metric.MEMORY_PCT, "avg", 1.0),
-        ("alb_latency_p99", Metric.LATENCY_MS, "p99", 1000.0),
-        ("alb_requests", Metric.REQUESTS, "sum", 1.0),
-        ("alb_5xx", Metric.ERRORS, "sum", 1.0),
-    ),
-    ResourceKind.EC2_INSTANCE: (
-        ("cpu", Metric.CPU_PCT, "avg", 1.0),
-        ("memory", Metric.MEMORY_PCT, "avg", 1.0),
-    ),
+# key -> canonical metric, for the metrics that map one-to-one. The stat is the key's percentile suffix
+# (duration_p95 -> p95), else the metric's own (METRIC_STAT); values are scaled by _SCALE (ALB: seconds).
+_DIRECT: dict[str, dict[str, Metric]] = {
+    ResourceKind.LAMBDA_FUNCTION: {
+        "duration_p99": Metric.DURATION_MS, "duration_p95": Metric.DURATION_MS, "duration_p50": Metric.DURATION_MS,
+        "duration_mean": Metric.DURATION_MEAN_MS, "invocations": Metric.REQUESTS, "errors": Metric.ERRORS,
+        "throttles": Metric.THROTTLES, "concurrency": Metric.CONCURRENCY, "insights_memory": Metric.MEMORY_PCT,
+        "insights_cpu": Metric.CPU_TIME_MS, "insights_init": Metric.INIT_MS,
+    },
+    ResourceKind.ECS_SERVICE: {
+        "cpu": Metric.CPU_PCT, "memory": Metric.MEMORY_PCT, "alb_latency_p99": Metric.LATENCY_MS,
+        "alb_requests": Metric.REQUESTS, "alb_5xx": Metric.ERRORS,
+    },
+    ResourceKind.EC2_INSTANCE: {"cpu": Metric.CPU_PCT, "memory": Metric.MEMORY_PCT},
 }
+_SCALE: dict[str, float] = {"alb_latency_p99": 1000.0}
+
+
+def _direct_stat(key: str, metric: Metric) -> str:
+    suffix = key.rpartition("_")[2]
+    return suffix if suffix[:1] == "p" and suffix[1:].isdigit() else METRIC_STAT[metric]
 
 
 # (keys, metric, stat, scale): sums of several Sum queries per period, divided by the period (per second)
@@ -227,7 +220,7 @@ _PER_SECOND: dict[str, tuple[tuple[tuple[str, ...], Metric, str, float], ...]] =
 
 # What CloudWatch can serve per kind (``TelemetrySource.serves``), read off the two tables above.
 SERVES: dict[str, tuple[Metric, ...]] = {
-    kind: tuple(dict.fromkeys([m for _, m, _, _ in _DIRECT.get(kind, ())]
+    kind: tuple(dict.fromkeys([*_DIRECT.get(kind, {}).values()]
                               + [m for _, m, _, _ in _PER_SECOND.get(kind, ())]))
     for kind in (*_DIRECT, *_PER_SECOND)
 }
@@ -243,8 +236,9 @@ def to_series(resource: Resource, values: Values, period_s: int) -> list[Series]
             out.append(Series(resource_id=rid, metric=metric, stat=stat, period_s=period_s,
                               points=[Datapoint(t=t, v=v) for t, v in sorted(points.items())]))
 
-    for key, metric, stat, scale in _DIRECT.get(resource.kind, ()):
-        add(metric, stat, {t: v * scale for t, v in values.get(key, {}).items()})
+    for key, metric in _DIRECT.get(resource.kind, {}).items():
+        scale = _SCALE.get(key, 1.0)
+        add(metric, _direct_stat(key, metric), {t: v * scale for t, v in values.get(key, {}).items()})
     for keys, metric, stat, scale in _PER_SECOND.get(resource.kind, ()):
         add(metric, stat, _combine(values, keys, scale / period_s))
     return out

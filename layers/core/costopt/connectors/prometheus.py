@@ -30,13 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from costopt.config import settings
 from costopt.connectors.base import METRIC_STAT, TelemetrySource
-from costopt.connectors.retry import call_with_retry, http_client, http_status_error
+from costopt.connectors.retry import HttpConnector, call_with_retry, http_status_error
 from costopt.domain.observation import Datapoint, Metric, Series
 from costopt.domain.resources import ResourceKind
 from costopt.errors import ConnectorError
 
 if TYPE_CHECKING:
-    import httpx
 
     from costopt.domain.resources import GenericResource
     from costopt.domain.service import Service
@@ -115,19 +114,11 @@ def queries_for(service: Service, resource: GenericResource) -> dict[Metric, str
     }
 
 
-class PrometheusTelemetry(TelemetrySource):
+class PrometheusTelemetry(HttpConnector, TelemetrySource):
     """TelemetrySource over the Prometheus HTTP API."""
 
     name: ClassVar[str] = SOURCE
     serves: ClassVar[Mapping[str, tuple[Metric, ...]] | None] = SERVES
-
-    def __init__(self, client: httpx.Client | None = None, base_url: str | None = None) -> None:
-        self._client = client
-        self._base_url = base_url
-
-    @property
-    def client(self) -> httpx.Client:
-        return self._client or http_client()
 
     def _url(self, service: Service) -> str:
         prom = service.telemetry.prometheus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from costopt.config import settings
 from costopt.errors import DependencyUnavailable
@@ -12,14 +12,28 @@ from costopt.errors import DependencyUnavailable
 AWS_ACTIONS = frozenset({"sqs:SendMessage"})
 
 
-@cache
-def _sqs() -> Any:
-    import boto3
+class SqsClient(Protocol):
+    """The calls costopt makes on boto3's SQS client (keyword arguments, as boto3 takes them)."""
+
+    def send_message(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def send_message_batch(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+def sqs_config(read_timeout_s: float, max_attempts: int) -> Any:
+    """The botocore ``Config`` of costopt's SQS clients (3 s to connect, standard retries)."""
     from botocore.config import Config
 
-    return boto3.client("sqs", region_name=settings.aws_region,
-                        config=Config(connect_timeout=3, read_timeout=5,
-                                      retries={"mode": "standard", "max_attempts": 3}))
+    return Config(connect_timeout=3, read_timeout=read_timeout_s,
+                  retries={"mode": "standard", "max_attempts": max_attempts})
+
+
+@cache
+def _sqs() -> SqsClient:
+    import boto3
+
+    client: SqsClient = boto3.client("sqs", region_name=settings.aws_region, config=sqs_config(5, 3))
+    return client
 
 
 def send_message(queue_url: str, body: dict[str, Any], *, delay_s: int = 0) -> str:

@@ -19,10 +19,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from threading import Lock
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from costopt.config import settings
 from costopt.errors import ConnectorError
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 
@@ -165,3 +168,16 @@ def http_client() -> Any:
 
                 _http = httpx.Client(timeout=http_timeout(), headers={"Accept": "application/json"})
     return _http
+
+
+class HttpConnector:
+    """What an HTTP connector is built with: an httpx client (default: the shared ``http_client()``) and a base
+    URL that overrides the configured one (tests, or a connector pointed elsewhere)."""
+
+    def __init__(self, client: httpx.Client | None = None, base_url: str | None = None) -> None:
+        self._client = client
+        self._base_url = base_url
+
+    @property
+    def client(self) -> httpx.Client:
+        return self._client or http_client()

@@ -22,16 +22,13 @@ left becomes ``ConnectorError`` (a 503 ``DependencyUnavailable``; retryable for 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from costopt import clock
 from costopt.connectors.retry import aws_errors, boto_client
-from costopt.pricing.catalog import SPOT_PRICE_HISTORY_URL, PriceSource, SpotPrice
-
-if TYPE_CHECKING:
-    from costopt.pricing.catalog import Catalog
+from costopt.domain.prices import SPOT_PRICE_HISTORY_URL, PriceSource, SpotPrice
 
 SOURCE = "ec2_spot_prices"
 # The IAM actions this module's AWS calls need. No function calls it yet, so template.yaml grants none
@@ -43,6 +40,26 @@ PAGE_SIZE = 1000  # the API's maximum
 MAX_PAGES = 50
 
 Aggregate = Literal["median", "min"]
+
+
+class _Ec2Types(Protocol):
+    @property
+    def instances(self) -> Mapping[str, object]: ...
+
+
+_C = TypeVar("_C", bound="SpotCatalog")
+
+
+class SpotCatalog(Protocol):
+    """What ``enrich_catalog`` needs of a price catalog (``costopt.pricing.catalog.Catalog`` is one)."""
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def ec2(self) -> _Ec2Types: ...
+
+    def with_spot_prices(self: _C, prices: Mapping[str, SpotPrice]) -> _C: ...
 
 
 def fetch_spot_prices(instance_types: Iterable[str], region: str, *, aggregate: Aggregate = "median",
@@ -73,8 +90,8 @@ def fetch_spot_prices(instance_types: Iterable[str], region: str, *, aggregate: 
     return {name: _spot_price(name, by_zone, aggregate, query, at) for name, by_zone in sorted(zones.items())}
 
 
-def enrich_catalog(catalog: Catalog, *, region: str | None = None, aggregate: Aggregate = "median",
-                   client: Any = None, now: datetime | None = None) -> Catalog:
+def enrich_catalog(catalog: _C, *, region: str | None = None, aggregate: Aggregate = "median",
+                   client: Any = None, now: datetime | None = None) -> _C:
     """``catalog`` with the Spot price of each of its EC2 types (``Catalog.with_spot_prices``). ``region``
     defaults to the catalog's (pass the wanted one for a fallback catalog, whose region is us-east-1)."""
     prices = fetch_spot_prices(catalog.ec2.instances, region or catalog.region, aggregate=aggregate,

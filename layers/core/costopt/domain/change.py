@@ -87,9 +87,9 @@ class ChangeResult(Model):
     status: Literal["PLANNED", "IN_PROGRESS", "SUCCEEDED", "FAILED"] = Field(
         description="IN_PROGRESS: accepted (202); the actuation worker carries it on, GET the change for progress")
     service_id: ServiceId
-    recommendation_id: str
+    recommendation_id: str = Field(description="The recommendation applied (a rollback: the one its change applied)")
     resource_id: ResourceId
-    kind: str
+    kind: str = Field(description="The resource's kind (ResourceKind)")
     recommendation_status: str
     before: dict[str, Any]
     after: dict[str, Any]

@@ -116,17 +116,33 @@ class RealisedSavings(Model):
     realised_monthly_savings_usd: float
 
 
-class Recommendation(Model):
-    service_id: ServiceId
-    recommendation_id: str
+class ConsideredOption(Model):
+    """An option the engine considered for one resource: the action, the configs before and after, and its
+    monthly money as published (``domain.money``: proposed + savings == current, each rounded to the cent)."""
+
     resource_id: ResourceId
     kind: ResourceKind
     action: Action
-    current: dict[str, Any]
-    proposed: dict[str, Any]
-    monthly_cost_current_usd: float
-    monthly_cost_proposed_usd: float
-    monthly_savings_usd: float
+    current: dict[str, Any] = Field(description="Today's config (the kind's config block)")
+    proposed: dict[str, Any] = Field(description='The config the option proposes ({"state": ...} for idle actions)')
+    monthly_cost_current_usd: float = Field(description="Today's monthly cost (730 h), rounded to the cent")
+    monthly_cost_proposed_usd: float = Field(description="The proposed config's monthly cost, rounded to the cent")
+    monthly_savings_usd: float = Field(description="current - proposed, of the published figures")
+
+
+class RejectedOption(ConsideredOption):
+    """An option that was considered and failed an SLA clause (or another guard)."""
+
+    failed_clauses: list[str]
+    sla: SlaVerdict
+    reason: str
+
+
+class Recommendation(ConsideredOption):
+    """A compliant option worth applying, with its evidence and lifecycle (``TRANSITIONS``)."""
+
+    service_id: ServiceId
+    recommendation_id: str
     savings_pct: float
     performance_risk: int = Field(ge=0, le=4)
     confidence: float = Field(ge=0, le=1, description=(
@@ -149,33 +165,20 @@ class Recommendation(Model):
     sla: SlaVerdict
     status: RecommendationStatus = "ACTIVE"
     status_reason: str | None = None
-    etag: str
+    etag: str = Field(description="Opaque version of the record: changes on every write (If-Match)")
     evidence: Evidence
-    engine_version: str
-    strategy: Strategy | None = None
+    engine_version: str = Field(description="costopt.ENGINE_VERSION of the engine that computed it")
+    strategy: Strategy | None = Field(default=None, description="The strategy that picked it (Lambda memory)")
+    applied_change_id: str | None = Field(default=None, description="The change that applied it, once applied")
+    realised: RealisedSavings | None = Field(
+        default=None, description="The saving measured on the bill after the change (jobs.verify)")
     created_at: datetime
     updated_at: datetime
-    applied_change_id: str | None = None
-    realised: RealisedSavings | None = None
-
-
-class RejectedOption(Model):
-    """An option that was considered and failed an SLA clause (or another guard)."""
-
-    resource_id: ResourceId
-    kind: ResourceKind
-    action: Action
-    current: dict[str, Any]
-    proposed: dict[str, Any]
-    monthly_cost_current_usd: float
-    monthly_cost_proposed_usd: float
-    monthly_savings_usd: float
-    failed_clauses: list[str]
-    sla: SlaVerdict
-    reason: str
 
 
 class InsufficientData(Model):
+    """A resource (or one of its metrics) without enough data in the lookback to recommend on."""
+
     resource_id: ResourceId | None = None
     metric: str | None = None
     hours_available: int

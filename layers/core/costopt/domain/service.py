@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
-from costopt.domain.common import AwsRegion, Model, ServiceId, ShortText, TagKey, TagValue
+from costopt.domain.common import AwsRegion, Fraction, Model, Percent, ServiceId, ShortText, TagKey, TagValue
 from costopt.domain.resources import Resource
 
 
@@ -61,17 +61,17 @@ class SyntheticProfile(Model):
                                       description="CPU time per request at one full vCPU")
     io_ms_per_request: float = Field(default=30.0, ge=0, le=600_000,
                                      description="Time per request not spent on CPU (I/O waits)")
-    error_rate_pct: float = Field(default=0.1, ge=0, le=100)
+    error_rate_pct: Percent = 0.1
     lambda_insights: bool = Field(default=True,
                                   description="Emit Lambda cpu_time_ms, init_duration_ms and memory metrics")
-    cold_start_pct: float = Field(default=0.5, ge=0, le=100,
-                                  description="Lambda: share of invocations that start a new environment")
+    cold_start_pct: Percent = Field(default=0.5,
+                                    description="Lambda: share of invocations that start a new environment")
     init_ms: float = Field(default=350.0, ge=0, le=10_000, description="Lambda: INIT duration of a cold start")
-    memory_utilization_pct: float = Field(default=35.0, ge=0, le=100)
-    daily_amplitude: float = Field(default=0.6, ge=0, le=1)
+    memory_utilization_pct: Percent = 35.0
+    daily_amplitude: Fraction = 0.6
     weekend_factor: float = Field(default=0.6, ge=0, le=2)
-    noise: float = Field(default=0.1, ge=0, le=1)
-    spike_probability: float = Field(default=0.01, ge=0, le=1)
+    noise: Fraction = 0.1
+    spike_probability: Fraction = 0.01
     history_days: int = Field(default=21, ge=0, le=93)
 
 
@@ -110,7 +110,7 @@ class RightsizingPolicy(Model):
     memory_headroom: float = Field(default=1.15, ge=1.0, le=3.0)
     idle_cpu_pct: float = Field(default=2.0, ge=0, le=20)
     min_savings_usd: float = Field(default=1.0, ge=0, le=1_000_000)
-    min_savings_pct: float = Field(default=5.0, ge=0, le=100)
+    min_savings_pct: Percent = 5.0
 
 
 class Policy(Model):

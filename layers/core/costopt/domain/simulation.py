@@ -98,16 +98,18 @@ class CostLine(Model):
 
 
 class ResourceOutcome(Model):
+    """One resource's simulated month: both configs, their cost percentiles and the paired saving."""
+
     resource_id: str
     kind: str
-    changed: bool
+    changed: bool = Field(description="The scenario changes its config, off hours or Spot")
     baseline_config: dict[str, Any]
     scenario_config: dict[str, Any]
     baseline_monthly_cost_usd: Percentiles
     scenario_monthly_cost_usd: Percentiles
-    savings_usd: Percentiles
-    lines: list[CostLine] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    savings_usd: Percentiles = Field(description="Baseline - scenario, paired per sample")
+    lines: list[CostLine] = Field(default_factory=list, description="Cost lines (p50 of each side)")
+    notes: list[str] = Field(default_factory=list, description="What the resource's model rests on")
 
 
 class SimulationResult(Model):

@@ -86,6 +86,10 @@ class CostStep:
     source: str
 
 
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 @dataclass(frozen=True)
 class StepUse:
     step: CostStep
@@ -103,10 +107,6 @@ class Forecast:
     history_days: int = 0
     billed_through: datetime | None = None
     steps: tuple[StepUse, ...] = ()
-
-
-def month_key(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
 
 
 def days_in_month(day: date) -> int:

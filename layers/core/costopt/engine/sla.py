@@ -2,7 +2,8 @@
 
 Pure and numpy-free (the recommend path must not import numpy).
 
-Latency (queueing services: ECS, EC2, generic). A request's latency is a queueing part -- the wait
+Latency (queueing services: ECS, EC2, generic; the model is ``engine.queueing.latency``, shared with
+the simulation, and re-exported here for the recommenders). A request's latency is a queueing part -- the wait
 for one of ``c`` parallel servers (replicas x cores) and its CPU service time S -- plus a
 non-queueing part (I/O, downstream calls) that does not change with the number of servers. The
 queueing part's quantiles come from ``engine.queueing`` (exact M/M/c for exponential service, an
@@ -23,8 +24,8 @@ utilization (rho = λS/c) comes from the observed CPU, and a smaller S would und
 S's squared coefficient of variation (``QueueLoad.service_scv``) is 1 (exponential) unless known.
 rho >= 1 always fails.
 
-Fractional cores: a replica with k cores is ``max(1, floor(k))`` servers, each running at
-``k / servers`` of a core, so the service time at that speed is ``S / speed``.
+Fractional cores: ``engine.queueing.Capacity`` (a replica with k cores is ``max(1, floor(k))``
+servers, each at ``k / servers`` of a core, so the service time at that speed is ``S / speed``).
 
 Utilization clauses use the predicted p99 utilization under the option: the observed p99 (CPU) or
 max (memory working set) scaled by the ratio of allocations (``scale_cpu_pct``, ``scale_memory_pct``).
@@ -74,7 +75,13 @@ from dataclasses import dataclass, field
 
 from costopt.domain.recommendation import SlaClauseVerdict, SlaVerdict
 from costopt.domain.service import Sla
-from costopt.engine.queueing import ServiceTime, response_time_quantile
+from costopt.engine.queueing.capacity import Capacity as Capacity
+from costopt.engine.queueing.latency import QueueLoad as QueueLoad
+from costopt.engine.queueing.latency import QueuePrediction as QueuePrediction
+from costopt.engine.queueing.latency import calibrate_residual_ms as calibrate_residual_ms
+from costopt.engine.queueing.latency import model_latency_ms as model_latency_ms
+from costopt.engine.queueing.latency import predict_queue as predict_queue
+from costopt.engine.queueing.latency import utilization as utilization
 
 SPOT_MAX_AVAILABILITY_PCT = 99.95
 
@@ -98,114 +105,7 @@ validated latency bound, so that an unmodelled prediction never looks safer than
 _RULE_CLAUSES = frozenset({"min_replicas", "availability_pct"})
 
 
-# --------------------------------------------------------------------------- load and capacity
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What a config gives the queue: ``replicas`` copies of ``cores`` each."""
-
-    replicas: int
-    cores: float
-
-    @property
-    def servers_per_replica(self) -> int:
-        return max(1, math.floor(self.cores + 1e-9))
-
-    @property
-    def servers(self) -> int:
-        return self.replicas * self.servers_per_replica
-
-    @property
-    def speed(self) -> float:
-        """Fraction of a core each server runs at."""
-        return self.cores / self.servers_per_replica
-
-    @property
-    def total_cores(self) -> float:
-        return self.replicas * self.cores
-
-
-@dataclass(frozen=True)
-class QueueLoad:
-    """The observed load of a queueing service at its current config."""
-
-    arrival_rate_per_s: float
-    """λ in the busy hours."""
-    cpu_seconds_per_request: float
-    """S at the speed of one full core."""
-    observed_latency_p99_ms: float | None = None
-    service_scv: float = 1.0
-    """Squared coefficient of variation of S: 1 (exponential) unless known. CloudWatch's per-period
-    statistics carry only the mean CPU per request; the SCV would come from a per-request
-    distribution -- tracing / APM spans or a profiler's per-request CPU histogram (0: deterministic,
-    4: lognormal with CV 2)."""
-
-    @property
-    def service(self) -> ServiceTime:
-        return ServiceTime(self.cpu_seconds_per_request, self.service_scv)
-
-
-@dataclass(frozen=True)
-class QueuePrediction:
-    rho: float
-    latency_p95_ms: float | None  # None when unstable
-    latency_p99_ms: float | None
-    residual_ms: float
-    """The non-queueing time calibrated at the current config (>= 0), added to every quantile."""
-    model_excess_ms: float = 0.0
-    """By how much the model's p99 at the current config exceeds the observation (the residual is then 0)."""
-    extrapolated_p95: float = 0.0
-    """|model p95 (option) - model p95 (current)| / predicted p95: the share of the prediction the
-    queueing model extrapolates from today's observation (0 at today's capacity)."""
-    extrapolated_p99: float = 0.0
-
-
-def model_latency_ms(load: QueueLoad, cap: Capacity, q: float) -> float:
-    """The model's q-quantile of the queueing part (wait + CPU service) in ms at ``cap`` (inf when unstable)."""
-    if cap.servers < 1:
-        return math.inf
-    service = load.service.at_speed(cap.speed)
-    return response_time_quantile(q, cap.servers, load.arrival_rate_per_s, service) * 1000.0
-
-
-def utilization(load: QueueLoad, cap: Capacity) -> float:
-    if cap.total_cores <= 0:
-        return math.inf if load.arrival_rate_per_s > 0 else 0.0
-    return load.arrival_rate_per_s * load.cpu_seconds_per_request / cap.total_cores
-
-
-def calibrate_residual_ms(load: QueueLoad, current: Capacity) -> tuple[float, float]:
-    """(residual, model excess) in ms at the current config: residual = observed p99 - model p99 when
-    positive; otherwise 0, and the excess says by how much the model overshoots the observation."""
-    observed = load.observed_latency_p99_ms
-    if observed is None or not observed > 0:
-        return 0.0, 0.0
-    model = model_latency_ms(load, current, 0.99)
-    if not math.isfinite(model):
-        return 0.0, 0.0
-    gap = observed - model
-    return (gap, 0.0) if gap >= 0 else (0.0, -gap)
-
-
-def predict_queue(load: QueueLoad, current: Capacity, option: Capacity) -> QueuePrediction:
-    """Latency quantiles at ``option``: the model's queueing part plus the residual calibrated at ``current``."""
-    residual, excess = calibrate_residual_ms(load, current)
-    rho = utilization(load, option)
-    if rho >= 1:
-        return QueuePrediction(rho=rho, latency_p95_ms=None, latency_p99_ms=None, residual_ms=residual,
-                               model_excess_ms=excess)
-    out: dict[str, float] = {}
-    for name, q in (("p95", 0.95), ("p99", 0.99)):
-        at_option = model_latency_ms(load, option, q)
-        predicted = at_option + residual
-        today = model_latency_ms(load, current, q)
-        out[name] = predicted
-        share = abs(at_option - today) / predicted if predicted > 0 and math.isfinite(today) else 1.0
-        out[f"extrapolated_{name}"] = min(1.0, share)
-    return QueuePrediction(rho=rho, latency_p95_ms=out["p95"], latency_p99_ms=out["p99"], residual_ms=residual,
-                           model_excess_ms=excess, extrapolated_p95=out["extrapolated_p95"],
-                           extrapolated_p99=out["extrapolated_p99"])
+# --------------------------------------------------------------------------- latency and utilization
 
 
 def latency_log_sd(observed_log_sd: float, extrapolated: float) -> float:
@@ -245,15 +145,15 @@ class CapacityClause:
 class Prediction:
     """What an option is predicted to do; ``None`` means not modelled / not applicable."""
 
-    latency_p95_ms: float | None = None
+    latency_p95_ms: float | None = None  # queueing part + calibrated residual (``predict_queue``)
     latency_p99_ms: float | None = None
-    rho: float | None = None
-    cpu_utilization_pct: float | None = None
-    memory_utilization_pct: float | None = None
-    error_rate_pct: float | None = None
-    replicas: int | None = None
-    spot: bool = False
-    unstable: bool = False
+    rho: float | None = None  # offered load per server; >= 1 fails every latency clause
+    cpu_utilization_pct: float | None = None  # predicted p99 (``scale_cpu_pct``)
+    memory_utilization_pct: float | None = None  # predicted peak per replica (``scale_memory_pct``)
+    error_rate_pct: float | None = None  # the observed rate (a capacity cut never lowers it)
+    replicas: int | None = None  # against ``sla.effective_min_replicas``
+    spot: bool = False  # runs on Spot capacity (the availability rule)
+    unstable: bool = False  # the queue cannot keep up, whatever rho says
     reduces_capacity: bool = True
     """When a latency clause has no prediction, a capacity cut fails it (never claim neutrality)."""
     capacity: list[CapacityClause] = field(default_factory=list)

@@ -1,5 +1,5 @@
 """The actuation worker: SQS messages ``{"service_id", "change_id"}`` of changes that take minutes
-(EC2 stop/modify/start), each carried on by ``change_flow.run_queued`` (DESIGN §4).
+(EC2 stop/modify/start), each carried on by ``change_recovery.run_queued`` (DESIGN §4).
 
 A message whose change could not be read or written (DynamoDB) is reported as a batch item failure,
 so SQS delivers it again after the visibility timeout; an actuation failure is recorded on the change
@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from costopt.domain.common import Model
-from costopt.jobs.change_flow import run_queued, wall_clock
+from costopt.jobs.change_flow import wall_clock
+from costopt.jobs.change_recovery import run_queued
 from costopt.observability import logger
 
 

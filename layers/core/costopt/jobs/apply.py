@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import ValidationError
 
+from costopt import deps
 from costopt.actuators.base import Actuator
 from costopt.actuators.registry import actuator_for
 from costopt.config import settings
@@ -43,9 +44,8 @@ from costopt.domain.recommendation import Recommendation
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import Conflict, Unprocessable
-from costopt.jobs.change_flow import ChangePlan, drift, dump, recommendation_repo, service_repo, start, wall_clock
-from costopt.store.base import client_config
-from costopt.store.changes import ChangeRepository
+from costopt.jobs.change_flow import ChangePlan, drift, dump, start, wall_clock
+from costopt.ports import Changes
 
 NEVER_AUTOMATED = frozenset({"idle_delete"})
 
@@ -116,8 +116,8 @@ def apply_recommendation(req: ApplyRequest, *, actor: str, idempotency_key: str 
                          now: datetime | None = None, request_id: str | None = None) -> ChangeResult:
     clock = wall_clock(now)
     now = clock()
-    service: Service = service_repo().get(req.service_id)
-    rec: Recommendation = recommendation_repo().get(req.service_id, req.recommendation_id)
+    service = deps.services().get(req.service_id)
+    rec = deps.recommendations().get(req.service_id, req.recommendation_id)
     resource = _resource_of(service, rec)
     act = actuator_for(rec.kind)
     current, target = _configs(act, rec)
@@ -148,9 +148,9 @@ def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: s
                             now: datetime | None = None, request_id: str | None = None) -> ChangeResult:
     clock = wall_clock(now)
     now = clock()
-    service: Service = service_repo().get(service_id)
-    rec: Recommendation = recommendation_repo().get(service_id, recommendation_id)
-    applied = _applied_change(ChangeRepository(), rec)
+    service = deps.services().get(service_id)
+    rec = deps.recommendations().get(service_id, recommendation_id)
+    applied = _applied_change(deps.changes(), rec)
     resource = _resource_of(service, rec)
     act = actuator_for(rec.kind)
     if applied.rollback_not_before and now < applied.rollback_not_before:
@@ -166,7 +166,7 @@ def rollback_recommendation(service_id: str, recommendation_id: str, *, actor: s
     return start(plan, clock)
 
 
-def _applied_change(changes: ChangeRepository, rec: Recommendation) -> Change:
+def _applied_change(changes: Changes, rec: Recommendation) -> Change:
     if rec.status == "ROLLED_BACK":
         raise Conflict(f"recommendation {rec.recommendation_id} was rolled back already",
                        extra={"recommendation_status": rec.status})
@@ -194,14 +194,16 @@ idempotency_config = IdempotencyConfig(
 def _idempotent() -> Callable[..., dict[str, Any]]:
     """The idempotent runner, built on first use: its persistence layer creates a boto3 client,
     which does not belong in a cold start that may never apply anything."""
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto_config=client_config())
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table,
+                                           boto_config=deps.dynamodb_client_config())
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=idempotency_config)
     def run_once(*, request: dict[str, Any], run: Callable[[], ChangeResult]) -> dict[str, Any]:
         # only ``request`` is hashed (key) and validated (body hash); ``run`` does the work once
         return run().model_dump(mode="json")
 
-    return run_once
+    runner: Callable[..., dict[str, Any]] = run_once  # the decorator is untyped
+    return runner
 
 
 def body_hash(body: Any) -> str:

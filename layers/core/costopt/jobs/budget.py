@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from costopt import clock
+from costopt import clock, deps
 from costopt.domain.budget import BudgetAlert, BudgetReport
 from costopt.domain.common import HOURS_PER_MONTH
+from costopt.domain.metrics import SERVICE_TOTAL
 from costopt.domain.observation import Metric
 from costopt.domain.service import Service
 from costopt.engine.budget import (
@@ -33,9 +34,9 @@ from costopt.engine.budget import (
 )
 from costopt.errors import NotFound
 from costopt.observability import logger
+from costopt.ports import Changes, Observations, Recommendations
 
 FORECAST_HISTORY_DAYS = 7 * TRAILING_WEEKS
-SERVICE_TOTAL = "_service"  # billing sources without per-resource cost report the service total here
 CHANGE_LEAD = timedelta(days=1)  # a change is created before it completes: look this much further back
 
 
@@ -44,11 +45,9 @@ def first_day(today: date) -> date:
     return min(today.replace(day=1), today - timedelta(days=FORECAST_HISTORY_DAYS))
 
 
-def daily_costs(service: Service, today: date, repo: object | None = None) -> dict[date, BilledDay]:
+def daily_costs(service: Service, today: date, repo: Observations | None = None) -> dict[date, BilledDay]:
     """The bill per UTC day from ``first_day(today)`` to ``today``: cost and hours covered."""
-    from costopt.store.observations import ObservationRepository
-
-    store = repo if isinstance(repo, ObservationRepository) else ObservationRepository()
+    store = repo or deps.observations()
     keys = [(r.resource_id, Metric.COST_USD) for r in service.resources] + [(SERVICE_TOTAL, Metric.COST_USD)]
     costs: dict[date, float] = {}
     hours: dict[date, float] = {}
@@ -60,15 +59,11 @@ def daily_costs(service: Service, today: date, repo: object | None = None) -> di
     return {d: BilledDay(c, hours[d]) for d, c in costs.items()}
 
 
-def cost_steps(service: Service, now: datetime, since: datetime, changes: object | None = None,
-               recommendations: object | None = None) -> list[CostStep]:
+def cost_steps(service: Service, now: datetime, since: datetime, changes: Changes | None = None,
+               recommendations: Recommendations | None = None) -> list[CostStep]:
     """The daily cost steps of the changes that completed in [since, now], oldest first."""
-    from costopt.store.changes import ChangeRepository
-    from costopt.store.recommendations import RecommendationRepository
-
-    change_repo = changes if isinstance(changes, ChangeRepository) else ChangeRepository()
-    rec_repo = recommendations if isinstance(recommendations, RecommendationRepository) \
-        else RecommendationRepository()
+    change_repo = changes or deps.changes()
+    rec_repo = recommendations or deps.recommendations()
     now, since = clock.as_utc(now), clock.as_utc(since)
     steps: list[CostStep] = []
     for change in change_repo.since(service.service_id, since - CHANGE_LEAD):
@@ -100,12 +95,10 @@ def _evaluate(service: Service, now: datetime,
 
 
 def budget_report(service: Service, now: datetime | None = None) -> BudgetReport:
-    from costopt.store.alerts import AlertRepository
-
     if service.budget is None:
         raise NotFound(f"service {service.service_id!r} has no budget")
     now = clock.as_utc(now or clock.now())
-    raised = AlertRepository().raised(service.service_id, month_key(now.date()))
+    raised = deps.alerts().raised(service.service_id, month_key(now.date()))
     report, _ = _evaluate(service, now, raised)
     return report
 
@@ -113,12 +106,11 @@ def budget_report(service: Service, now: datetime | None = None) -> BudgetReport
 def check_budget(service: Service, now: datetime | None = None) -> tuple[BudgetReport | None, int]:
     """Evaluate and alert; returns the report and how many alerts were published now."""
     from costopt.connectors.notify import publish_budget_alert
-    from costopt.store.alerts import AlertRepository
 
     if service.budget is None:
         return None, 0
     now = clock.as_utc(now or clock.now())
-    alerts = AlertRepository()
+    alerts = deps.alerts()
     month = month_key(now.date())
     raised = alerts.raised(service.service_id, month)
     report, new = _evaluate(service, now, raised)

@@ -16,15 +16,8 @@ A change is a state machine; each step is recorded before the next is taken:
 Final writes are retried on transient DynamoDB errors; what still fails is finished by the sweep.
 
 Invariant: a change that is not final holds its service's change lock, and the lock is released only
-after the change's final transition. So the recovery sweep needs no scan: ``recover(service_id)``
-(every pull, and an apply or rollback that finds the lock held) looks at the holder:
-- gone (a lock without a change record) -> released;
-- final (its follow-up writes were interrupted) -> the recommendation, config and lock completed;
-- moving (a step recorded within ``change_lock_stale_s``) -> left alone;
-- idle, asynchronous, taken up fewer than ``actuation_max_attempts`` times -> handed to the worker
-  again (it resumes from the live state);
-- otherwise reconciled from the live config: live == target -> SUCCEEDED; live == before -> FAILED;
-  anything else, or a resource caught mid-change -> NEEDS_ATTENTION with both configs and an alert.
+after the change's final transition. The actuation worker and the recovery sweep that rely on it
+are ``jobs.change_recovery``.
 """
 
 from __future__ import annotations
@@ -35,32 +28,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from costopt import clock as business_clock
+from costopt import deps
 from costopt.actuators.base import Actuation, Actuator, Progress
-from costopt.actuators.registry import actuator_for
+from costopt.actuators.generic import use_change_history
 from costopt.config import settings
-from costopt.domain.change import FINAL_STATUSES, Change, ChangeResult, ChangeStep, ChangeType
+from costopt.domain.change import Change, ChangeResult, ChangeStep, ChangeType
 from costopt.domain.common import Model
 from costopt.domain.recommendation import Recommendation
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service, ServicePut
-from costopt.errors import ActuatorError, Conflict, CostoptError, DependencyUnavailable, NotFound
+from costopt.errors import ActuatorError, Conflict, CostoptError, DependencyUnavailable
 from costopt.observability import logger
-from costopt.store.base import is_transient, retry_transient
-from costopt.store.changes import ChangeRepository, claim_change, lock_holder, new_change_id, release_change_lock
+from costopt.store.retry import is_transient, retry_transient
 
 Clock = Callable[[], datetime]
 
-
-def recommendation_repo() -> Any:
-    from costopt.store.recommendations import RecommendationRepository
-
-    return RecommendationRepository()
-
-
-def service_repo() -> Any:
-    from costopt.store.services import ServiceRepository
-
-    return ServiceRepository()
+use_change_history(deps.changes)  # a generic resource's live config is what its changes last applied
 
 
 def dump(config: Model) -> dict[str, Any]:
@@ -125,14 +108,14 @@ def start(plan: ChangePlan, clock: Clock) -> ChangeResult:
     now = clock()
     act, service, resource = plan.act, plan.service, plan.resource
     change = Change(
-        change_id=new_change_id(now), status="PENDING", type=plan.type, service_id=service.service_id,
+        change_id=deps.new_change_id(now), status="PENDING", type=plan.type, service_id=service.service_id,
         recommendation_id=plan.rec.recommendation_id, resource_id=resource.resource_id, kind=resource.kind,
         before=dump(plan.expected), after=dump(plan.target), target=dump(plan.target), mode=mode_of(act),
         request_id=plan.request_id, actor=plan.actor, reason=plan.reason, idempotency_key=plan.idempotency_key,
         forced=plan.forced, warnings=plan.warnings, created_at=now, updated_at=now,
         steps=[ChangeStep(at=now, step="claimed", detail=f"{plan.type} by {plan.actor}")])
     _claim(change, plan.rec.etag, now)
-    changes = ChangeRepository()
+    changes = deps.changes()
     stage = "reading the live config"
     try:
         live = act.read(service, resource)
@@ -168,13 +151,16 @@ def start(plan: ChangePlan, clock: Clock) -> ChangeResult:
 
 def _claim(change: Change, expected_etag: str, now: datetime) -> str:
     """The claim; a lock held by a change that stopped moving is reconciled first, then claimed again."""
+    from costopt.jobs.change_recovery import recover
+
+    changes = deps.changes()
     try:
-        return claim_change(change, expected_etag=expected_etag, now=now)
+        return changes.claim(change, expected_etag=expected_etag, now=now)
     except Conflict as exc:
         holder = exc.extra.get("change_in_progress")
         if not holder or not recover(change.service_id, now):
             raise
-    return claim_change(change, expected_etag=expected_etag, now=now)
+    return changes.claim(change, expected_etag=expected_etag, now=now)
 
 
 def _summary(act: Actuator, before: Model, target: Model) -> str:
@@ -192,7 +178,7 @@ def _why(stage: str, exc: BaseException) -> str:
 
 def actuate(change: Change, service: Service, resource: Resource, act: Actuator, clock: Clock) -> ChangeResult:
     """Run the actuator for an IN_PROGRESS change (its steps recorded on it), then finish the change."""
-    changes = ChangeRepository()
+    changes = deps.changes()
 
     def report(step: str, detail: str | None = None) -> None:
         try:
@@ -211,7 +197,7 @@ def actuate(change: Change, service: Service, resource: Resource, act: Actuator,
 
 
 def _succeed(change: Change, service: Service, done: Actuation, clock: Clock) -> ChangeResult:
-    changes = ChangeRepository()
+    changes = deps.changes()
     now = clock()
     after = dump(done.after)
     verify_until = now + timedelta(hours=service.policy.verify_hours) if change.type == "APPLY" else None
@@ -260,8 +246,8 @@ def settle_recommendation(change: Change) -> str:
     Idempotent under concurrency too: the change's own request and a sweep (another request that
     found the lock held) may settle it at once; the one that loses the conditional write finds the
     recommendation already moved and returns its status."""
-    recs = recommendation_repo()
-    rec: Recommendation | None = recs.find(change.service_id, change.recommendation_id)
+    recs = deps.recommendations()
+    rec = recs.find(change.service_id, change.recommendation_id)
     if rec is None:
         return "DELETED"
     move: dict[str, Any] | None = None
@@ -278,15 +264,15 @@ def settle_recommendation(change: Change) -> str:
     if move is None:
         return rec.status
     try:
-        return str(recs.transition(change.service_id, rec.recommendation_id, expected_etag=None, **move).status)
+        return recs.transition(change.service_id, rec.recommendation_id, expected_etag=None, **move).status
     except Conflict:
-        moved: Recommendation | None = recs.find(change.service_id, change.recommendation_id)
+        moved = recs.find(change.service_id, change.recommendation_id)
         return moved.status if moved else "DELETED"
 
 
 def release(service_id: str, change_id: str) -> None:
     try:
-        release_change_lock(service_id, change_id)
+        deps.changes().release_lock(service_id, change_id)
     except Exception:
         logger.exception("could not release the change lock (the recovery sweep releases it)",
                          extra={"service_id": service_id, "change_id": change_id})
@@ -297,7 +283,7 @@ def _record_failure(change: Change, error: str, clock: Clock, *, step: str = "fa
     IN_PROGRESS: the actuation failed), then the recommendation back and the lock free. Best effort:
     what cannot be written is left for the sweep (live == before -> FAILED)."""
     try:
-        final = retry_transient(lambda: ChangeRepository().transition(
+        final = retry_transient(lambda: deps.changes().transition(
             change.service_id, change.change_id, from_statuses=[change.status], to_status="FAILED",
             error=error[:2000], completed_at=clock(), now=clock(), step=step, detail=error))
         complete(final)
@@ -343,7 +329,7 @@ def _fail_actuation(change: Change, service: Service, resource: Resource, act: A
 
 def sync_registered_config(service_id: str, resource_id: str, config: dict[str, Any], attempts: int = 3) -> None:
     """Keep the registered resource config equal to what is now live (best effort, version-checked)."""
-    services = service_repo()
+    services = deps.services()
     for _ in range(attempts):
         service = services.find(service_id)
         if service is None:
@@ -375,145 +361,3 @@ def queue_actuation(change: Change, delay_s: int = 0) -> None:
         raise DependencyUnavailable("no actuation queue is configured (ACTUATION_QUEUE_URL)")
     send_message(settings.actuation_queue_url,
                  {"service_id": change.service_id, "change_id": change.change_id}, delay_s=delay_s)
-
-
-def run_queued(service_id: str, change_id: str, clock: Clock) -> Change | None:
-    """The worker's work on one queued change: take it up (counted), actuate from the live state,
-    finish it. A change already final is completed; one taken up too often is reconciled instead.
-    Actuation failures are recorded on the change; DynamoDB failures raise (SQS delivers it again)."""
-    changes = ChangeRepository()
-    change = changes.find(service_id, change_id)
-    if change is None:
-        logger.warning("queued change not found", extra={"service_id": service_id, "change_id": change_id})
-        return None
-    if change.status in FINAL_STATUSES:
-        complete(change)
-        return change
-    if change.status != "IN_PROGRESS" or change.attempts >= settings.actuation_max_attempts:
-        return reconcile(change, clock())
-    change = changes.transition(service_id, change_id, from_statuses=["IN_PROGRESS"], to_status="IN_PROGRESS",
-                                attempts=change.attempts + 1, now=clock(), step="worker",
-                                detail=f"taken up by the actuation worker (attempt {change.attempts + 1})")
-    service: Service = service_repo().get(service_id)
-    resource = service.resource(change.resource_id)
-    if resource is None:
-        return reconcile(change, clock())
-    try:
-        actuate(change, service, resource, actuator_for(change.kind), clock)
-    except CostoptError as exc:
-        if isinstance(exc, DependencyUnavailable) and not isinstance(exc, ActuatorError) \
-                and exc.extra.get("change_status") != "FAILED":
-            raise  # not recorded: let SQS deliver it again
-        logger.warning("queued change failed", extra={"change_id": change_id, "error": exc.detail})
-    return changes.find(service_id, change_id)
-
-
-# --------------------------------------------------------------------------- recovery sweep
-
-
-def recover(service_id: str, now: datetime) -> bool:
-    """Reconcile the holder of the service's change lock if it stopped moving; returns whether the
-    lock is free now."""
-    try:
-        holder = lock_holder(service_id)
-    except NotFound:
-        return False
-    if holder is None:
-        return True
-    changes = ChangeRepository()
-    change = changes.find(service_id, holder)
-    stale = timedelta(seconds=settings.change_lock_stale_s)
-    if change is None:
-        # claims write the lock and the record in one transaction: a lock without one is a leftover
-        # (of an older costopt, or written by hand); released once it is older than the stale limit
-        from costopt.store.changes import id_floor
-
-        if holder < id_floor(now - stale):
-            release(service_id, holder)
-            return True
-        return False
-    if change.status in FINAL_STATUSES:
-        complete(change)
-        return True
-    if now - change.updated_at < stale:
-        return False  # still moving (the worker records a step at least every few minutes)
-    if change.mode == "async" and change.status == "IN_PROGRESS" and change.attempts < settings.actuation_max_attempts:
-        try:
-            queue_actuation(change)
-            changes.transition(service_id, holder, from_statuses=["IN_PROGRESS"], to_status="IN_PROGRESS", now=now,
-                               step="requeued", detail="the worker stopped moving; handed to it again")
-        except Exception:
-            logger.exception("could not hand a stalled change to the worker again", extra={"change_id": holder})
-        return False
-    settled = reconcile(change, now)
-    return settled is not None and settled.status in FINAL_STATUSES
-
-
-def reconcile(change: Change, now: datetime) -> Change | None:
-    """Settle a change that stopped half-way from the live config (see the module doc); None when the
-    live config cannot be read now (the next sweep tries again)."""
-    changes = ChangeRepository()
-    service: Service | None = service_repo().find(change.service_id)
-    resource = service.resource(change.resource_id) if service else None
-    target = change.target if change.target is not None else change.after
-    status: str = "NEEDS_ATTENTION"
-    fields: dict[str, Any] = {}
-    if service is None or resource is None:
-        fields = {"error": "the resource is no longer registered; the sweep could not read its live config"}
-    else:
-        act = actuator_for(change.kind)
-        try:
-            live = act.read(service, resource)
-            unsettled = act.unsettled(service, resource, change.facts) if change.status == "IN_PROGRESS" else None
-        except CostoptError as exc:
-            if exc.status >= 500:
-                logger.warning("the sweep could not read the live config; it tries again",
-                               extra={"change_id": change.change_id, "error": exc.detail})
-                return None
-            live, unsettled = None, f"the live config cannot be read: {exc.detail}"
-        live_config = dump(live) if live is not None else None
-        if unsettled:
-            fields = {"error": f"interrupted mid-change: {unsettled}", "live": live_config}
-        elif live is not None and not act.differences(target, live):
-            status = "SUCCEEDED"
-            verify_until = now + timedelta(hours=service.policy.verify_hours) if change.type == "APPLY" else None
-            fields = {"after": live_config, "verify_until": verify_until}
-        elif live is not None and not act.differences(change.before, live):
-            status = "FAILED"
-            fields = {"error": "interrupted before the change took effect: the live config is still the before "
-                               "config (settled by the recovery sweep)"}
-        else:
-            fields = {"error": "interrupted: the live config is neither the before nor the target config; "
-                               "check the resource", "live": live_config}
-    detail = fields.get("error") or "the sweep found the target config live"
-    try:
-        final = retry_transient(lambda: changes.transition(
-            change.service_id, change.change_id, from_statuses=[change.status], to_status=status,
-            completed_at=now, now=now, step="reconciled", detail=str(detail), **fields))
-    except Conflict:
-        return changes.find(change.service_id, change.change_id)  # moved on meanwhile
-    logger.warning("reconciled an interrupted change", extra={"change_id": change.change_id, "status": status})
-    if status == "NEEDS_ATTENTION":
-        _alert(final)
-    complete(final)
-    return final
-
-
-def _alert(change: Change) -> None:
-    from costopt.connectors.notify import publish_change_alert
-
-    try:
-        publish_change_alert(change)
-    except Exception:
-        logger.exception("could not send the needs-attention alert", extra={"change_id": change.change_id})
-
-
-def sweep_service(service_id: str, now: datetime) -> bool:
-    """The recovery sweep for one service (the hourly pull runs it); never raises on a dependency."""
-    try:
-        return recover(service_id, now)
-    except Exception as exc:
-        logger.warning("recovery sweep failed; the next pull tries again",
-                       extra={"service_id": service_id, "error": str(exc)})
-        return False
-

@@ -20,17 +20,15 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from costopt import clock
+from costopt import clock, deps
 from costopt.clock import floor_hour
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.service import Service, ServiceSummary
 from costopt.errors import NotFound
-from costopt.jobs.services import service_repository
 from costopt.observe.health import HEALTH_METRICS, ServiceHealth, service_health
 
 if TYPE_CHECKING:
     from costopt.observe.sketch import MetricSummary
-    from costopt.store.observations import ObservationRepository
 
 MAX_RANGE = timedelta(days=93)
 HEALTH_WINDOW = timedelta(days=31)       # the 30-day SLO window plus the day it starts in
@@ -41,12 +39,6 @@ Period = Literal["hour", "day"]
 QUANTILES: dict[str, float] = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 Point = tuple[datetime, float]
-
-
-def observation_repository() -> ObservationRepository:
-    from costopt.store.observations import ObservationRepository
-
-    return ObservationRepository()
 
 
 # --------------------------------------------------------------------------- query
@@ -73,7 +65,7 @@ def _day_value(merged: MetricSummary, stat: str) -> float | None:
 
 
 def _resource_ids(service: Service, metric: Metric, resource_id: str | None) -> list[str]:
-    from costopt.connectors.base import SERVICE_TOTAL
+    from costopt.domain.metrics import SERVICE_TOTAL
 
     if resource_id is not None:
         if service.resource(resource_id) is None and resource_id != SERVICE_TOTAL:
@@ -90,10 +82,10 @@ def query_metric(service_id: str, metric: Metric, start: datetime, end: datetime
     """The (t, value) points of a metric in [start, end), oldest first (404: no such service or resource)."""
     from costopt.observe.sketch import MetricSummary, day_start
 
-    service = service_repository().get(service_id)
+    service = deps.services().get(service_id)
     rids = _resource_ids(service, metric, resource_id)
     last_day = (end - timedelta(microseconds=1)).date()
-    days = observation_repository().day_summaries(service_id, [(rid, metric) for rid in rids], start.date(), last_day)
+    days = deps.observations().day_summaries(service_id, [(rid, metric) for rid in rids], start.date(), last_day)
     if period == "hour":
         by_hour: dict[datetime, list[HourlyAggregate]] = {}
         for summaries in days.values():
@@ -122,9 +114,9 @@ def healths_of(services: Sequence[Service], now: datetime, window: timedelta = H
                with_budget: bool = True) -> dict[str, ServiceHealth]:
     """Load what health needs for every service at once (one BatchGet of day items, one of last-data
     marks, a freshness Query each) and evaluate it, by service id."""
-    from costopt.connectors.base import METRICS_BY_KIND
+    from costopt.domain.metrics import METRICS_BY_KIND
 
-    obs = observation_repository()
+    obs = deps.observations()
     as_of = floor_hour(now)
     start = as_of - window
     keys = [(s.service_id, r.resource_id, m) for s in services for r in s.resources for m in HEALTH_METRICS
@@ -153,13 +145,13 @@ def health_of(service: Service, now: datetime, window: timedelta = HEALTH_WINDOW
 
 def service_health_of(service_id: str) -> ServiceHealth:
     """SLO health now over 30 days: burn rates, error budget, status (404: no such service)."""
-    return health_of(service_repository().get(service_id), clock.now())
+    return health_of(deps.services().get(service_id), clock.now())
 
 
 def services_with_health(limit: int = 50, next_token: str | None = None,
                          team: str | None = None) -> tuple[list[ServiceSummary], str | None]:
     """A page of services, each with ``health`` and ``last_data_at`` (quick status, no error budget)."""
-    repo = service_repository()
+    repo = deps.services()
     items, token = repo.list(limit=limit, next_token=next_token, team=team)
     found = repo.find_many(i.service_id for i in items)
     healths = healths_of(list(found.values()), clock.now(), LIST_HEALTH_WINDOW, with_budget=False)

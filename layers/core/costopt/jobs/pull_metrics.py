@@ -43,10 +43,10 @@ Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Sca
    unreachable, timing out or throttling: ``costopt.dependency``) is listed in ``dependency_failed``
    and ``handle`` then fails the invocation (after the others ran), so the schedule's retry policy
    runs it again; the watermarks make the retry resume, not repeat.
-4. The recovery sweep (``change_flow.sweep_service``): a change interrupted half-way is settled
+4. The recovery sweep (``change_recovery.sweep_service``): a change interrupted half-way is settled
    from the live config before anything else looks at the service's changes.
-5. ``verify_recent_changes(service, now)`` from ``costopt.jobs.verify`` when that module exists (the
-   apply workstream's verification windows); a no-op otherwise.
+5. ``verify_recent_changes(service, now)`` (``costopt.jobs.verify``): the verification windows of the
+   service's recent changes (an SLA breach may roll a change back).
 
 Time budget: ``deadline_s`` seconds from the call (the handler passes the Lambda's remaining time
 minus a safety margin). No service or chunk starts when less than ``MIN_STEP_S`` or the slowest step
@@ -58,32 +58,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from costopt import clock
-from costopt.clock import floor_day, floor_hour
+from costopt import clock, deps
+from costopt.clock import floor_hour
 from costopt.connectors.base import BILLING, TELEMETRY, billing_for, source_for
 from costopt.dependency import dependency_failure
 from costopt.domain.common import Model
-from costopt.domain.observation import Series
-from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import ConnectorError, DependencyUnavailable
+from costopt.jobs.pull_windows import (
+    BILLING_SETTLE,
+    CHUNK,
+    HOUR,
+    MAX_CATCHUP,
+    WatermarkState,
+    billing_window,
+    fetch_groups,
+    latest_points,
+    telemetry_window,
+)
 from costopt.observability import logger
 
 if TYPE_CHECKING:
-    from costopt.store.observations import Watermarks
+    from costopt.ports import Observations
 
-CHUNK = timedelta(days=1)
-MAX_CATCHUP = timedelta(days=14)
-REAL_FIRST_PULL = timedelta(days=1)
-BILLING_FIRST_DAYS = 14
-BILLING_SETTLE = timedelta(hours=12)
 MIN_STEP_S = 2.0
-HOUR = timedelta(hours=1)
 
 Outcome = Literal["ok", "up_to_date", "stale", "partial", "not_reached", "failed"]
 
@@ -108,9 +111,9 @@ class DataGap(Model):
 
 class SourcePull(Model):
     outcome: Outcome
-    start: datetime | None = None
-    end: datetime | None = None
-    watermark: datetime | None = None
+    start: datetime | None = Field(default=None, description="Where this pull's window began")
+    end: datetime | None = Field(default=None, description="Where it ended (exclusive)")
+    watermark: datetime | None = Field(default=None, description="The source's watermark after the pull")
     points_folded: int = 0
     points_skipped: int = 0
     hours_folded: int = 0
@@ -170,57 +173,14 @@ class _Budget:
         return self.clock() - self.started
 
 
-# --------------------------------------------------------------------------- windows
-
-
-def telemetry_window(service: Service, watermark: datetime | None, as_of: datetime) -> tuple[datetime, datetime]:
-    if watermark is None:
-        if service.telemetry.source == "synthetic":
-            start = floor_day(as_of) - timedelta(days=service.telemetry.synthetic.history_days)
-        else:
-            start = as_of - REAL_FIRST_PULL
-    else:
-        start = floor_hour(watermark)
-    return max(start, as_of - MAX_CATCHUP), as_of
-
-
-def billing_window(service: Service, watermark: datetime | None, now: datetime) -> tuple[datetime, datetime]:
-    end = floor_day(now - BILLING_SETTLE)
-    if watermark is None:
-        days = service.telemetry.synthetic.history_days if service.billing.source == "synthetic" else BILLING_FIRST_DAYS
-        start = end - timedelta(days=max(1, days))
-    else:
-        start = floor_day(watermark)
-    return start, end
-
-
 # --------------------------------------------------------------------------- the job
 
 
-def _repos() -> tuple[Any, Any]:
-    from costopt.store.observations import ObservationRepository
-    from costopt.store.services import ServiceRepository
+def verify_recent_changes(service: Service, now: datetime) -> str:
+    """The verification windows of the service's recent changes (``costopt.jobs.verify``), summarized."""
+    from costopt.jobs.verify import verify_recent_changes as verify
 
-    return ServiceRepository(), ObservationRepository()
-
-
-def verify_recent_changes(service: Service, now: datetime) -> str | None:
-    """The apply workstream's verification-window check (``costopt.jobs.verify``), a no-op until it exists."""
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("costopt.jobs.verify") is None:
-        return None
-    verify = importlib.import_module("costopt.jobs.verify")
-    hook = getattr(verify, "verify_recent_changes", None)
-    if hook is None:
-        return None
-    result = hook(service, now)
-    if result is None:
-        return None
-    if isinstance(result, list | tuple):
-        return f"{len(result)} change(s) checked"
-    return str(result)
+    return f"{len(verify(service, now))} change(s) checked"
 
 
 def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None, *,
@@ -228,7 +188,7 @@ def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None,
     """Pull every service (or the given ids) until done or out of time. See the module docstring."""
     now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     budget = _Budget(deadline_s, clock)
-    service_repo, obs = _repos()
+    service_repo, obs = deps.services(), deps.observations()
     report = PullReport(as_of=floor_hour(now))
     ids = iter(services) if services is not None else service_repo.iter_ids()
     for service_id in ids:
@@ -258,13 +218,13 @@ def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None,
     return report
 
 
-def pull_service(service: Service, now: datetime, obs: Any, budget: _Budget) -> ServicePull:
+def pull_service(service: Service, now: datetime, obs: Observations, budget: _Budget) -> ServicePull:
     sid = service.service_id
     as_of = floor_hour(now)
     telemetry = _pull_telemetry(service, as_of, now, obs, budget)
     billing = _pull_billing(service, now, obs, budget)
     verify: str | None = None
-    from costopt.jobs.change_flow import sweep_service
+    from costopt.jobs.change_recovery import sweep_service
 
     recovered = sweep_service(sid, now)  # the recovery sweep: an interrupted change settled first
     try:
@@ -276,7 +236,7 @@ def pull_service(service: Service, now: datetime, obs: Any, budget: _Budget) -> 
                        change_lock_free=recovered)
 
 
-def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, budget: _Budget) -> SourcePull:
+def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Observations, budget: _Budget) -> SourcePull:
     sid = service.service_id
     marks = obs.get_watermarks(sid, TELEMETRY)
     # each resource's own start; an hour older than the backfill window is given up (recorded)
@@ -306,7 +266,7 @@ def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, 
         out.start = start
         due = {r.resource_id for r in served if own[r.resource_id] < end}
         got: set[str] = set()
-        state = _WatermarkState(obs, sid, marks, own)
+        state = WatermarkState(obs, sid, marks, own)
         cursor = start
         while cursor < end:
             if cursor > start and not budget.allows():
@@ -314,7 +274,7 @@ def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, 
                 break
             began = budget.clock()
             chunk_end = min(end, cursor + CHUNK)
-            for group_start, members in _fetch_groups(served, own, cursor, chunk_end):
+            for group_start, members in fetch_groups(served, own, cursor, chunk_end):
                 subset = service if len(members) == len(service.resources) else \
                     service.model_copy(update={"resources": members})
                 series = source.fetch(subset, group_start, chunk_end)
@@ -323,7 +283,7 @@ def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, 
                 out.points_skipped += folded.points_skipped
                 out.hours_folded += folded.hours_folded
                 out.hours_skipped += folded.hours_skipped
-                for rid, latest in _latest_points(series, members, group_start, chunk_end).items():
+                for rid, latest in latest_points(series, members, group_start, chunk_end).items():
                     own[rid] = max(own[rid], floor_hour(latest) + HOUR)  # its hours up to the latest point
                     got.add(rid)
             state.save(chunk_end)
@@ -358,66 +318,20 @@ def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Any, 
     return out
 
 
-class _WatermarkState:
-    """The service's watermark and the resources behind it; written (one item) when they change."""
-
-    def __init__(self, obs: Any, service_id: str, marks: Watermarks, own: dict[str, datetime]) -> None:
-        self.obs, self.service_id, self.own = obs, service_id, own
-        self.at = marks.at
-        self.behind: dict[str, datetime] = dict(marks.behind)
-        self._stored = (marks.at, dict(marks.behind))
-
-    def save(self, reached: datetime | None) -> None:
-        """Every served resource was asked for up to ``reached`` (None: only the per-resource ones moved)."""
-        if reached is not None and (self.at is None or reached > self.at):
-            self.at = reached
-        if self.at is None:
-            return
-        at = self.at
-        self.behind = {rid: t for rid, t in self.own.items() if t < at}
-        if (at, self.behind) != self._stored:
-            self.obs.set_watermarks(self.service_id, TELEMETRY, at, self.behind)
-            self._stored = (at, dict(self.behind))
-
-
-def _fetch_groups(served: list[Resource], own: dict[str, datetime], cursor: datetime,
-                  chunk_end: datetime) -> list[tuple[datetime, list[Resource]]]:
-    """The resources due in [cursor, chunk_end), grouped by where their fetch starts (usually one group)."""
-    groups: dict[datetime, list[Resource]] = {}
-    for r in served:
-        if own[r.resource_id] < chunk_end:
-            groups.setdefault(max(cursor, own[r.resource_id]), []).append(r)
-    return sorted(groups.items(), key=lambda g: g[0])
-
-
-def _latest_points(series: list[Series], members: list[Resource], start: datetime,
-                   end: datetime) -> dict[str, datetime]:
-    """The latest point in [start, end) the source returned per resource (absent: it returned nothing)."""
-    wanted = {r.resource_id for r in members}
-    latest: dict[str, datetime] = {}
-    for s in series:
-        if s.resource_id not in wanted:
-            continue
-        for p in s.points:
-            t = p.t.astimezone(UTC) if p.t.tzinfo else p.t.replace(tzinfo=UTC)
-            if start <= t < end and (s.resource_id not in latest or t > latest[s.resource_id]):
-                latest[s.resource_id] = t
-    return latest
-
-
 def _no_data_error(source: str, no_data: list[NoData]) -> str:
     parts = [f"{n.resource_id} ({n.kind}{', not served' if n.reason == 'unserved' else ''})" for n in no_data]
     return f"{source}: no data for any resource: {', '.join(parts)}"
 
 
-def pull_billing(service: Service, now: datetime, obs: Any = None, budget: _Budget | None = None) -> SourcePull:
+def pull_billing(service: Service, now: datetime, obs: Observations | None = None,
+                 budget: _Budget | None = None) -> SourcePull:
     """Pull the billing days due (see ``billing_window``) and fold them; idempotent.
 
     On a ConnectorError the service's billing data is marked stale (nothing is removed) and the
     error is raised again, so callers (recompute) can say why costs are old.
     """
     sid = service.service_id
-    obs = obs or _repos()[1]
+    obs = obs or deps.observations()
     watermark = obs.get_watermark(sid, BILLING)
     start, end = billing_window(service, watermark, now)
     out = SourcePull(outcome="up_to_date", start=start, end=end, watermark=watermark)
@@ -442,7 +356,7 @@ def pull_billing(service: Service, now: datetime, obs: Any = None, budget: _Budg
     return out
 
 
-def _pull_billing(service: Service, now: datetime, obs: Any, budget: _Budget) -> SourcePull:
+def _pull_billing(service: Service, now: datetime, obs: Observations, budget: _Budget) -> SourcePull:
     try:
         return pull_billing(service, now, obs, budget)
     except ConnectorError as exc:
@@ -475,3 +389,7 @@ def handle(event: Any, remaining_ms: int) -> dict[str, Any]:
                                     extra={"services": report.dependency_failed})
     return report.model_dump(mode="json", exclude={"services"}) | {
         "services": len(report.services), "stale": report.stale, "without_data": without}
+
+
+__all__ = ["BILLING_SETTLE", "MAX_CATCHUP", "DataGap", "NoData", "PullReport", "ServicePull", "SourcePull", "handle",
+           "pull_billing", "pull_service", "run"]

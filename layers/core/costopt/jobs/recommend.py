@@ -13,34 +13,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from costopt import clock
+from costopt import clock, deps
 from costopt.domain.recommendation import Recommendation, Strategy
 from costopt.domain.service import Service
 from costopt.engine.recommend import RecommendationResult, recommend
+from costopt.jobs.usage import load_usage
+from costopt.ports import Recommendations, Services
 
 ROLLBACK_MEMORY_DAYS = 30  # options like one that was rolled back stay rejected this long
-
-if TYPE_CHECKING:
-    from costopt.store.recommendations import RecommendationRepository
-    from costopt.store.services import ServiceRepository
 
 
 def recommend_service(service: Service, *, lookback_days: int | None = None, strategy: Strategy | None = None,
                       resource_ids: Iterable[str] | None = None, now: datetime | None = None, persist: bool = True,
-                      recommendations: RecommendationRepository | None = None) -> RecommendationResult:
-    from costopt.observe.usage import load_usage
-    from costopt.pricing import get_catalog
-
+                      recommendations: Recommendations | None = None) -> RecommendationResult:
     now = now or clock.now()
     lookback = lookback_days or service.policy.lookback_days
     ids = list(resource_ids) if resource_ids is not None else None
     usage = load_usage(service, lookback, now)
-    catalog = get_catalog(service.region)
-    if recommendations is None:
-        from costopt.store.recommendations import RecommendationRepository
-        recommendations = RecommendationRepository()
+    catalog = deps.catalog(service.region)
+    recommendations = recommendations or deps.recommendations()
     result = recommend(service, usage, catalog, strategy=strategy or service.policy.strategy, now=now,
                        resource_ids=ids, rolled_back=recently_rolled_back(recommendations, service.service_id, now))
     if persist:
@@ -48,7 +40,7 @@ def recommend_service(service: Service, *, lookback_days: int | None = None, str
     return result
 
 
-def recently_rolled_back(recommendations: RecommendationRepository, service_id: str,
+def recently_rolled_back(recommendations: Recommendations, service_id: str,
                          now: datetime) -> list[Recommendation]:
     """ROLLED_BACK recommendations of the last ``ROLLBACK_MEMORY_DAYS`` days (newest first)."""
     since = now - timedelta(days=ROLLBACK_MEMORY_DAYS)
@@ -63,11 +55,8 @@ def recently_rolled_back(recommendations: RecommendationRepository, service_id: 
 
 def run_recommend(service_id: str, *, lookback_days: int | None = None, strategy: Strategy | None = None,
                   resource_ids: Iterable[str] | None = None, now: datetime | None = None, persist: bool = True,
-                  services: ServiceRepository | None = None,
-                  recommendations: RecommendationRepository | None = None) -> RecommendationResult:
-    if services is None:
-        from costopt.store.services import ServiceRepository
-        services = ServiceRepository()
-    service = services.get(service_id)
+                  services: Services | None = None,
+                  recommendations: Recommendations | None = None) -> RecommendationResult:
+    service = (services or deps.services()).get(service_id)
     return recommend_service(service, lookback_days=lookback_days, strategy=strategy, resource_ids=resource_ids,
                              now=now, persist=persist, recommendations=recommendations)

@@ -6,30 +6,20 @@ a stale etag or another state is a 409 (``current_status``, ``current_etag``); a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from costopt import deps
 from costopt.domain.recommendation import Recommendation, RecommendationStatus
-
-if TYPE_CHECKING:
-    from costopt.store.recommendations import RecommendationRepository
-
-
-def recommendation_repository() -> RecommendationRepository:
-    from costopt.store.recommendations import RecommendationRepository
-
-    return RecommendationRepository()
 
 
 def list_recommendations(service_id: str, status: RecommendationStatus | None = None, limit: int = 50,
                          next_token: str | None = None) -> tuple[list[Recommendation], str | None]:
     """A page of the service's recommendations, newest first (only ``status`` when given)."""
-    return recommendation_repository().list(service_id, status=status, limit=limit, next_token=next_token)
+    return deps.recommendations().list(service_id, status=status, limit=limit, next_token=next_token)
 
 
 def dismiss_recommendation(service_id: str, recommendation_id: str, *, etag: str, reason: str | None = None,
                            restore: bool = False) -> Recommendation:
     """Dismiss (or, with ``restore``, bring back) a recommendation; 404 before 409."""
-    repo = recommendation_repository()
+    repo = deps.recommendations()
     repo.get(service_id, recommendation_id)
     from_status, to_status = ("DISMISSED", "ACTIVE") if restore else ("ACTIVE", "DISMISSED")
     return repo.transition(service_id, recommendation_id, expected_etag=etag, from_statuses={from_status},

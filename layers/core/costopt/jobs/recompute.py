@@ -5,10 +5,11 @@ auto-apply what the policy allows.
 Fan-out: the schedule pages through the services (GSI Query, no Scan) and sends one SQS message
 per service in SendMessageBatch calls of 10. The same function consumes the queue with
 Powertools' BatchProcessor and ``ReportBatchItemFailures``, so a failing service is retried
-alone. Without a queue (the local stack, tests, the benchmark) the same records are built in
-process and go through the same ``process_batch`` code path.
+alone. A deployment always has the queue; tests and the benchmark that want no queue hand
+``fan_out`` the in-process ``Dispatch`` of ``local.fanout`` (the same records through the same
+``process_batch``).
 
-``fan_out(now=None, send=None) -> FanOutReport``
+``fan_out(now=None, *, dispatch=None) -> FanOutReport`` (mode: where the batches went)
 ``process_batch(event: dict, context) -> {"batchItemFailures": [...]}``
 ``recompute_service(service_id, now) -> ServiceRecompute``
 ``auto_apply(service, now) -> list[str]`` (change ids)
@@ -18,15 +19,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from costopt import clock
+from costopt import clock, deps
 from costopt.config import settings
 from costopt.domain.common import Model
 from costopt.domain.recommendation import Recommendation
@@ -34,6 +34,7 @@ from costopt.domain.recommendation import auto_applicable as domain_auto_applica
 from costopt.domain.service import Service
 from costopt.errors import Conflict, CostoptError
 from costopt.observability import logger, metrics
+from costopt.ports import SqsClient
 
 # The IAM actions this module's AWS calls need (template.yaml grants exactly these: tests/contract/test_iam.py).
 AWS_ACTIONS: frozenset[str] = frozenset({"sqs:SendMessage"})  # SendMessageBatch is authorized as sqs:SendMessage
@@ -46,10 +47,10 @@ class ServiceRecompute(Model):
     status: Literal["ok", "deleted"] = "ok"
     recommendations: int = 0
     insufficient_data: int = 0
+    budget_status: str | None = None
     verified: int = 0
     rolled_back: int = 0
     realised_savings_recorded: int = 0
-    budget_status: str | None = None
     alerts_sent: int = 0
     auto_applied: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -67,20 +68,44 @@ class FanOutReport(Model):
 # --------------------------------------------------------------------------- fan-out
 
 
+class Dispatch(Protocol):
+    """Where the fan-out's batches go: SQS here; ``local.fanout`` runs them in process instead."""
+
+    mode: Literal["sqs", "in_process"]
+
+    def send(self, chunk: list[str], entries: list[dict[str, str]]) -> tuple[int, list[str]]:
+        """Hand one batch on; returns (messages accepted, service ids that failed now)."""
+        ...
+
+    def finish(self) -> list[str]:
+        """Wait for what is still running; returns the service ids that failed."""
+        ...
+
+
 @cache
-def _sqs() -> Any:
+def _sqs() -> SqsClient:
     import boto3
-    from botocore.config import Config
 
-    return boto3.client("sqs", region_name=settings.aws_region,
-                        config=Config(connect_timeout=3, read_timeout=10,
-                                      retries={"mode": "standard", "max_attempts": 5}))
+    from costopt.connectors.queues import sqs_config
+
+    client: SqsClient = boto3.client("sqs", region_name=settings.aws_region, config=sqs_config(10, 5))
+    return client
 
 
-def _service_ids() -> Iterator[str]:
-    from costopt.store.services import ServiceRepository
+class SqsDispatch:
+    """One SendMessageBatch per batch of 10 to the recompute queue."""
 
-    yield from ServiceRepository().iter_ids()
+    mode: Literal["sqs", "in_process"] = "sqs"
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def send(self, chunk: list[str], entries: list[dict[str, str]]) -> tuple[int, list[str]]:
+        resp = _sqs().send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        return len(resp.get("Successful", [])), [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
+
+    def finish(self) -> list[str]:
+        return []
 
 
 def _chunks(ids: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -98,60 +123,29 @@ def message_body(service_id: str, run_id: str, now: datetime) -> str:
     return json.dumps({"service_id": service_id, "run_id": run_id, "scheduled_at": now.isoformat()})
 
 
-def sqs_record(body: str, message_id: str) -> dict[str, Any]:
-    """An SQS record as Lambda delivers it (shape of `sam local generate-event sqs receive-message`)."""
-    return {
-        "messageId": message_id, "receiptHandle": f"in-process-{message_id}", "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "costopt",
-                       "ApproximateFirstReceiveTimestamp": "0"},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{settings.aws_region}:000000000000:costopt-recompute-in-process",
-        "awsRegion": settings.aws_region,
-    }
-
-
-def fan_out(now: datetime | None = None, *, context: Any = None,
-            process: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
-            workers: int | None = None) -> FanOutReport:
-    """Send every service to the queue, or (no queue configured) process the same batches in
-    process, ``workers`` batches at a time (what concurrent Lambda executions do in AWS)."""
+def fan_out(now: datetime | None = None, *, dispatch: Dispatch | None = None,
+            run_id: str | None = None) -> FanOutReport:
+    """Send every service to the recompute queue (or to ``dispatch``), ``SQS_BATCH`` per call."""
     now = now or clock.now()
-    run_id = uuid.uuid4().hex
+    run_id = run_id or uuid.uuid4().hex
+    if dispatch is None:
+        if not settings.recompute_queue_url:
+            raise CostoptError("no recompute queue is configured (RECOMPUTE_QUEUE_URL)")
+        dispatch = SqsDispatch(settings.recompute_queue_url)
     services = messages = calls = 0
     failed: list[str] = []
-    in_process = not settings.recompute_queue_url
-    consume = process or process_batch
-
-    def run_in_process(records: list[dict[str, Any]]) -> list[str]:
-        result = consume({"Records": records}, context)
-        bad = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        return [json.loads(r["body"])["service_id"] for r in records if r["messageId"] in bad]
-
-    pool = ThreadPoolExecutor(max_workers=workers or settings.recompute_workers) if in_process else None
-    pending = []
-    try:
-        for chunk in _chunks(_service_ids(), SQS_BATCH):
-            entries = [{"Id": str(i), "MessageBody": message_body(sid, run_id, now)} for i, sid in enumerate(chunk)]
-            calls += 1
-            if pool is not None:
-                records = [sqs_record(e["MessageBody"], f"{run_id}-{services + i}") for i, e in enumerate(entries)]
-                pending.append(pool.submit(run_in_process, records))
-                messages += len(entries)
-            else:
-                resp = _sqs().send_message_batch(QueueUrl=settings.recompute_queue_url, Entries=entries)
-                messages += len(resp.get("Successful", []))
-                failed += [chunk[int(f["Id"])] for f in resp.get("Failed", [])]
-            services += len(chunk)
-        for future in pending:
-            failed += future.result()
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    mode: Literal["sqs", "in_process"] = "in_process" if in_process else "sqs"
-    report = FanOutReport(run_id=run_id, mode=mode, services=services, messages=messages, send_calls=calls,
-                          failed=sorted(failed))
+    for chunk in _chunks(deps.services().iter_ids(), SQS_BATCH):
+        entries = [{"Id": str(i), "MessageBody": message_body(sid, run_id, now)} for i, sid in enumerate(chunk)]
+        calls += 1
+        accepted, bad = dispatch.send(chunk, entries)
+        messages += accepted
+        failed += bad
+        services += len(chunk)
+    failed += dispatch.finish()
+    report = FanOutReport(run_id=run_id, mode=dispatch.mode, services=services, messages=messages,
+                          send_calls=calls, failed=sorted(failed))
     logger.info("recompute fan-out", extra=report.model_dump())
-    if failed and not in_process:  # sending failed: let the schedule's retry policy run it again
+    if failed and dispatch.mode == "sqs":  # sending failed: let the schedule's retry policy run it again
         raise CostoptError(f"{len(failed)} services could not be queued for recompute")
     return report
 
@@ -185,9 +179,8 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def recompute_service(service_id: str, now: datetime) -> ServiceRecompute:
     from costopt.jobs.budget import check_budget
     from costopt.jobs.recommend import recommend_service
-    from costopt.store.services import ServiceRepository
 
-    service = ServiceRepository().find(service_id)
+    service = deps.services().find(service_id)
     if service is None:  # deleted since the fan-out: nothing to do, not a failure
         return ServiceRecompute(service_id=service_id, status="deleted")
     out = ServiceRecompute(service_id=service_id)
@@ -244,9 +237,8 @@ def auto_apply(service: Service, now: datetime) -> list[str]:
     """Apply, through the same path as the API, what policy.auto_apply = low_risk allows."""
     from costopt.domain.change import ApplyRequest
     from costopt.jobs.apply import apply_recommendation
-    from costopt.store.recommendations import RecommendationRepository
 
-    active, _ = RecommendationRepository().list(service.service_id, status="ACTIVE", limit=100)
+    active, _ = deps.recommendations().list(service.service_id, status="ACTIVE", limit=100)
     applied: list[str] = []
     done_resources: set[str] = set()
     for rec in sorted(active, key=lambda r: -r.monthly_savings_usd):
@@ -275,4 +267,4 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The recompute function's entry: an SQS batch, or the schedule's fan-out."""
     if "Records" in event:
         return process_batch(event, context)
-    return fan_out(clock.event_time(event), context=context).model_dump(mode="json")
+    return fan_out(clock.event_time(event)).model_dump(mode="json")

@@ -8,18 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from costopt import deps
 from costopt.domain.service import Service, ServicePut
 
 if TYPE_CHECKING:
     from costopt.domain.budget import BudgetReport
-    from costopt.store.services import ServiceRepository
-
-
-def service_repository() -> ServiceRepository:
-    """Built on use, so importing a route module does no I/O set-up."""
-    from costopt.store.services import ServiceRepository
-
-    return ServiceRepository()
 
 
 def put_service(service_id: str, spec: ServicePut) -> tuple[Service, bool]:
@@ -27,16 +20,16 @@ def put_service(service_id: str, spec: ServicePut) -> tuple[Service, bool]:
     from costopt.connectors.base import check_serves
 
     check_serves(spec)
-    return service_repository().put(service_id, spec)
+    return deps.services().put(service_id, spec)
 
 
 def get_service(service_id: str) -> Service:
-    return service_repository().get(service_id)
+    return deps.services().get(service_id)
 
 
 def delete_service(service_id: str, version: int | None = None) -> None:
     """Delete, only at ``version`` when given (404 unknown, 409 stale)."""
-    service_repository().delete(service_id, version)
+    deps.services().delete(service_id, version)
 
 
 def service_budget(service_id: str) -> BudgetReport:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from costopt import clock
+from costopt import deps as wiring
 from costopt.config import settings
 from costopt.dependency import dependency_failure
 from costopt.domain.recommendation import Recommendation
@@ -39,54 +40,31 @@ from costopt.domain.simulation import (
     SimulationResult,
 )
 from costopt.errors import CostoptError, NotFound, PayloadTooLarge
+from costopt.jobs.usage import load_usage
 from costopt.observability import logger
+from costopt.observe.usage import ServiceUsage
+from costopt.ports import Recommendations, Services, Simulations
 from costopt.pricing.catalog import Catalog
 
 if TYPE_CHECKING:
     from costopt.engine.cost_model import CostInputs
-    from costopt.engine.simulation import History
+    from costopt.engine.simulation.history import History
 
 PROBLEM_BASE = "https://costopt.dev/problems/"
 MAX_LOOKBACK_DAYS = 93
 
 
-def _services() -> Any:
-    from costopt.store.services import ServiceRepository
-
-    return ServiceRepository()
-
-
-def _recommendations() -> Any:
-    from costopt.store.recommendations import RecommendationRepository
-
-    return RecommendationRepository()
-
-
-def _usage(service: Service, lookback_days: int, now: datetime) -> Any:
-    from costopt.observe.usage import load_usage
-
+def _usage(service: Service, lookback_days: int, now: datetime) -> ServiceUsage:
     return load_usage(service, lookback_days, now)
-
-
-def _catalog(region: str) -> Catalog:
-    from costopt.pricing import get_catalog
-
-    return get_catalog(region)
-
-
-def _simulations() -> Any:
-    from costopt.store.simulations import SimulationRepository
-
-    return SimulationRepository()
 
 
 @dataclass
 class Dependencies:
-    services: Any = field(default_factory=_services)
-    recommendations: Any = field(default_factory=_recommendations)
-    usage: Callable[[Service, int, datetime], Any] = _usage
-    catalog: Callable[[str], Catalog] = _catalog
-    simulations: Any = field(default_factory=_simulations)
+    services: Services = field(default_factory=wiring.services)
+    recommendations: Recommendations = field(default_factory=wiring.recommendations)
+    usage: Callable[[Service, int, datetime], ServiceUsage] = _usage
+    catalog: Callable[[str], Catalog] = wiring.catalog
+    simulations: Simulations = field(default_factory=wiring.simulations)
 
 
 def lookback_days(service: Service) -> int:
@@ -100,7 +78,7 @@ class _Loaded:
         self.deps, self.now = deps, now
         self._services: dict[str, Service] = {}
         self._history: dict[str, History | CostoptError] = {}
-        self._usage: dict[str, Any] = {}
+        self._usage: dict[str, ServiceUsage] = {}
         self._active: dict[str, list[Recommendation]] = {}
 
     def service(self, service_id: str) -> Service:
@@ -109,7 +87,7 @@ class _Loaded:
         return self._services[service_id]
 
     def history(self, service: Service) -> History:
-        from costopt.engine.simulation import history_from_usage
+        from costopt.engine.simulation.history import history_from_usage
 
         sid = service.service_id
         if sid not in self._history:
@@ -140,15 +118,7 @@ class _Loaded:
 
     def active(self, service_id: str) -> list[Recommendation]:
         if service_id not in self._active:
-            items: list[Recommendation] = []
-            token: str | None = None
-            while True:
-                page, token = self.deps.recommendations.list(service_id, status="ACTIVE", limit=100,
-                                                             next_token=token)
-                items.extend(page)
-                if not token:
-                    break
-            self._active[service_id] = items
+            self._active[service_id] = self.deps.recommendations.list_all(service_id, "ACTIVE")
         return self._active[service_id]
 
     def by_ids(self, service_id: str, ids: list[str]) -> dict[str, Recommendation]:
@@ -162,8 +132,8 @@ class _Loaded:
 
 
 def _simulate(scenario: Scenario, loaded: _Loaded, simulation_id: str) -> SimulationResult:
-    from costopt.engine.simulation import simulate
-    from costopt.engine.simulation_templates import build_plan
+    from costopt.engine.simulation.build import build_plan
+    from costopt.engine.simulation.run import simulate
 
     service = loaded.service(scenario.service_id)
     catalog = loaded.deps.catalog(service.region)
@@ -181,13 +151,10 @@ def _simulate(scenario: Scenario, loaded: _Loaded, simulation_id: str) -> Simula
 
 def run_scenario(scenario: Scenario, *, now: datetime | None = None,
                  deps: Dependencies | None = None) -> SimulationResult:
-    from costopt.store.simulations import new_simulation_id
-
     now = now or clock.now()
-    deps = deps or Dependencies()
-    result = _simulate(scenario, _Loaded(deps, now), new_simulation_id(now))
-    stored: SimulationResult = deps.simulations.put(result, now)
-    return stored
+    using = deps or Dependencies()
+    result = _simulate(scenario, _Loaded(using, now), wiring.new_simulation_id(now))
+    return using.simulations.put(result, now)
 
 
 def _problem(exc: CostoptError) -> BatchProblem:
@@ -197,8 +164,6 @@ def _problem(exc: CostoptError) -> BatchProblem:
 
 def run_batch(scenarios: list[Any], *, now: datetime | None = None,
               deps: Dependencies | None = None) -> BatchResult:
-    from costopt.store.simulations import new_simulation_id
-
     if len(scenarios) > MAX_BATCH:
         raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH} scenarios; got {len(scenarios)}",
                               extra={"max_scenarios": MAX_BATCH, "scenarios": len(scenarios)},
@@ -219,7 +184,7 @@ def run_batch(scenarios: list[Any], *, now: datetime | None = None,
                     type=PROBLEM_BASE + "invalid-request", title="Invalid request", status=422,
                     detail="the scenario does not match the schema", errors=errors)))
                 continue
-            result = _simulate(scenario, loaded, new_simulation_id(now))
+            result = _simulate(scenario, loaded, wiring.new_simulation_id(now))
             results.append(result)
             entries.append(BatchEntry(index=i, status=200, result=result))
         except CostoptError as exc:
@@ -242,6 +207,5 @@ def run_batch(scenarios: list[Any], *, now: datetime | None = None,
 
 
 def get_simulation(simulation_id: str, *, deps: Dependencies | None = None) -> SimulationResult:
-    repo = deps.simulations if deps else _simulations()
-    result: SimulationResult = repo.get(simulation_id)
-    return result
+    repo = deps.simulations if deps else wiring.simulations()
+    return repo.get(simulation_id)

@@ -6,6 +6,6 @@ from costopt.domain.simulation import TemplateInfo
 
 
 def simulation_templates() -> list[TemplateInfo]:
-    from costopt.engine.simulation_templates import template_catalog
+    from costopt.engine.simulation.templates import template_catalog
 
     return template_catalog()

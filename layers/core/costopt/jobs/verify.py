@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from costopt import deps
 from costopt.clock import ceil_hour, floor_hour
 from costopt.domain.change import Change
 from costopt.domain.common import HOURS_PER_MONTH, Model
@@ -43,6 +44,7 @@ from costopt.domain.service import Service
 from costopt.engine.sla import Prediction, evaluate
 from costopt.errors import CostoptError
 from costopt.observability import logger
+from costopt.ports import Observations, Recommendations
 
 VERIFY_ACTOR = "costopt/verify"
 BASELINE_MAX_HOURS = 24
@@ -52,11 +54,11 @@ REALISED_MIN_DAYS = 3
 
 
 class Observed(Model):
-    hours: int = 0
-    latency_p99_ms: float | None = None
-    error_rate_pct: float | None = None
-    cpu_utilization_pct: float | None = None
-    memory_utilization_pct: float | None = None
+    hours: int = Field(default=0, description="complete hours with any data in the window")
+    latency_p99_ms: float | None = Field(default=None, description="worst hourly mean of the per-period p99s")
+    error_rate_pct: float | None = Field(default=None, description="errors / requests over the whole window")
+    cpu_utilization_pct: float | None = Field(default=None, description="worst hourly mean")
+    memory_utilization_pct: float | None = Field(default=None, description="highest value seen (peak working set)")
 
 
 class Verification(Model):
@@ -78,20 +80,15 @@ class Verification(Model):
         return self.status == "rolled_back"
 
 
-def _obs() -> Any:
-    from costopt.store.observations import ObservationRepository
-
-    return ObservationRepository()
-
-
 def _latency_metric(kind: str) -> Metric:
     return Metric.DURATION_MS if kind == ResourceKind.LAMBDA_FUNCTION else Metric.LATENCY_MS
 
 
-def observe(obs: Any, service_id: str, resource_id: str, kind: str, start: datetime, end: datetime) -> Observed:
+def observe(obs: Observations, service_id: str, resource_id: str, kind: str, start: datetime,
+            end: datetime) -> Observed:
     """The SLA-relevant statistics of one resource over the complete hours in [start, end)."""
     def hourly(metric: Metric) -> list[HourlyAggregate]:
-        return list(obs.hourly(service_id, resource_id, metric, start, end)) if end > start else []
+        return obs.hourly(service_id, resource_id, metric, start, end) if end > start else []
 
     latency, cpu, memory = hourly(_latency_metric(kind)), hourly(Metric.CPU_PCT), hourly(Metric.MEMORY_PCT)
     errors, requests = hourly(Metric.ERRORS), hourly(Metric.REQUESTS)
@@ -148,9 +145,7 @@ MAX_VERIFY_HOURS = 336  # Policy.verify_hours' upper bound
 
 
 def _changes_since(service_id: str, horizon: datetime) -> list[Change]:
-    from costopt.store.changes import ChangeRepository
-
-    return list(ChangeRepository().since(service_id, horizon))  # oldest first
+    return list(deps.changes().since(service_id, horizon))  # oldest first
 
 
 def _window_cut(change: Change, later: list[Change]) -> datetime | None:
@@ -162,8 +157,8 @@ def _window_cut(change: Change, later: list[Change]) -> datetime | None:
     return None
 
 
-def _current(rec_repo: Any, change: Change) -> Recommendation | None:
-    rec: Recommendation | None = rec_repo.find(change.service_id, change.recommendation_id)
+def _current(rec_repo: Recommendations, change: Change) -> Recommendation | None:
+    rec = rec_repo.find(change.service_id, change.recommendation_id)
     if rec is None or rec.status != "SUCCEEDED" or rec.applied_change_id != change.change_id:
         return None  # rolled back, superseded or replaced meanwhile: nothing left to verify
     return rec
@@ -171,10 +166,8 @@ def _current(rec_repo: Any, change: Change) -> Recommendation | None:
 
 def open_verification(service: Service, resource_id: str, now: datetime) -> Change | None:
     """The applied change of ``resource_id`` still in its verification window (and not rolled back), if any."""
-    from costopt.store.recommendations import RecommendationRepository
-
     now = now.astimezone(UTC)
-    recs = RecommendationRepository()
+    recs = deps.recommendations()
     for change in reversed(_changes_since(service.service_id, now - timedelta(hours=MAX_VERIFY_HOURS + 2))):
         if change.resource_id != resource_id or change.type != "APPLY" or change.status != "SUCCEEDED":
             continue
@@ -188,10 +181,8 @@ def verify_recent_changes(service: Service, now: datetime) -> list[Verification]
     """Each change is judged on its own hours only: its window ends where the next change of the same
     resource began, so a breach after a later change is never blamed on (or rolled back from) an
     earlier, settled one."""
-    from costopt.store.recommendations import RecommendationRepository
-
     now = now.astimezone(UTC)
-    obs, recs = _obs(), RecommendationRepository()
+    obs, recs = deps.observations(), deps.recommendations()
     results: list[Verification] = []
     recent = _changes_since(service.service_id, now - timedelta(hours=service.policy.verify_hours + 2))
     for change in recent:
@@ -263,7 +254,7 @@ def _auto_rollback(service: Service, change: Change, verdict: SlaVerdict, breach
 # --------------------------------------------------------------------------- realised savings
 
 
-def daily_costs(obs: Any, service_id: str, resource_id: str, first: date, last: date) -> dict[date, float]:
+def daily_costs(obs: Observations, service_id: str, resource_id: str, first: date, last: date) -> dict[date, float]:
     """Billed cost per UTC day (days with billing data only), inclusive range."""
     out: dict[date, float] = {}
     for day in obs.summaries(service_id, resource_id, Metric.COST_USD, first, last):
@@ -273,7 +264,7 @@ def daily_costs(obs: Any, service_id: str, resource_id: str, first: date, last: 
     return out
 
 
-def measure_realised(obs: Any, rec: Recommendation, change: Change, now: datetime) -> RealisedSavings | None:
+def measure_realised(obs: Observations, rec: Recommendation, change: Change, now: datetime) -> RealisedSavings | None:
     assert change.completed_at is not None
     change_day = change.completed_at.astimezone(UTC).date()
     before = daily_costs(obs, rec.service_id, rec.resource_id, change_day - timedelta(days=REALISED_AFTER_DAYS),
@@ -295,20 +286,10 @@ def measure_realised(obs: Any, rec: Recommendation, change: Change, now: datetim
 
 def record_realised_savings(service: Service, now: datetime) -> list[RealisedSavings]:
     """Store the realised savings of every applied recommendation whose 7 days after have been billed."""
-    from costopt.store.changes import ChangeRepository
-    from costopt.store.recommendations import RecommendationRepository
-
     now = now.astimezone(UTC)
-    recs, obs = RecommendationRepository(), _obs()
-    changes = ChangeRepository()
+    recs, obs, changes = deps.recommendations(), deps.observations(), deps.changes()
     out: list[RealisedSavings] = []
-    applied, token = [], None
-    while True:  # SUCCEEDED recommendations of the service (by_status GSI), newest first
-        page, token = recs.list(service.service_id, status="SUCCEEDED", limit=100, next_token=token)
-        applied.extend(page)
-        if not token:
-            break
-    for rec in applied:
+    for rec in recs.list_all(service.service_id, "SUCCEEDED"):  # by_status GSI, newest first
         if rec.realised is not None or not rec.applied_change_id:
             continue
         change = changes.find(service.service_id, rec.applied_change_id)
@@ -320,25 +301,7 @@ def record_realised_savings(service: Service, now: datetime) -> list[RealisedSav
         realised = measure_realised(obs, rec, change, now)
         if realised is None:
             continue
-        if _store_realised(rec, realised, now):
+        if recs.set_realised(rec, realised, now):  # False: moved on meanwhile, the next run decides again
             out.append(realised)
     return out
 
-
-def _store_realised(rec: Recommendation, realised: RealisedSavings, now: datetime) -> bool:
-    """Set ``realised`` on a SUCCEEDED recommendation (conditional on its etag; new etag)."""
-    from pynamodb.exceptions import UpdateError
-
-    from costopt.store.base import new_etag
-    from costopt.store.recommendations import RecommendationItem
-
-    item = RecommendationItem(service_id=rec.service_id, recommendation_id=rec.recommendation_id)
-    try:
-        item.update(actions=[RecommendationItem.realised.set(realised.model_dump_json()),
-                             RecommendationItem.etag.set(new_etag()), RecommendationItem.updated_at.set(now)],
-                    condition=(RecommendationItem.status == "SUCCEEDED") & (RecommendationItem.etag == rec.etag))
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return False  # moved on meanwhile (e.g. rolled back): the next run decides again
-        raise
-    return True

@@ -28,6 +28,12 @@ Public API
 
 ``day_of(t: datetime) -> date`` (UTC), ``day_start(d: date) -> datetime``.
 
+The sketch is DDSketch's (``ddsketch.mapping.LogarithmicMapping`` keys, its quantile algorithm) over bins
+of this module (``_Bins``, dense like DDSketch's DenseStore), so the codec reads and writes whole count
+lists and ``extend`` adds counts per key, without touching DDSketch's private attributes. Stored items
+of format 1 written through DDSketch decode to the same bins and quantiles
+(tests/fixtures/sketch/format_v1.json).
+
 Pure Python, no numpy, no I/O.
 """
 
@@ -40,12 +46,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from ddsketch import DDSketch
+from ddsketch.mapping import LogarithmicMapping
 
 from costopt.domain.observation import Datapoint, HourlyAggregate, Metric, Series
 
 RELATIVE_ACCURACY = 0.01
 _FORMAT = 1
+_MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)  # DDSketch's default mapping: value ↔ bin key
 
 
 def day_of(t: datetime) -> date:
@@ -71,41 +78,84 @@ def _num(x: float) -> float | int:
     return x
 
 
-def _store_bins(store: object) -> dict[int, float]:
-    count = getattr(store, "count", 0)
-    if not count:
-        return {}
-    bins: list[float] = store.bins  # type: ignore[attr-defined]
-    offset: int = store.offset  # type: ignore[attr-defined]
-    lo: int = store.min_key  # type: ignore[attr-defined]
-    hi: int = store.max_key  # type: ignore[attr-defined]
-    return {k: bins[k - offset] for k in range(lo, hi + 1) if bins[k - offset]}
+class _Bins:
+    """Counts per DDSketch key over one dense key range ``[lo, lo + len(counts))`` (DDSketch's DenseStore,
+    kept here so the codec reads and writes the counts as they are stored, with no copy per key)."""
 
+    __slots__ = ("count", "counts", "lo")
 
-def _encode_bins(bins: dict[int, float]) -> list[object]:
-    """[first_key, [count, ...]] over the dense key range (zeros inside the range kept)."""
-    if not bins:
-        return []
-    lo, hi = min(bins), max(bins)
-    return [lo, [_num(bins.get(k, 0.0)) for k in range(lo, hi + 1)]]
+    def __init__(self, lo: int = 0, counts: list[float] | None = None) -> None:
+        self.lo = lo
+        self.counts = counts if counts is not None else []
+        self.count = math.fsum(self.counts)
 
+    def add(self, key: int, c: float) -> None:
+        counts = self.counts
+        if not counts:
+            self.lo, self.counts = key, [c]
+        elif key < self.lo:
+            self.counts = [c] + [0.0] * (self.lo - key - 1) + counts
+            self.lo = key
+        elif key >= self.lo + len(counts):
+            counts.extend([0.0] * (key - self.lo - len(counts)))
+            counts.append(c)
+        else:
+            counts[key - self.lo] += c
+        self.count += c
 
-def _decode_bins(enc: list[object]) -> dict[int, float]:
-    if not enc:
-        return {}
-    lo = int(enc[0])  # type: ignore[call-overload]
-    counts = enc[1]
-    assert isinstance(counts, list)
-    return {lo + i: float(c) for i, c in enumerate(counts) if c}
+    def merge(self, other: _Bins) -> None:
+        if not other.count:
+            return
+        if not self.count:
+            self.lo, self.counts, self.count = other.lo, list(other.counts), other.count
+            return
+        self.add(other.lo, 0.0)  # widen to cover other's range
+        self.add(other.lo + len(other.counts) - 1, 0.0)
+        counts, shift = self.counts, other.lo - self.lo
+        for i, c in enumerate(other.counts):
+            counts[shift + i] += c
+        self.count += other.count
+
+    def key_at_rank(self, rank: float, lower: bool = True) -> int:
+        """The key of the value at ``rank`` (DDSketch's ``Store.key_at_rank``: lower → the bin whose
+        running count first exceeds ``rank``, otherwise first reaches ``rank + 1``)."""
+        running = 0.0
+        for i, c in enumerate(self.counts):
+            running += c
+            if (lower and running > rank) or (not lower and running >= rank + 1):
+                return self.lo + i
+        return self.lo + len(self.counts) - 1
+
+    def as_dict(self) -> dict[int, float]:
+        return {self.lo + i: c for i, c in enumerate(self.counts) if c}
+
+    def to_json(self) -> list[object]:
+        """[first_key, [count, ...]] over the dense key range (zeros inside the range kept)."""
+        return [self.lo, [_num(c) for c in self.counts]] if self.count else []
+
+    @classmethod
+    def from_json(cls, enc: list[object]) -> _Bins:
+        if not enc:
+            return cls()
+        counts = enc[1]
+        assert isinstance(counts, list)
+        return cls(int(enc[0]), [float(c) for c in counts])  # type: ignore[call-overload]
 
 
 class MetricSummary:
-    """count/sum/min/max exactly, quantiles from a DDSketch with 1 % relative accuracy."""
+    """count/sum/min/max exactly, quantiles from a DDSketch with 1 % relative accuracy.
 
-    __slots__ = ("count", "max", "min", "sketch", "sum")
+    The sketch is DDSketch's (logarithmic key mapping of ``ddsketch.mapping``, one dense store of counts
+    for positive values, one for the magnitudes of negative ones, a zero count) and answers quantiles with
+    DDSketch's algorithm; its stores are ``_Bins`` so that ``extend`` and the codec work on whole counts.
+    """
+
+    __slots__ = ("count", "max", "min", "negative", "positive", "sum", "zero")
 
     def __init__(self) -> None:
-        self.sketch = DDSketch(RELATIVE_ACCURACY)
+        self.positive = _Bins()
+        self.negative = _Bins()
+        self.zero = 0.0
         self.count = 0
         self.sum = 0.0
         self.min: float | None = None
@@ -114,27 +164,15 @@ class MetricSummary:
     # ------------------------------------------------------------------ building
 
     def add(self, v: float) -> None:
-        v = float(v)
-        if not math.isfinite(v):
-            return
-        self.sketch.add(v)
-        self.count += 1
-        self.sum += v
-        if self.min is None or v < self.min:
-            self.min = v
-        if self.max is None or v > self.max:
-            self.max = v
+        self.extend((v,))
 
     def extend(self, values: Iterable[float]) -> None:
-        """Add many values at once (same result as ``add`` one by one, much faster)."""
+        """Add many values at once (a value of magnitude below the mapping's smallest counts as zero)."""
         vals = [float(v) for v in values]
         vals = [v for v in vals if math.isfinite(v)]
         if not vals:
             return
-        sk = self.sketch
-        mapping = sk._mapping
-        tiny = mapping.min_possible
-        key = mapping.key
+        key, tiny = _MAPPING.key, _MAPPING.min_possible
         pos: dict[int, int] = {}
         neg: dict[int, int] = {}
         zeros = 0
@@ -148,15 +186,11 @@ class MetricSummary:
             else:
                 zeros += 1
         for k, c in pos.items():
-            sk._store.add(k, float(c))
+            self.positive.add(k, float(c))
         for k, c in neg.items():
-            sk._negative_store.add(k, float(c))
-        sk._zero_count += float(zeros)
+            self.negative.add(k, float(c))
+        self.zero += float(zeros)
         n, total, lo, hi = len(vals), math.fsum(vals), min(vals), max(vals)
-        sk._count += float(n)
-        sk._sum += total
-        sk._min = min(sk._min, lo)
-        sk._max = max(sk._max, hi)
         self.count += n
         self.sum += total
         self.min = lo if self.min is None else min(self.min, lo)
@@ -165,7 +199,9 @@ class MetricSummary:
     def merge(self, other: MetricSummary) -> None:
         if other.count == 0:
             return
-        self.sketch.merge(other.sketch)
+        self.positive.merge(other.positive)
+        self.negative.merge(other.negative)
+        self.zero += other.zero
         self.count += other.count
         self.sum += other.sum
         if other.min is not None and (self.min is None or other.min < self.min):
@@ -187,58 +223,48 @@ class MetricSummary:
         return self.sum / self.count if self.count else None
 
     def quantile(self, q: float) -> float | None:
+        """DDSketch's ``get_quantile_value``, clamped to the exact [min, max]."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile must be in [0, 1], got {q}")
-        if self.count == 0:
+        neg, pos = self.negative, self.positive
+        total = neg.count + self.zero + pos.count
+        if self.count == 0 or total == 0:
             return None
-        v = self.sketch.get_quantile_value(q)
-        if v is None:
-            return None
+        rank = q * (total - 1)
+        if rank < neg.count:
+            v = -_MAPPING.value(neg.key_at_rank(neg.count - rank - 1, lower=False))
+        elif rank < self.zero + neg.count:
+            v = 0.0
+        else:
+            v = _MAPPING.value(pos.key_at_rank(rank - self.zero - neg.count))
         assert self.min is not None and self.max is not None
-        return float(min(max(float(v), self.min), self.max))
+        return float(min(max(v, self.min), self.max))
 
     def percentile(self, p: float) -> float | None:
         return self.quantile(p / 100.0)
 
     def bins(self) -> dict[str, dict[int, float]]:
         """The sketch's bins: ``{"positive": {key: count}, "negative": {key: count}, "zero": {0: count}}``."""
-        zero = float(self.sketch._zero_count)
-        return {"positive": _store_bins(self.sketch._store),
-                "negative": _store_bins(self.sketch._negative_store),
-                "zero": {0: zero} if zero else {}}
+        return {"positive": self.positive.as_dict(), "negative": self.negative.as_dict(),
+                "zero": {0: self.zero} if self.zero else {}}
 
     # ------------------------------------------------------------------ codec
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "v": _FORMAT,
-            "c": self.count,
-            "s": self.sum,
-            "lo": self.min,
-            "hi": self.max,
-            "p": _encode_bins(_store_bins(self.sketch._store)),
-            "n": _encode_bins(_store_bins(self.sketch._negative_store)),
-            "z": _num(float(self.sketch._zero_count)),
-        }
+        return {"v": _FORMAT, "c": self.count, "s": self.sum, "lo": self.min, "hi": self.max,
+                "p": self.positive.to_json(), "n": self.negative.to_json(), "z": _num(self.zero)}
 
     @classmethod
     def from_json(cls, doc: dict[str, object]) -> MetricSummary:
         out = cls()
-        sk = out.sketch
-        for k, c in _decode_bins(doc.get("p") or []).items():  # type: ignore[arg-type]
-            sk._store.add(k, c)
-        for k, c in _decode_bins(doc.get("n") or []).items():  # type: ignore[arg-type]
-            sk._negative_store.add(k, c)
-        sk._zero_count = float(doc.get("z") or 0)  # type: ignore[arg-type]
+        out.positive = _Bins.from_json(doc.get("p") or [])  # type: ignore[arg-type]
+        out.negative = _Bins.from_json(doc.get("n") or [])  # type: ignore[arg-type]
+        out.zero = float(doc.get("z") or 0)  # type: ignore[arg-type]
         out.count = int(doc.get("c") or 0)  # type: ignore[call-overload]
         out.sum = float(doc.get("s") or 0.0)  # type: ignore[arg-type]
         lo, hi = doc.get("lo"), doc.get("hi")
         out.min = None if lo is None else float(lo)  # type: ignore[arg-type]
         out.max = None if hi is None else float(hi)  # type: ignore[arg-type]
-        sk._count = float(sk._store.count + sk._negative_store.count + sk._zero_count)
-        sk._sum = out.sum
-        sk._min = out.min if out.min is not None else float("inf")
-        sk._max = out.max if out.max is not None else float("-inf")
         return out
 
     def encode(self) -> bytes:

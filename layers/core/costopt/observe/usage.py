@@ -2,13 +2,13 @@
 
 Public API
 ----------
-``load_usage(service: Service, lookback_days: int = 14, now: datetime | None = None,
-             repo: ObservationRepository | None = None) -> ServiceUsage``
-    Reads the day items of every (resource, metric) the service's resource kinds have (plus ``cost_usd`` and
-    the ``_service`` cost total) for every day the window touches, with BatchGet (no Scan).
+``usage_keys(service) -> list[(resource_id, Metric)]``: every (resource, metric) the service's resource
+    kinds have, plus ``cost_usd`` and the ``_service`` cost total; ``build_usage(service, window, days)``
+    assembles ``ServiceUsage`` from their day summaries (``costopt.jobs.usage.load_usage`` reads them from
+    the observations store).
 ``usage_from_series(service: Service, series: list[Series], lookback_days: int = 14,
                     now: datetime | None = None) -> ServiceUsage``
-    The same from connector output, without any store (engine tests, benchmarks). Folding follows the
+    The same from connector output (engine tests, benchmarks). Folding follows the
     store's rules exactly (one fold per call; an hour is counted once).
 
 ``ServiceUsage`` (dataclass): ``service_id``, ``lookback_days``, ``window_start``, ``window_end``,
@@ -34,18 +34,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from costopt import clock
-from costopt.connectors.base import METRICS_BY_KIND, REQUIRED_METRICS, SERVICE_TOTAL
+from costopt.domain.metrics import METRICS_BY_KIND, REQUIRED_METRICS, SERVICE_TOTAL
 from costopt.domain.observation import HourlyAggregate, Metric, Series
 from costopt.domain.recommendation import InsufficientData
 from costopt.domain.service import Service
 from costopt.observe.sketch import DaySummary, MetricSummary, group_by_day
 from costopt.observe.window import DEFAULT_LOOKBACK_DAYS, MIN_HOURS, Window, insufficient, merge_days
-
-if TYPE_CHECKING:
-    from costopt.store.observations import ObservationRepository
 
 
 @dataclass
@@ -109,20 +105,10 @@ def metrics_for(kind: str | None) -> tuple[Metric, ...]:
 
 
 def usage_keys(service: Service) -> list[tuple[str, Metric]]:
-    """The (resource_id, metric) pairs ``load_usage`` reads for ``service``."""
+    """The (resource_id, metric) pairs a service's usage is built from (``jobs.usage.load_usage`` reads them)."""
     keys = [(r.resource_id, m) for r in service.resources for m in metrics_for(r.kind)]
     keys.append((SERVICE_TOTAL, Metric.COST_USD))
     return keys
-
-
-def load_usage(service: Service, lookback_days: int = DEFAULT_LOOKBACK_DAYS, now: datetime | None = None,
-               repo: ObservationRepository | None = None) -> ServiceUsage:
-    window = Window.ending(now or clock.now(), lookback_days)
-    if repo is None:
-        from costopt.store.observations import ObservationRepository
-        repo = ObservationRepository()
-    days = repo.day_summaries(service.service_id, usage_keys(service), window.days[0], window.days[-1])
-    return build_usage(service, window, days)
 
 
 def usage_from_series(service: Service, series: list[Series], lookback_days: int = DEFAULT_LOOKBACK_DAYS,

@@ -1,6 +1,10 @@
 """Prices and cost functions (DESIGN §4). Pure arithmetic, numpy-free; only
 ``get_catalog`` for a region other than us-east-1 does I/O (Price List API + PricingCache).
 
+Modules: ``catalog`` (what a region charges; provenance models from ``costopt.domain.prices``),
+``breakdown`` (usage in, ``CostBreakdown`` out), ``kinds.<resource kind>`` (each kind's price functions),
+``costs`` (the dispatch on kind; re-exports the kinds' functions), ``price_list``/``regions`` (other regions).
+
 Public API (all USD, floats unrounded; a month is HOURS_PER_MONTH = 730 h)::
 
     get_catalog(region: str = "us-east-1") -> Catalog          # cached in-process; .warnings when substituted

@@ -22,6 +22,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# the price provenance models live in domain; importable from here as before
+from costopt.domain.prices import SPOT_PRICE_HISTORY_URL as SPOT_PRICE_HISTORY_URL
+from costopt.domain.prices import Assumption, Citation, PriceSource, SpotPrice
+from costopt.domain.prices import SourceMethod as SourceMethod
 from costopt.domain.resources import Architecture, ResourceKind
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -33,10 +37,8 @@ GENERIC_UNIT_PRICE_ESTIMATE = "generic_unit_price_estimate"
 """Assumption id: a generic resource without its own unit prices priced at Fargate on-demand rates."""
 
 PRICE_LIST_API_URL = "https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_pricing_GetProducts.html"
-SPOT_PRICE_HISTORY_URL = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSpotPriceHistory.html"
 FARGATE_PRICING_URL = "https://aws.amazon.com/fargate/pricing/"
 
-SourceMethod = Literal["transcribed", "price_list_api", "describe_spot_price_history"]
 FIGURES = ("lambda", "fargate", "fargate_spot", "ec2", "ec2_spot", "ebs", "dynamodb")
 _KIND_FIGURE: dict[str, str] = {ResourceKind.LAMBDA_FUNCTION: "lambda", ResourceKind.ECS_SERVICE: "fargate",
                 ResourceKind.EC2_INSTANCE: "ec2", ResourceKind.EBS_VOLUME: "ebs",
@@ -55,46 +57,6 @@ class _Part(BaseModel):
 class Source(_Part):
     description: str
     urls: dict[str, str] = Field(default_factory=dict)
-
-
-class PriceSource(_Part):
-    """Where a published price was taken from, when and how."""
-
-    kind: Literal["price"] = "price"
-    method: SourceMethod = Field(description="transcribed (from the page/offer file by hand), price_list_api "
-                                             "(pricing:GetProducts), describe_spot_price_history (ec2)")
-    url: str = Field(description="The AWS pricing page, or the API reference of the call that returned it")
-    as_of: str = Field(description="When the figure was taken: an ISO date (transcribed) or instant (fetched)")
-    offer_file: str | None = Field(default=None, description="AWS Price List bulk offer file with the same figure")
-    query: str | None = Field(default=None, description="The API call and filters that returned it")
-    published: str | None = Field(default=None, description="Price List publicationDate of the products used; "
-                                                            "for a Spot price, when it last changed")
-    sku: str | None = Field(default=None, description="Price List product SKU (one product per figure)")
-    note: str | None = None
-
-    def cite(self) -> str:
-        how = self.method.replace("_", " ")
-        return f"{self.url} ({how}, as of {self.as_of})"
-
-
-class Assumption(_Part):
-    """A figure AWS does not publish as a price, labelled as such, with what it rests on."""
-
-    id: str = Field(description="Short id options refer to, e.g. fargate_spot_discount")
-    kind: Literal["assumption"] = "assumption"
-    value: float
-    text: str = Field(description="What is assumed and why")
-    url: str | None = Field(description="What the value rests on (URL or citation); None = not given")
-    as_of: str | None = Field(description="When the value was taken; None = not given")
-    set_by: str = Field(default="catalog", description="catalog (the bundled file) or the setting that overrode it")
-
-    def cite(self) -> str:
-        by = "the bundled catalog" if self.set_by == "catalog" else f"the setting {self.set_by}"
-        return (f"assumption {self.id} = {self.value:g}, set by {by} "
-                f"({self.url or 'no source given'}, as of {self.as_of or 'date not given'})")
-
-
-Citation = PriceSource | Assumption
 
 
 class LambdaTier(_Part):
@@ -150,15 +112,6 @@ class FargatePrices(_Part):
         return self.spot.value
 
 
-class SpotPrice(_Part):
-    """An EC2 Spot price per instance-hour (Linux/UNIX) across a region's Availability Zones."""
-
-    hourly_usd: float = Field(description="``aggregate`` of ``zones``")
-    aggregate: Literal["median", "min"]
-    zones: dict[str, float] = Field(description="Availability Zone -> its latest Spot price")
-    source: PriceSource
-
-
 class Ec2InstancePrice(_Part):
     family: str
     size: str
@@ -187,11 +140,11 @@ class IopsTier(_Part):
 
 class EbsVolumePrices(_Part):
     usd_per_gb_month: float
-    included_iops: int | None = None
-    included_throughput_mbps: int | None = None
-    usd_per_iops_month: float | None = None
-    usd_per_mbps_month: float | None = None
-    iops_tiers: list[IopsTier] | None = None
+    included_iops: int | None = Field(default=None, description="gp3: IOPS the storage price includes")
+    included_throughput_mbps: int | None = Field(default=None, description="gp3: MB/s the storage price includes")
+    usd_per_iops_month: float | None = Field(default=None, description="gp3: each IOPS above the included")
+    usd_per_mbps_month: float | None = Field(default=None, description="gp3: each MB/s above the included")
+    iops_tiers: list[IopsTier] | None = Field(default=None, description="io1/io2: provisioned IOPS, tiered")
 
 
 class EbsPrices(_Part):

@@ -1,7 +1,8 @@
 """``get_catalog(region)``: the price catalog for a region.
 
 - us-east-1: the bundled, dated file (no I/O).
-- other regions: the PricingCache table (7-day TTL), else the AWS Price List Query API
+- other regions: the cache given to ``use_price_cache`` (the PricingCache table, 7-day TTL:
+  ``costopt.store.price_cache``, which ``costopt.deps`` loads), else the AWS Price List Query API
   (``pricing:GetProducts``), stored back into the cache; when both fail, the us-east-1
   catalog with a ``warnings`` entry saying so (APIs pass warnings on to clients).
 - every region: the deployment's overrides (``COSTOPT_FARGATE_SPOT_DISCOUNT``) applied on the way out
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from costopt.observability import logger
 from costopt.pricing.catalog import DEFAULT_REGION, Catalog, bundled_catalog, with_settings
@@ -28,6 +29,23 @@ _FALLBACK_RETRY_S = 900.0
 _memory: dict[str, tuple[Catalog, float]] = {}
 _lock = threading.Lock()
 _client: Any = None
+
+
+class PriceCache(Protocol):
+    """Where fetched region catalogs are kept between cold starts (``costopt.store.price_cache``)."""
+
+    def load(self, region: str) -> Catalog | None: ...
+
+    def save(self, catalog: Catalog) -> None: ...
+
+
+_cache: PriceCache | None = None
+
+
+def use_price_cache(cache: PriceCache | None) -> None:
+    """Make ``cache`` the one ``get_catalog`` reads and fills (None: no cache between cold starts)."""
+    global _cache
+    _cache = cache
 
 
 def pricing_client() -> Any:
@@ -70,11 +88,11 @@ def _load_region(region: str, client: Any) -> tuple[Catalog, float]:
     from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException
 
-    from costopt.pricing import cache
     from costopt.pricing.price_list import PriceListError, fetch_region_catalog
 
+    cache = _cache
     try:
-        cached = cache.load(region)
+        cached = cache.load(region) if cache else None
     except (PynamoDBException, BotoCoreError, ClientError, ValueError) as exc:
         logger.warning("pricing cache read failed", extra={"region": region, "error": str(exc)})
         cached = None
@@ -93,7 +111,8 @@ def _load_region(region: str, client: Any) -> tuple[Catalog, float]:
         return fallback, _FALLBACK_RETRY_S
 
     try:
-        cache.save(catalog)
+        if cache:
+            cache.save(catalog)
     except (PynamoDBException, BotoCoreError, ClientError) as exc:
         logger.warning("pricing cache write failed", extra={"region": region, "error": str(exc)})
     return catalog, _MEMORY_TTL_S

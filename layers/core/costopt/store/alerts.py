@@ -15,13 +15,11 @@ from pynamodb.models import Model
 
 from costopt.config import settings
 from costopt.domain.budget import BudgetAlert
-from costopt.store.base import BaseMeta
+from costopt.store.base import is_conditional, table_meta
 
 
 class AlertItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.alerts_table
-
+    Meta = table_meta(settings.alerts_table)
     service_id = UnicodeAttribute(hash_key=True)
     alert_key = UnicodeAttribute(range_key=True)
     delivery = UnicodeAttribute(default="PENDING")
@@ -46,7 +44,7 @@ class AlertRepository:
         try:
             item.save(condition=AlertItem.alert_key.does_not_exist())
         except PutError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_conditional(exc):
                 return False
             raise
         return True

@@ -11,19 +11,25 @@ Timeouts and retries come from ``settings.dynamodb_*`` (``COSTOPT_DYNAMODB_CONNE
 
 from __future__ import annotations
 
-import os
-import secrets
-import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pynamodb.attributes import UTCDateTimeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from costopt import clock
 from costopt.config import settings
+from costopt.domain.ids import new_etag, time_ordered_id  # re-exported: the id/etag factories live in domain
+from costopt.errors import NotFound
+from costopt.store.retry import FINAL_WRITE_DELAYS_S, is_transient, retry_transient
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 class BaseMeta:
@@ -34,28 +40,19 @@ class BaseMeta:
     billing_mode = "PAY_PER_REQUEST"
 
 
+def table_meta(table_name: str) -> Any:
+    """A model's ``Meta``: ``table_name`` with the shared region, timeouts and retries (``BaseMeta``)."""
+    return type("Meta", (BaseMeta,), {"table_name": table_name})
+
+
+def texts(count: int, *, null: bool = False) -> tuple[UnicodeAttribute, ...]:
+    """``count`` string attributes, declared together: ``team, name, region = texts(3)``."""
+    return tuple(UnicodeAttribute(null=null) for _ in range(count))
+
+
+M = TypeVar("M", bound="ExpiringItem")
+Mo = TypeVar("Mo", bound=Model)
 T = TypeVar("T")
-FINAL_WRITE_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # on top of botocore's own retries: ~4 s, inside any request
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure a retry may cure (no connection, a timeout, a throttle, a 5xx): ``costopt.dependency``."""
-    from costopt.dependency import dependency_failure
-
-    return dependency_failure(exc) is not None
-
-
-def retry_transient(write: Callable[[], T], delays: tuple[float, ...] = FINAL_WRITE_DELAYS_S) -> T:
-    """Run ``write``, again after each of ``delays`` while it fails transiently (final transitions:
-    a change that was made must be recorded; what still fails is left to the recovery sweep)."""
-    for delay in delays:
-        try:
-            return write()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            time.sleep(delay)
-    return write()
 
 
 def connection() -> Connection:
@@ -65,7 +62,7 @@ def connection() -> Connection:
                       max_retry_attempts=settings.dynamodb_max_retries)
 
 
-def client_config() -> Any:
+def client_config() -> Config:
     """The botocore ``Config`` of a plain boto3 DynamoDB client (the idempotency store's): the same bounds."""
     from botocore.config import Config
 
@@ -73,27 +70,91 @@ def client_config() -> Any:
                   retries={"mode": "standard", "total_max_attempts": 1 + settings.dynamodb_max_retries})
 
 
+def consistent_get(model: type[Mo], hash_key: str, range_key: str | None = None) -> Mo | None:
+    """The item (a strongly consistent GetItem), or None when there is none."""
+    try:
+        return model.get(hash_key, range_key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def existing(found: T | None, what: str) -> T:
+    """``found``, or NotFound (404) saying ``what`` does not exist."""
+    if found is None:
+        raise NotFound(f"{what} does not exist")
+    return found
+
+
+def save_if(item: Model, condition: Condition, conflict: Callable[[], Exception]) -> None:
+    """Put ``item`` if ``condition`` holds; when it does not, raise what ``conflict()`` makes (a 409)."""
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if is_conditional(exc):
+            raise conflict() from None
+        raise
+
+
+def is_conditional(exc: BaseException) -> bool:
+    """A conditional write's condition failed (PynamoDB's Put/Update/DeleteError with DynamoDB's code)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 class TimestampedModel(Model):
     updated_at = UTCDateTimeAttribute()
 
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+class ServiceDocItem(TimestampedModel):
+    """An item of one service (hash key ``service_id``) whose immutable part is a JSON ``doc``."""
+
+    service_id = UnicodeAttribute(hash_key=True)
+    doc = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
-def time_ordered_id(prefix: str = "", at: datetime | None = None) -> str:
-    """A ULID-like id: 10 chars of millisecond time then 16 random chars, lexically time-ordered."""
-    ms = int((at or clock.now()).timestamp() * 1000)
-    t = ""
-    for _ in range(10):
-        t = _CROCKFORD[ms % 32] + t
-        ms //= 32
-    rnd = int.from_bytes(secrets.token_bytes(10), "big")
-    r = ""
-    for _ in range(16):
-        r = _CROCKFORD[rnd % 32] + r
-        rnd //= 32
-    return f"{prefix}{t}{r}"
+class ExpiringItem(Model):
+    """An item with a DynamoDB TTL (``expires_at``); DynamoDB deletes expired items lazily (within
+    days), so a read treats one past ``expires_at`` as gone."""
+
+    expires_at = TTLAttribute()
+
+    @classmethod
+    def live(cls: type[M], hash_key: str, *, now: datetime | None = None) -> M | None:
+        """The item, or None when absent or expired."""
+        try:
+            item = cls.get(hash_key)
+        except DoesNotExist:
+            return None
+        expires = getattr(item, "expires_at", None)
+        return None if expires is not None and expires <= (now or clock.now()) else item
 
 
-def new_etag() -> str:
-    return os.urandom(8).hex()
+def gsi(index_name: str, hash_key: str, range_key: str) -> GlobalSecondaryIndex[Any]:
+    """A global secondary index projecting every attribute, keyed by two string attributes."""
+    meta = type("Meta", (), {"index_name": index_name, "projection": AllProjection()})
+    cls = type(f"{index_name}_index", (GlobalSecondaryIndex,),
+               {"Meta": meta, hash_key: UnicodeAttribute(hash_key=True), range_key: UnicodeAttribute(range_key=True)})
+    index: GlobalSecondaryIndex[Any] = cls()
+    return index
+
+
+__all__ = [
+    "FINAL_WRITE_DELAYS_S",
+    "BaseMeta",
+    "ExpiringItem",
+    "ServiceDocItem",
+    "TimestampedModel",
+    "client_config",
+    "connection",
+    "consistent_get",
+    "existing",
+    "gsi",
+    "is_conditional",
+    "is_transient",
+    "new_etag",
+    "retry_transient",
+    "save_if",
+    "table_meta",
+    "texts",
+    "time_ordered_id",
+]

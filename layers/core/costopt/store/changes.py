@@ -19,15 +19,29 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from costopt import clock
 from costopt.config import settings
 from costopt.domain.change import Change, ChangeStep
 from costopt.errors import Conflict, NotFound
-from costopt.http import PageToken
-from costopt.store.base import BaseMeta, TimestampedModel, connection, retry_transient, time_ordered_id
+from costopt.store.base import (
+    ServiceDocItem,
+    connection,
+    consistent_get,
+    existing,
+    is_conditional,
+    retry_transient,
+    save_if,
+    table_meta,
+    texts,
+    time_ordered_id,
+)
+from costopt.store.paging import page
+from costopt.store.recommendations import RecommendationItem, RecommendationRepository
+from costopt.store.services import ServiceItem
 
 CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
     "PENDING": frozenset({"IN_PROGRESS", "FAILED", "SUCCEEDED", "NEEDS_ATTENTION"}),
@@ -39,18 +53,10 @@ CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
 ID_PREFIX = "c"
 
 
-class ChangeItem(TimestampedModel):
-    class Meta(BaseMeta):
-        table_name = settings.changes_table
-
-    service_id = UnicodeAttribute(hash_key=True)
+class ChangeItem(ServiceDocItem):
+    Meta = table_meta(settings.changes_table)
     change_id = UnicodeAttribute(range_key=True)
-    recommendation_id = UnicodeAttribute()
-    resource_id = UnicodeAttribute()
-    type = UnicodeAttribute()
-    status = UnicodeAttribute()
-    doc = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
+    recommendation_id, resource_id, type, status = texts(4)
 
     def to_domain(self) -> Change:
         return Change.model_validate_json(self.doc)
@@ -73,31 +79,18 @@ def item_for(change: Change) -> ChangeItem:
     )
 
 
-def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 class ChangeRepository:
     def create(self, change: Change) -> Change:
-        try:
-            item_for(change).save(condition=ChangeItem.change_id.does_not_exist())
-        except PutError as exc:
-            if _conditional(exc):
-                raise Conflict(f"change {change.change_id} exists already") from None
-            raise
+        save_if(item_for(change), ChangeItem.change_id.does_not_exist(),
+                lambda: Conflict(f"change {change.change_id} exists already"))
         return change
 
     def find(self, service_id: str, change_id: str) -> Change | None:
-        try:
-            return ChangeItem.get(service_id, change_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            return None
+        item = consistent_get(ChangeItem, service_id, change_id)
+        return item.to_domain() if item else None
 
     def get(self, service_id: str, change_id: str) -> Change:
-        found = self.find(service_id, change_id)
-        if found is None:
-            raise NotFound(f"change {change_id!r} of service {service_id!r} does not exist")
-        return found
+        return existing(self.find(service_id, change_id), f"change {change_id!r} of service {service_id!r}")
 
     def transition(self, service_id: str, change_id: str, *, from_statuses: Iterable[str], to_status: str,
                    now: datetime | None = None, step: str | None = None, detail: str | None = None,
@@ -125,7 +118,7 @@ class ChangeRepository:
                 condition=ChangeItem.change_id.exists() & (ChangeItem.status == current.status),
             )
         except UpdateError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 raise Conflict(f"change {change_id} was moved on by someone else") from None
             raise
         return updated
@@ -133,11 +126,10 @@ class ChangeRepository:
     def history(self, service_id: str, limit: int = 50,
                 next_token: str | None = None) -> tuple[list[Change], str | None]:
         """The service's changes, newest first, one page."""
-        scope = f"changes:{service_id}"  # a token of one list is a 400 on another
-        query = ChangeItem.query(service_id, scan_index_forward=False, limit=limit,
-                                 last_evaluated_key=PageToken.decode(next_token, scope))
-        items = [i.to_domain() for i in query]
-        return items, PageToken.encode(query.last_evaluated_key, scope)
+        def run(start: dict[str, Any] | None) -> Any:
+            return ChangeItem.query(service_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+
+        return page(run, f"changes:{service_id}", next_token, ChangeItem.to_domain)  # another list's token: 400
 
     def newest_first(self, service_id: str, page_size: int = 50) -> Iterator[Change]:
         for item in ChangeItem.query(service_id, scan_index_forward=False, page_size=page_size):
@@ -162,14 +154,23 @@ class ChangeRepository:
             return dict(item.to_domain().after)
         return None
 
+    # the per-service change lock (the functions below), for callers that hold a repository
+
+    def claim(self, change: Change, *, expected_etag: str, now: datetime | None = None) -> str:
+        return claim_change(change, expected_etag=expected_etag, now=now)
+
+    def lock_holder(self, service_id: str) -> str | None:
+        return lock_holder(service_id)
+
+    def release_lock(self, service_id: str, change_id: str) -> bool:
+        return release_change_lock(service_id, change_id)
+
 
 # --------------------------------------------------------------------------- the per-service change lock
 
 
 def lock_holder(service_id: str) -> str | None:
     """The change id holding the service's change lock (None when free); 404 without the service."""
-    from costopt.store.services import ServiceItem
-
     try:
         return ServiceItem.get(service_id, consistent_read=True,
                                attributes_to_get=["service_id", "change_lock"]).change_lock
@@ -179,14 +180,12 @@ def lock_holder(service_id: str) -> str | None:
 
 def release_change_lock(service_id: str, change_id: str) -> bool:
     """Release the lock if ``change_id`` holds it (retried on transient errors); returns whether it did."""
-    from costopt.store.services import ServiceItem
-
     def release() -> bool:
         try:
             ServiceItem(service_id=service_id).update(actions=[ServiceItem.change_lock.remove()],
                                                       condition=ServiceItem.change_lock == change_id)
         except UpdateError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 return False
             raise
         return True
@@ -206,12 +205,6 @@ def claim_change(change: Change, *, expected_etag: str, now: datetime | None = N
     All or nothing: 409 naming which condition failed (stale etag / wrong status / change in progress,
     with the holder in ``change_in_progress``).
     """
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
-    from costopt.store.recommendations import RecommendationItem, RecommendationRepository
-    from costopt.store.services import ServiceItem
-
     now = now or clock.now()
     recs = RecommendationRepository()
     apply = change.type == "APPLY"

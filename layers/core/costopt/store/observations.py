@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -71,7 +70,8 @@ from costopt import clock
 from costopt.config import settings
 from costopt.domain.observation import Datapoint, Freshness, HourlyAggregate, Metric, Series
 from costopt.observe.sketch import DaySummary, MetricSummary, day_start, group_by_day
-from costopt.store.base import BaseMeta
+from costopt.store.base import is_conditional, table_meta
+from costopt.store.marks import FoldResult, Watermarks
 
 MAX_FOLD_ATTEMPTS = 5
 _ERROR_MAX = 1000
@@ -89,12 +89,15 @@ def meta_pk(service_id: str) -> str:
     return f"{service_id}#_meta"
 
 
-class DayItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.observations_table
+class ObservationItem(Model):
+    """An item of the Observations table: ``pk`` (hash) and ``sk`` (range) as the module doc says."""
 
+    Meta = table_meta(settings.observations_table)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+
+
+class DayItem(ObservationItem):
     period_s = NumberAttribute(default=300)
     n = NumberAttribute(default=0, attr_name="count")
     total = NumberAttribute(default=0, attr_name="sum")
@@ -130,58 +133,13 @@ class DayItem(Model):
         self.updated_at = now
 
 
-class MetaItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.observations_table
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+class MetaItem(ObservationItem):
     at = UTCDateTimeAttribute(null=True)
     last_success_at = UTCDateTimeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     last_error_at = UTCDateTimeAttribute(null=True)
     stale = BooleanAttribute(null=True)
     behind = UnicodeAttribute(null=True)  # W# items: JSON {resource_id: iso datetime}
-
-
-@dataclass(frozen=True)
-class Watermarks:
-    """A source's watermarks of one service: the service's, and the resources that are behind it."""
-
-    at: datetime | None = None
-    behind: Mapping[str, datetime] = field(default_factory=dict)
-
-    def of(self, resource_id: str) -> datetime | None:
-        """Every hour before this is folded (or given up) for the resource; None = never pulled."""
-        own = self.behind.get(resource_id)
-        if own is None:
-            return self.at
-        return own if self.at is None else min(own, self.at)
-
-
-@dataclass
-class FoldResult:
-    points_folded: int = 0
-    points_skipped: int = 0
-    hours_folded: int = 0
-    hours_skipped: int = 0
-    items_written: int = 0
-    retries: int = 0
-    last_point_at: datetime | None = None
-
-    def add(self, other: FoldResult) -> None:
-        self.points_folded += other.points_folded
-        self.points_skipped += other.points_skipped
-        self.hours_folded += other.hours_folded
-        self.hours_skipped += other.hours_skipped
-        self.items_written += other.items_written
-        self.retries += other.retries
-        if other.last_point_at and (self.last_point_at is None or other.last_point_at > self.last_point_at):
-            self.last_point_at = other.last_point_at
-
-
-def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _utc(t: datetime) -> datetime:
@@ -234,7 +192,7 @@ class ObservationRepository:
             try:
                 out.save(condition=condition)
             except PutError as exc:
-                if _conditional(exc):
+                if is_conditional(exc):
                     continue
                 raise
             res.points_folded = added
@@ -319,7 +277,7 @@ class ObservationRepository:
         try:
             item.update(actions=actions, condition=MetaItem.at.does_not_exist() | (MetaItem.at <= at))
         except UpdateError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 return False
             raise
         return True
@@ -370,7 +328,7 @@ class ObservationRepository:
             item.update(actions=[MetaItem.at.set(at)],
                         condition=MetaItem.at.does_not_exist() | (MetaItem.at < at))
         except UpdateError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 return False
             raise
         return True

@@ -28,25 +28,35 @@ Public API (``RecommendationRepository``)::
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import BatchWrite
 
 from costopt import clock
 from costopt.config import settings
 from costopt.domain.recommendation import TRANSITIONS, RealisedSavings, Recommendation
 from costopt.errors import Conflict, NotFound
-from costopt.http import PageToken
-from costopt.store.base import BaseMeta, TimestampedModel, new_etag
+from costopt.store.base import (
+    ServiceDocItem,
+    consistent_get,
+    existing,
+    gsi,
+    is_conditional,
+    new_etag,
+    save_if,
+    table_meta,
+    texts,
+)
+from costopt.store.paging import page
 
 MUTABLE_FIELDS = frozenset({"status_reason", "applied_change_id", "realised"})
 
@@ -55,33 +65,13 @@ def service_status(service_id: str, status: str) -> str:
     return f"{service_id}#{status}"
 
 
-class ByStatusIndex(GlobalSecondaryIndex["RecommendationItem"]):
-    class Meta:
-        index_name = "by_status"
-        projection = AllProjection()
-
-    service_status = UnicodeAttribute(hash_key=True)
+class RecommendationItem(ServiceDocItem):
+    Meta = table_meta(settings.recommendations_table)
     recommendation_id = UnicodeAttribute(range_key=True)
+    status, etag, service_status, resource_id, action = texts(5)
+    status_reason, applied_change_id, realised = texts(3, null=True)  # the lifecycle's overlay of the doc
 
-
-class RecommendationItem(TimestampedModel):
-    class Meta(BaseMeta):
-        table_name = settings.recommendations_table
-
-    service_id = UnicodeAttribute(hash_key=True)
-    recommendation_id = UnicodeAttribute(range_key=True)
-    status = UnicodeAttribute()
-    etag = UnicodeAttribute()
-    service_status = UnicodeAttribute()
-    resource_id = UnicodeAttribute()
-    action = UnicodeAttribute()
-    doc = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    status_reason = UnicodeAttribute(null=True)
-    applied_change_id = UnicodeAttribute(null=True)
-    realised = UnicodeAttribute(null=True)
-
-    by_status = ByStatusIndex()
+    by_status = gsi("by_status", "service_status", "recommendation_id")
 
     def to_domain(self) -> Recommendation:
         data: dict[str, Any] = json.loads(self.doc)
@@ -115,12 +105,8 @@ class RecommendationRepository:
 
     def put(self, rec: Recommendation) -> None:
         """Create one recommendation (fails with Conflict if the id exists)."""
-        try:
-            _item_for(rec).save(condition=RecommendationItem.recommendation_id.does_not_exist())
-        except Exception as exc:
-            if _conditional(exc):
-                raise Conflict(f"recommendation {rec.recommendation_id!r} exists") from None
-            raise
+        save_if(_item_for(rec), RecommendationItem.recommendation_id.does_not_exist(),
+                lambda: Conflict(f"recommendation {rec.recommendation_id!r} exists"))
 
     def replace_active(self, service_id: str, new: list[Recommendation], now: datetime | None = None,
                        resource_ids: Iterable[str] | None = None) -> None:
@@ -192,7 +178,7 @@ class RecommendationRepository:
         try:
             parts.item.update(actions=parts.actions, condition=parts.condition)
         except UpdateError as exc:
-            if not _conditional(exc):
+            if not is_conditional(exc):
                 raise
             current = self.find(service_id, recommendation_id)
             if current is None:
@@ -208,31 +194,49 @@ class RecommendationRepository:
     # ------------------------------------------------------------------ reads
 
     def find(self, service_id: str, recommendation_id: str) -> Recommendation | None:
-        try:
-            return RecommendationItem.get(service_id, recommendation_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            return None
+        item = consistent_get(RecommendationItem, service_id, recommendation_id)
+        return item.to_domain() if item else None
 
     def get(self, service_id: str, recommendation_id: str) -> Recommendation:
-        rec = self.find(service_id, recommendation_id)
-        if rec is None:
-            raise NotFound(f"recommendation {recommendation_id!r} of service {service_id!r} does not exist")
-        return rec
+        return existing(self.find(service_id, recommendation_id),
+                        f"recommendation {recommendation_id!r} of service {service_id!r}")
 
     def list(self, service_id: str, status: str | None = None, limit: int = 50,
              next_token: str | None = None) -> tuple[list[Recommendation], str | None]:
         """Newest first; with ``status`` through the ``by_status`` GSI. One page per call."""
-        scope = f"recommendations:{service_id}:{status or ''}"  # a token of one list is a 400 on another
-        start = PageToken.decode(next_token, scope)
-        if status:
-            query = RecommendationItem.by_status.query(service_status(service_id, status), limit=limit,
-                                                       scan_index_forward=False, last_evaluated_key=start)
-        else:
-            query = RecommendationItem.query(service_id, limit=limit, scan_index_forward=False,
-                                             last_evaluated_key=start)
-        items = [i.to_domain() for i in query]
-        return items, PageToken.encode(query.last_evaluated_key, scope) if len(items) >= limit else None
+        def run(start: dict[str, Any] | None) -> Any:
+            if status:
+                return RecommendationItem.by_status.query(service_status(service_id, status), limit=limit,
+                                                          scan_index_forward=False, last_evaluated_key=start)
+            return RecommendationItem.query(service_id, limit=limit, scan_index_forward=False,
+                                            last_evaluated_key=start)
 
+        # a token of one list is a 400 on another
+        return page(run, f"recommendations:{service_id}:{status or ''}", next_token, RecommendationItem.to_domain,
+                    limit=limit)
 
-def _conditional(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+    def list_all(self, service_id: str, status: str) -> builtins.list[Recommendation]:
+        """Every recommendation of the service in ``status``, newest first (all pages)."""
+        out: builtins.list[Recommendation] = []
+        token: str | None = None
+        while True:
+            items, token = self.list(service_id, status=status, limit=100, next_token=token)
+            out.extend(items)
+            if not token:
+                return out
+
+    def set_realised(self, rec: Recommendation, realised: RealisedSavings, now: datetime | None = None) -> bool:
+        """Store ``realised`` on a SUCCEEDED recommendation, conditional on its etag (a new etag);
+        False when it moved on meanwhile (e.g. rolled back)."""
+        item = RecommendationItem(service_id=rec.service_id, recommendation_id=rec.recommendation_id)
+        try:
+            item.update(actions=[RecommendationItem.realised.set(realised.model_dump_json()),
+                                 RecommendationItem.etag.set(new_etag()),
+                                 RecommendationItem.updated_at.set(now or clock.now())],
+                        condition=(RecommendationItem.status == "SUCCEEDED") & (RecommendationItem.etag == rec.etag))
+        except UpdateError as exc:
+            if is_conditional(exc):
+                return False
+            raise
+        return True
+

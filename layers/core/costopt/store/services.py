@@ -6,60 +6,35 @@ service_id) or ``by_team``; never a Scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from costopt import clock
 from costopt.config import settings
 from costopt.domain.service import Service, ServicePut, ServiceSummary
 from costopt.errors import Conflict, NotFound
-from costopt.http import PageToken
-from costopt.store.base import BaseMeta, TimestampedModel
+from costopt.store.base import ServiceDocItem, consistent_get, existing, gsi, is_conditional, save_if, table_meta, texts
+from costopt.store.paging import page
 
 ENTITY = "service"
 
 
-class ByEntityIndex(GlobalSecondaryIndex["ServiceItem"]):
-    class Meta:
-        index_name = "by_entity"
-        projection = AllProjection()
-
-    entity = UnicodeAttribute(hash_key=True)
-    service_id = UnicodeAttribute(range_key=True)
-
-
-class ByTeamIndex(GlobalSecondaryIndex["ServiceItem"]):
-    class Meta:
-        index_name = "by_team"
-        projection = AllProjection()
-
-    team = UnicodeAttribute(hash_key=True)
-    service_id = UnicodeAttribute(range_key=True)
-
-
-class ServiceItem(TimestampedModel):
-    class Meta(BaseMeta):
-        table_name = settings.services_table
-
-    service_id = UnicodeAttribute(hash_key=True)
+class ServiceItem(ServiceDocItem):
+    Meta = table_meta(settings.services_table)
     entity = UnicodeAttribute(default=ENTITY)
-    team = UnicodeAttribute()
-    name = UnicodeAttribute()
-    region = UnicodeAttribute()
+    team, name, region = texts(3)
     resource_count = NumberAttribute(default=0)
     version = NumberAttribute()
-    doc = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
     # set while an apply/rollback is in progress for this service (see store.changes)
     change_lock = UnicodeAttribute(null=True)
 
-    by_entity = ByEntityIndex()
-    by_team = ByTeamIndex()
+    by_entity = gsi("by_entity", "entity", "service_id")
+    by_team = gsi("by_team", "team", "service_id")
 
     def to_domain(self) -> Service:
         data: dict[str, Any] = Service.model_validate_json(self.doc).model_dump()
@@ -82,16 +57,11 @@ def _item_for(service: Service) -> ServiceItem:
 
 class ServiceRepository:
     def get(self, service_id: str) -> Service:
-        try:
-            return ServiceItem.get(service_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            raise NotFound(f"service {service_id!r} does not exist") from None
+        return existing(self.find(service_id), f"service {service_id!r}")
 
     def find(self, service_id: str) -> Service | None:
-        try:
-            return ServiceItem.get(service_id, consistent_read=True).to_domain()
-        except DoesNotExist:
-            return None
+        item = consistent_get(ServiceItem, service_id)
+        return item.to_domain() if item else None
 
     def find_many(self, service_ids: Iterable[str]) -> dict[str, Service]:
         """The services among ``service_ids`` that exist, by id (BatchGet, 100 keys a request)."""
@@ -104,33 +74,24 @@ class ServiceRepository:
         body = spec.model_dump(exclude={"version"})
         if spec.version is None:
             service = Service(service_id=service_id, version=1, created_at=now, updated_at=now, **body)
-            try:
-                _item_for(service).save(condition=ServiceItem.service_id.does_not_exist())
-            except PutError as exc:
-                if _conditional(exc):
-                    current = self.find(service_id)
-                    raise Conflict(
-                        f"service {service_id!r} already exists; send its version to replace it",
-                        extra={"current_version": current.version if current else None},
-                    ) from None
-                raise
+            self._save(service, ServiceItem.service_id.does_not_exist(),
+                       f"service {service_id!r} already exists; send its version to replace it")
             return service, True
         current = self.find(service_id)
         if current is None:
             raise NotFound(f"service {service_id!r} does not exist; omit version to create it")
         service = Service(service_id=service_id, version=spec.version + 1, created_at=current.created_at,
                           updated_at=now, **body)
-        try:
-            _item_for(service).save(condition=ServiceItem.version == spec.version)
-        except PutError as exc:
-            if _conditional(exc):
-                latest = self.find(service_id)
-                raise Conflict(
-                    f"version {spec.version} is stale",
-                    extra={"current_version": latest.version if latest else None},
-                ) from None
-            raise
+        self._save(service, ServiceItem.version == spec.version, f"version {spec.version} is stale")
         return service, False
+
+    def _save(self, service: Service, condition: Condition, conflict: str) -> None:
+        """A conditional put; its condition failing is a Conflict naming the stored version."""
+        def refused() -> Conflict:
+            current = self.find(service.service_id)
+            return Conflict(conflict, extra={"current_version": current.version if current else None})
+
+        save_if(_item_for(service), condition, refused)
 
     def delete(self, service_id: str, version: int | None = None) -> None:
         item = ServiceItem(service_id=service_id)
@@ -140,7 +101,7 @@ class ServiceRepository:
         try:
             item.delete(condition=condition)
         except DeleteError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 current = self.find(service_id)
                 if current is None:
                     raise NotFound(f"service {service_id!r} does not exist") from None
@@ -150,16 +111,15 @@ class ServiceRepository:
 
     def list(self, limit: int = 50, next_token: str | None = None,
              team: str | None = None) -> tuple[list[ServiceSummary], str | None]:
-        scope = f"services:{team or ''}"  # a token of one list is a 400 on another
-        start = PageToken.decode(next_token, scope)
-        if team:
-            query = ServiceItem.by_team.query(team, limit=limit, last_evaluated_key=start)
-        else:
-            query = ServiceItem.by_entity.query(ENTITY, limit=limit, last_evaluated_key=start)
-        items = [i.to_summary() for i in query]
-        return items, PageToken.encode(query.last_evaluated_key, scope)
+        index, key = (ServiceItem.by_team, team) if team else (ServiceItem.by_entity, ENTITY)
 
-    def iter_ids(self, page_size: int = 100) -> Any:
+        def run(start: dict[str, Any] | None) -> Any:
+            return index.query(key, limit=limit, last_evaluated_key=start)
+
+        # a token of one list is a 400 on another
+        return page(run, f"services:{team or ''}", next_token, ServiceItem.to_summary)
+
+    def iter_ids(self, page_size: int = 100) -> Iterator[str]:
         """Every service id, paging the GSI (jobs use this; no Scan)."""
         for item in ServiceItem.by_entity.query(ENTITY, page_size=page_size,
                                                 attributes_to_get=["service_id"]):
@@ -174,11 +134,7 @@ class ServiceRepository:
         try:
             item.update(actions=[action], condition=cond)
         except UpdateError as exc:
-            if _conditional(exc):
+            if is_conditional(exc):
                 raise Conflict("another change is in progress for this service") from None
             raise
 
-
-def _conditional(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"

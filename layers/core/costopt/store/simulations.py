@@ -17,15 +17,14 @@ from __future__ import annotations
 import zlib
 from datetime import datetime, timedelta
 
-from pynamodb.attributes import BinaryAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BinaryAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.models import Model
 
 from costopt import clock
 from costopt.config import settings
 from costopt.domain.simulation import SimulationResult
 from costopt.errors import NotFound
-from costopt.store.base import BaseMeta, time_ordered_id
+from costopt.store.base import ExpiringItem, table_meta, time_ordered_id
 
 ID_PREFIX = "sim-"
 
@@ -34,14 +33,11 @@ def new_simulation_id(now: datetime | None = None) -> str:
     return time_ordered_id(ID_PREFIX, now)
 
 
-class SimulationItem(Model):
-    class Meta(BaseMeta):
-        table_name = settings.simulations_table
-
+class SimulationItem(ExpiringItem):
+    Meta = table_meta(settings.simulations_table)
     simulation_id = UnicodeAttribute(hash_key=True)
     service_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
     doc = BinaryAttribute(legacy_encoding=False)
 
     def to_domain(self) -> SimulationResult:

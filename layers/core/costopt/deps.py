@@ -1,0 +1,150 @@
+"""Where jobs get their repositories: typed, lazy, cached factories, and overrides for tests.
+
+Each factory returns a ``costopt.ports`` Protocol. The DynamoDB implementation (``costopt.store``)
+is imported on the first call, so a function that never touches a table never loads PynamoDB, and
+one instance serves every later call (repositories hold no state; their models hold the
+connection). Tests put in-memory fakes in their place::
+
+    with deps.override(services=FakeServices(), observations=FakeObservations()):
+        run_recommend("checkout")
+
+``override`` nests and restores what was there before; ``use(**fakes)`` sets them until
+``reset()``. Names: services, recommendations, changes, observations, simulations, alerts.
+
+``catalog(region)`` is ``costopt.pricing.get_catalog`` with the PricingCache table as its cache;
+``new_change_id`` / ``change_id_floor`` / ``new_simulation_id`` are the store's id rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from costopt.ports import Alerts, Changes, Observations, Recommendations, Services, Simulations
+
+if TYPE_CHECKING:
+    from botocore.config import Config
+
+    from costopt.pricing.catalog import Catalog
+
+T = TypeVar("T")
+
+_made: dict[str, Any] = {}
+_overrides: list[dict[str, Any]] = []
+_lock = threading.Lock()
+
+
+def _get(name: str, make: Callable[[], T]) -> T:
+    for layer in reversed(_overrides):
+        if name in layer:
+            return cast(T, layer[name])
+    made = _made.get(name)
+    if made is None:
+        with _lock:
+            made = _made.get(name)
+            if made is None:
+                made = _made[name] = make()
+    return cast(T, made)
+
+
+def _check(names: Iterable[str]) -> None:
+    unknown = set(names) - set(FACTORIES)
+    if unknown:
+        raise TypeError(f"deps has no {sorted(unknown)}; it has {sorted(FACTORIES)}")
+
+
+@contextmanager
+def override(**fakes: Any) -> Iterator[None]:
+    """Serve ``fakes`` (by name) inside the block."""
+    _check(fakes)
+    layer = dict(fakes)
+    _overrides.append(layer)
+    try:
+        yield
+    finally:
+        for i in range(len(_overrides) - 1, -1, -1):
+            if _overrides[i] is layer:
+                del _overrides[i]
+                break
+
+
+def use(**fakes: Any) -> None:
+    """Serve ``fakes`` (by name) until ``reset()``."""
+    _check(fakes)
+    _overrides.append(dict(fakes))
+
+
+def reset() -> None:
+    """Drop every override (and forget the instances made, e.g. after settings changed)."""
+    _overrides.clear()
+    _made.clear()
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class Repository(Generic[T]):
+    """The factory of one repository: ``deps.services()``; the store's ``module.cls`` made on first use."""
+
+    def __init__(self, name: str, module: str, cls: str) -> None:
+        self.name, self.module, self.cls = name, module, cls
+        FACTORIES[name] = self
+
+    def _make(self) -> T:
+        made: T = getattr(importlib.import_module(self.module), self.cls)()
+        return made
+
+    def __call__(self) -> T:
+        return _get(self.name, self._make)
+
+
+FACTORIES: dict[str, Repository[Any]] = {}
+services: Repository[Services] = Repository("services", "costopt.store.services", "ServiceRepository")
+recommendations: Repository[Recommendations] = Repository(
+    "recommendations", "costopt.store.recommendations", "RecommendationRepository")
+changes: Repository[Changes] = Repository("changes", "costopt.store.changes", "ChangeRepository")
+observations: Repository[Observations] = Repository(
+    "observations", "costopt.store.observations", "ObservationRepository")
+simulations: Repository[Simulations] = Repository("simulations", "costopt.store.simulations", "SimulationRepository")
+alerts: Repository[Alerts] = Repository("alerts", "costopt.store.alerts", "AlertRepository")
+
+
+# --------------------------------------------------------------------------- prices, ids, clients
+
+
+def dynamodb_client_config() -> Config:
+    """The botocore ``Config`` of a plain boto3 DynamoDB client (the idempotency store's): the models' bounds."""
+    from costopt.store.base import client_config
+
+    return client_config()
+
+
+def catalog(region: str) -> Catalog:
+    """Prices for ``region`` (region catalogs cached in the PricingCache table)."""
+    import costopt.store.price_cache  # noqa: F401 - makes the table get_catalog's cache
+    from costopt.pricing import get_catalog
+
+    return get_catalog(region)
+
+
+def new_change_id(now: datetime | None = None) -> str:
+    from costopt.store.changes import new_change_id as make
+
+    return make(now)
+
+
+def change_id_floor(at: datetime) -> str:
+    """The smallest change id that can have been issued at or after ``at``."""
+    from costopt.store.changes import id_floor
+
+    return id_floor(at)
+
+
+def new_simulation_id(now: datetime | None = None) -> str:
+    from costopt.store.simulations import new_simulation_id as make
+
+    return make(now)

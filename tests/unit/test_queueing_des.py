@@ -53,7 +53,8 @@ import pytest
 import simpy
 
 from costopt.engine.queueing import ServiceTime, erlang_c, response_time_quantile
-from costopt.engine.sla import Capacity, QueueLoad, predict_queue
+from costopt.engine.queueing.capacity import Capacity
+from costopt.engine.queueing.latency import QueueLoad, predict_queue
 
 TOLERANCE = 0.15
 MAX_DES_SE = TOLERANCE / 2

@@ -11,25 +11,27 @@ import pytest
 
 from costopt.domain.recommendation import SlaClauseVerdict, SlaVerdict
 from costopt.domain.service import Sla
+from costopt.engine.queueing.capacity import Capacity
+from costopt.engine.queueing.latency import (
+    QueueLoad,
+    calibrate_residual_ms,
+    model_latency_ms,
+    predict_queue,
+    utilization,
+)
 from costopt.engine.sla import (
     BREACH_PROBABILITY_BANDS,
     DEFAULT_LOG_SD,
     LATENCY_MODEL_LOG_SD,
-    Capacity,
     CapacityClause,
     Prediction,
-    QueueLoad,
     breach_probability,
-    calibrate_residual_ms,
     evaluate,
     hold_probability,
     latency_log_sd,
-    model_latency_ms,
     performance_risk,
-    predict_queue,
     scale_cpu_pct,
     scale_memory_pct,
-    utilization,
 )
 from tests.unit.mmc_reference import mmc_response_quantile
 

@@ -3,7 +3,7 @@
 Pure and numpy-free (the recommend path must not import numpy).
 
 Latency (queueing services: ECS, EC2, generic; the model is ``engine.queueing.latency``, shared with
-the simulation, and re-exported here for the recommenders). A request's latency is a queueing part -- the wait
+the simulation). A request's latency is a queueing part -- the wait
 for one of ``c`` parallel servers (replicas x cores) and its CPU service time S -- plus a
 non-queueing part (I/O, downstream calls) that does not change with the number of servers. The
 queueing part's quantiles come from ``engine.queueing`` (exact M/M/c for exponential service, an
@@ -75,13 +75,6 @@ from dataclasses import dataclass, field
 
 from costopt.domain.recommendation import SlaClauseVerdict, SlaVerdict
 from costopt.domain.service import Sla
-from costopt.engine.queueing.capacity import Capacity as Capacity
-from costopt.engine.queueing.latency import QueueLoad as QueueLoad
-from costopt.engine.queueing.latency import QueuePrediction as QueuePrediction
-from costopt.engine.queueing.latency import calibrate_residual_ms as calibrate_residual_ms
-from costopt.engine.queueing.latency import model_latency_ms as model_latency_ms
-from costopt.engine.queueing.latency import predict_queue as predict_queue
-from costopt.engine.queueing.latency import utilization as utilization
 
 SPOT_MAX_AVAILABILITY_PCT = 99.95
 

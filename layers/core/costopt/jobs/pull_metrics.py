@@ -104,9 +104,9 @@ class NoData(Model):
 class DataGap(Model):
     """Hours given up for a resource: older than the backfill window (MAX_CATCHUP) and never delivered."""
 
-    resource_id: str
-    start: datetime
-    end: datetime
+    resource_id: str = Field(description="The resource whose hours were given up")
+    start: datetime = Field(description="The first hour given up")
+    end: datetime = Field(description="Where the hours given up end (exclusive)")
 
 
 class SourcePull(Model):

@@ -1,4 +1,4 @@
-"""What every PynamoDB model shares: region, timeouts, retries, ids, time helpers.
+"""What every PynamoDB model shares: region, timeouts, retries, base items and indexes (ids live in domain.ids).
 
 Endpoints are not configured here on purpose: botocore honours ``AWS_ENDPOINT_URL_DYNAMODB``
 (and ``AWS_ENDPOINT_URL``), so the same code talks to DynamoDB Local and to AWS.

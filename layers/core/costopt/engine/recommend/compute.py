@@ -17,6 +17,8 @@ from typing import Any
 
 from costopt.domain.observation import Metric
 from costopt.domain.recommendation import Action
+from costopt.engine.queueing.capacity import Capacity
+from costopt.engine.queueing.latency import QueueLoad, calibrate_residual_ms, model_latency_ms, predict_queue
 from costopt.engine.recommend.context import Context, Option, Plan
 from costopt.engine.recommend.idle import idle_option
 from costopt.engine.recommend.ladder import monotone_ladder
@@ -25,13 +27,8 @@ from costopt.engine.recommend.sizing import at_utilization, floor, headroom, siz
 from costopt.engine.sla import (
     DEFAULT_LOG_SD,
     SKETCH_LOG_SD,
-    Capacity,
     Prediction,
-    QueueLoad,
-    calibrate_residual_ms,
     latency_log_sd,
-    model_latency_ms,
-    predict_queue,
     scale_cpu_pct,
     scale_memory_pct,
 )

@@ -8,20 +8,24 @@ The SLA check gets one capacity clause per dimension: provisioned IOPS / through
 
 from __future__ import annotations
 
+from costopt.domain.ebs import (
+    GP3_BASELINE_IOPS,
+    GP3_BASELINE_THROUGHPUT_MBPS,
+    GP3_MAX_IOPS,
+    GP3_MAX_IOPS_PER_GB,
+    GP3_MAX_MBPS_PER_IOPS,
+    GP3_MAX_THROUGHPUT_MBPS,
+)
 from costopt.domain.observation import Metric
 from costopt.engine.recommend.context import Context, Option, Plan
 from costopt.engine.recommend.idle import idle_option
 from costopt.engine.recommend.sizing import ceil_to, floor, headroom, size, step
 from costopt.engine.sla import CapacityClause, Prediction
 
-GP3_MAX_IOPS, GP3_MAX_THROUGHPUT = 16_000, 1_000
-GP3_IOPS_PER_GB, GP3_MBPS_PER_IOPS = 500, 0.25
 COOLDOWN_NOTE = "an EBS volume can be modified again only after 6 hours: this change cannot be reverted sooner"
 
 
 def recommend_ebs(ctx: Context) -> Plan:
-    from costopt.pricing import GP3_BASELINE_IOPS, GP3_BASELINE_THROUGHPUT_MBPS
-
     cfg, u = ctx.resource.config, ctx.usage
     current_cost = ctx.monthly()
     iops99 = u.quantile(Metric.IOPS, 0.99) or 0.0
@@ -34,8 +38,8 @@ def recommend_ebs(ctx: Context) -> Plan:
     margin = ctx.rs.memory_headroom
     need_iops = int(size(iops99, headroom(margin), floor(GP3_BASELINE_IOPS), step(100)))
     need_tp = int(size(tp99, headroom(margin), floor(GP3_BASELINE_THROUGHPUT_MBPS), step(1)))
-    need_iops = max(need_iops, int(ceil_to(need_tp / GP3_MBPS_PER_IOPS, 100)) if need_tp > 125 else need_iops)
-    fits = (need_iops <= min(GP3_MAX_IOPS, GP3_IOPS_PER_GB * cfg.size_gb) and need_tp <= GP3_MAX_THROUGHPUT)
+    need_iops = max(need_iops, int(ceil_to(need_tp / GP3_MAX_MBPS_PER_IOPS, 100)) if need_tp > GP3_BASELINE_THROUGHPUT_MBPS else need_iops)
+    fits = (need_iops <= min(GP3_MAX_IOPS, GP3_MAX_IOPS_PER_GB * cfg.size_gb) and need_tp <= GP3_MAX_THROUGHPUT_MBPS)
     if not fits:
         plan.notes.append(f"observed p99 ({iops99:.0f} IOPS, {tp99:.0f} MB/s) exceeds what gp3 can provide "
                           f"on {cfg.size_gb} GB")

@@ -1,5 +1,5 @@
 """The API layer reaches the product through jobs: no route module (nor costopt.http) imports store,
-connectors, actuators, engine or pricing itself, at module level or inside a function."""
+connectors, actuators, engine, observe or pricing itself, at module level or inside a function."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "core" / "costopt"
-FORBIDDEN = ("costopt.store", "costopt.connectors", "costopt.actuators", "costopt.engine", "costopt.pricing")
+FORBIDDEN = ("costopt.store", "costopt.connectors", "costopt.actuators", "costopt.engine", "costopt.pricing",
+             "costopt.observe")
 API_MODULES = [*sorted((PACKAGE / "api").rglob("*.py")), PACKAGE / "http.py", PACKAGE / "errors.py"]
 
 

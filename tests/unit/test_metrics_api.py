@@ -211,3 +211,28 @@ def test_list_services_keeps_a_service_deleted_while_listing(call: Any, data: Ob
     assert status == 200
     got = {i["service_id"]: (i["health"], i["last_data_at"]) for i in out["items"]}
     assert got == {"checkout": ("breaching", "2026-11-20T11:00:00Z"), "search": (None, None)}
+
+
+def test_page_health_on_fakes_is_each_service_health_alone(pin_clock: Callable[..., Any]) -> None:
+    """The batched page (jobs.metrics on the deps fakes) gives each service the health it has alone."""
+    from costopt.jobs.metrics import LIST_HEALTH_WINDOW, health_of, services_with_health
+    from tests.fakes import Fakes
+
+    pin_clock(NOW)
+    with Fakes().installed() as fakes:
+        for sid in ("checkout", "orders", "search"):
+            fakes.services.put(sid, spec(), now=NOW - timedelta(days=40))
+        last = AS_OF - timedelta(hours=1)
+        for sid, errors in (("checkout", 50.0), ("orders", 0.0)):
+            fakes.observations.fold(sid, [
+                hourly_series("api", Metric.REQUESTS, lambda h: 1000.0),
+                hourly_series("api", Metric.ERRORS, lambda h, e=errors: e if h == last else 0.0),
+            ], NOW)
+        items, token = services_with_health(limit=50)
+        alone = {sid: health_of(fakes.services.get(sid), NOW, LIST_HEALTH_WINDOW, with_budget=False)
+                 for sid in ("checkout", "orders", "search")}
+    assert token is None
+    assert {i.service_id: (i.health, i.last_data_at) for i in items} == {
+        sid: (h.status, h.last_data_at) for sid, h in alone.items()}
+    assert {i.service_id: i.health for i in items} == {"checkout": "breaching", "orders": "healthy",
+                                                       "search": "no_data"}

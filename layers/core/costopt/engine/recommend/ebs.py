@@ -38,7 +38,8 @@ def recommend_ebs(ctx: Context) -> Plan:
     margin = ctx.rs.memory_headroom
     need_iops = int(size(iops99, headroom(margin), floor(GP3_BASELINE_IOPS), step(100)))
     need_tp = int(size(tp99, headroom(margin), floor(GP3_BASELINE_THROUGHPUT_MBPS), step(1)))
-    need_iops = max(need_iops, int(ceil_to(need_tp / GP3_MAX_MBPS_PER_IOPS, 100)) if need_tp > GP3_BASELINE_THROUGHPUT_MBPS else need_iops)
+    if need_tp > GP3_BASELINE_THROUGHPUT_MBPS:  # gp3 allows at most 0.25 MB/s per provisioned IOPS
+        need_iops = max(need_iops, int(ceil_to(need_tp / GP3_MAX_MBPS_PER_IOPS, 100)))
     fits = (need_iops <= min(GP3_MAX_IOPS, GP3_MAX_IOPS_PER_GB * cfg.size_gb) and need_tp <= GP3_MAX_THROUGHPUT_MBPS)
     if not fits:
         plan.notes.append(f"observed p99 ({iops99:.0f} IOPS, {tp99:.0f} MB/s) exceeds what gp3 can provide "

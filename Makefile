@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 # `.venv/bin/python -m local ...` works when pasted, with no PYTHONPATH, as the README shows it.
 DEV_PTH   := costopt-dev.pth
 
-.PHONY: help setup tools run token test test-unit test-integration test-integration-pinned test-dates test-contract lint typecheck fmt build validate bench clean
+.PHONY: help setup tools run token test test-unit test-aws test-integration test-integration-pinned test-dates test-contract lint typecheck fmt build validate bench clean
 
 help:
 	@echo "make run    - set up everything and run costopt locally with demo data (http://127.0.0.1:3000)"
@@ -60,17 +60,22 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
+# unit: no AWS at all (pure code, jobs on in-memory fakes); aws: the packages' components on moto;
+# integration: the local stack against DynamoDB Local and a moto server (its own pytest process).
 test-unit: $(BIN)/.installed
 	$(BIN)/pytest -q -n 2 tests/unit
 
+test-aws: $(BIN)/.installed
+	$(BIN)/pytest -q -n 2 tests/integration/aws
+
 test-integration: setup
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q tests/integration/stack
 
 # The same suite with the business clock pinned to a month's (and year's) last half hour; any instant
 # works: COSTOPT_TEST_NOW=2028-02-29T12:00Z make test-integration (tests/pin.py).
 PINNED_NOW ?= 2026-12-31T23:30Z
 test-integration-pinned: setup
-	COSTOPT_TEST_NOW=$(PINNED_NOW) $(BIN)/pytest -q tests/integration
+	COSTOPT_TEST_NOW=$(PINNED_NOW) $(BIN)/pytest -q tests/integration/stack
 
 # The unit and integration suites at every instant of tests/pin.py's MATRIX (about 15 minutes; not part
 # of `make test`, which runs the integration suite at now and at PINNED_NOW).
@@ -80,7 +85,8 @@ test-dates: setup
 	for at in $(DATES); do \
 	  echo "=== COSTOPT_TEST_NOW=$$at"; \
 	  COSTOPT_TEST_NOW=$$at $(BIN)/pytest -q -n 2 tests/unit || failed="$$failed unit@$$at"; \
-	  COSTOPT_TEST_NOW=$$at $(BIN)/pytest -q tests/integration || failed="$$failed integration@$$at"; \
+	  COSTOPT_TEST_NOW=$$at $(BIN)/pytest -q -n 2 tests/integration/aws || failed="$$failed aws@$$at"; \
+	  COSTOPT_TEST_NOW=$$at $(BIN)/pytest -q tests/integration/stack || failed="$$failed integration@$$at"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "=== FAILED:$$failed"; exit 1; fi; echo "=== passed at: $(DATES)"
 
@@ -88,9 +94,9 @@ test-contract: tools
 	$(BIN)/pytest -q tests/contract
 
 # Every suite runs, whatever an earlier one did; the summary names each failing suite and the exit
-# status is non-zero when any failed. Unit tests run under moto, integration tests against DynamoDB
-# Local: separate processes.
-SUITES := lint typecheck test-unit test-integration test-integration-pinned test-contract
+# status is non-zero when any failed. Unit tests run without AWS, aws tests under an in-process moto,
+# integration tests against DynamoDB Local: separate processes.
+SUITES := lint typecheck test-unit test-aws test-integration test-integration-pinned test-contract
 test: tools
 	@failed=""; \
 	for suite in $(SUITES); do \

@@ -5,9 +5,10 @@ constant, ``AWS_ACTIONS: frozenset[str]``. Two kinds of test read it:
 
 - tests/contract/test_iam.py: template.yaml grants each function exactly what the modules it runs
   declare (and costopt's managed policies nothing else);
-- the unit tests: ``AwsCallRecorder`` records every botocore call and the costopt module whose code
-  made it, so tests/unit/conftest.py fails any unit test in which a module calls an action it does
-  not declare, and tests/unit/test_aws_actions.py runs every declared action at least once.
+- the moto tests: ``AwsCallRecorder`` records every botocore call and the costopt module whose code
+  made it, so tests/integration/aws/conftest.py fails any test in which a module calls an action it
+  does not declare, and tests/integration/aws/iam/test_aws_actions.py runs every declared action at
+  least once.
 
 Adding an AWS call = one line in the module's ``AWS_ACTIONS`` and one in template.yaml.
 """

@@ -4,7 +4,7 @@ real time when the session started. tests/conftest.py hands it to the product as
 and in every subprocess the tests start. This is the only place the tests read the wall clock.
 
 ``make test`` runs the integration suite at now and again at a fixed instant; to try another date:
-``COSTOPT_TEST_NOW=2028-02-29T12:00Z .venv/bin/pytest tests/unit``.
+``COSTOPT_TEST_NOW=2028-02-29T12:00Z .venv/bin/pytest tests/integration/aws``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,6 @@ def _pinned_at() -> datetime:
 PINNED_AT: datetime = _pinned_at()
 
 # Instants the suites are known to pass at (month, year and leap-day boundaries, both ends of a UTC day);
-# `make test-dates` runs the unit and integration suites at each, and tests/unit/test_clock.py runs the
-# register -> pull -> recommend -> budget path at each within the unit suite.
+# `make test-dates` runs the unit, aws and integration suites at each, and
+# tests/integration/aws/test_clock_on_moto.py runs the register -> pull -> recommend -> budget path at each.
 MATRIX = ("2026-12-01T00:30Z", "2026-12-01T20:00Z", "2026-12-02T11:00Z", "2026-12-31T23:30Z", "2028-02-29T12:00Z")

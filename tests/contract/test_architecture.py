@@ -9,7 +9,8 @@ small, handlers are thin, and the test tree mirrors the packages.
 - ``tests/unit`` and ``tests/integration/aws`` mirror ``costopt``: each test module lives in the folder of
   the package it tests (``tests/unit/engine/simulation/`` for ``costopt.engine.simulation``; the top
   folder for the top-level modules such as ``costopt.clock``), or in a cross-cutting folder
-  (``numbers``: figures that several packages must agree on; ``functions``; ``local``).
+  (``numbers``: figures that several packages must agree on; ``iam``: every module's declared AWS
+  actions; ``local``: the local stack's own code).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ MAX_LINES = 400
 HANDLER_IMPORTS = ("costopt.api", "costopt.http", "costopt.jobs", "costopt.observability")
 MIRRORED = [ROOT / "tests" / "unit", ROOT / "tests" / "integration" / "aws"]
 # test folders that are about the whole product rather than one package
-CROSS_CUTTING = {"numbers", "functions", "local"}
+CROSS_CUTTING = {"numbers", "iam", "local"}
 
 
 def product_modules() -> list[Path]:

@@ -1,7 +1,7 @@
 """IAM contract: template.yaml grants each function exactly the AWS actions of the modules it runs.
 
-Each costopt module that calls AWS declares the IAM actions it needs (``AWS_ACTIONS``; the unit tests
-prove the declarations true: tests/unit/test_aws_actions.py). Here: costopt's managed policies grant
+Each costopt module that calls AWS declares the IAM actions it needs (``AWS_ACTIONS``; the moto tests
+prove the declarations true: tests/integration/aws/iam/test_aws_actions.py). Here: costopt's managed policies grant
 exactly the declared actions that no SAM policy template already grants, each function gets what its
 modules need and no managed-policy action it does not, and every statement is as narrow as IAM allows,
 checked against the Service Authorization Reference data cfn-lint ships (actions, resource types and

@@ -83,7 +83,7 @@ BREACH_PROBABILITY_BANDS: tuple[tuple[float, int], ...] = ((0.001, 0), (0.01, 1)
 edges: 3.09, 2.33, 1.64 and 0.84 sigma (one-sided 0.1 %, 1 %, 5 % and 20 %)."""
 
 LATENCY_MODEL_LOG_SD = math.log(1.15)
-"""The queueing model's error, one sigma: the 15 % bound every case of tests/unit/test_queueing_des.py
+"""The queueing model's error, one sigma: the 15 % bound every case of tests/unit/engine/queueing/test_queueing_des.py
 (model and calibrate-then-predict against a DES) meets, taken as one standard deviation (conservative:
 the largest measured error there is 9.9 %, most are under 5 %)."""
 

@@ -6,8 +6,8 @@ importing this package never does) and their vectorised counterparts (``erlang_a
 ``response_array``, ``latency_array``) that import numpy, for the simulation's (horizon_days x
 observed_days x 24) grids; only the simulate path imports those. ``latency`` is the prediction both
 the SLA engine and the simulation make: the queueing part plus a residual calibrated at today's config.
-``tests/unit/test_queueing.py`` checks that the faces agree; ``tests/unit/test_queueing_des.py``
-checks the model against a discrete-event simulation.
+``tests/unit/engine/queueing/test_queueing.py`` checks that the faces agree;
+``tests/unit/engine/queueing/test_queueing_des.py`` checks the model against a discrete-event simulation.
 
 The model
 ---------
@@ -38,7 +38,7 @@ coefficient of variation s (``ServiceTime``; rho = λm/c < 1, else T is infinite
 * **Quantiles** of T by numeric inversion of P(T > t) (bracketed Newton for exponential service,
   Illinois regula falsi otherwise), relative precision ~1e-7 (scalar and the exact vectorised solve).
 
-Validated error (``tests/unit/test_queueing_des.py``, a SimPy FCFS queue; c in {1, 2, 4, 8, 16}, rho
+Validated error (``tests/unit/engine/queueing/test_queueing_des.py``, a SimPy FCFS queue; c in {1, 2, 4, 8, 16}, rho
 0.3 to 0.95, exponential / deterministic / lognormal CV 2 service -- lognormal up to rho 0.85, where
 its DES outgrows the test's budget --, with and without I/O time): p95
 and p99 within 15% of the DES in every case, and within 15% when the residual is calibrated at 2c

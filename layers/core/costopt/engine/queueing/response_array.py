@@ -2,7 +2,7 @@
 
 The vectorised counterpart of ``engine.queueing.response`` for the simulation's (horizon_days x
 observed_days x 24) grids, with the same formulas; only the simulate path imports it (it imports numpy).
-``tests/unit/test_queueing.py`` checks that both agree.
+``tests/unit/engine/queueing/test_queueing.py`` checks that both agree.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""One injectable clock (costopt.clock): how it is pinned, event times, and a product that is a
-deterministic function of (seed, clock) -- the same pinned instant gives the same data and figures."""
+"""One injectable clock (costopt.clock): how it is pinned, event times, and a product that is a: the tests that
+need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/test_clock.py``."""
 
 
 from __future__ import annotations

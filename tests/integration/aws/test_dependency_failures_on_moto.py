@@ -1,16 +1,8 @@
-"""Dependency failures are 503 problem+json with Retry-After, never 500 (issue 12).
+"""Dependency failures are 503 problem+json with Retry-After, never 500 (issue 12): the tests that need AWS, on
+moto.
 
-- ``test_dynamodb_failing_on_the_wire``: the PynamoDB models and the idempotency store's boto3 client
-  pointed at an endpoint that refuses connections, hangs past the read timeout, or answers DynamoDB's
-  own throttling / 5xx errors; real bytes through botocore and PynamoDB's wrapping, real handlers.
-- ``test_every_classification_through_a_handler``: each kind of exception (PynamoDB wrapping a
-  connection error, raw botocore connect/read timeouts, ClientError throttle codes of other AWS APIs,
-  Powertools idempotency persistence errors, costopt's DependencyUnavailable family) raised where a
-  repository call is, through the services function's real handler.
-- genuine bugs and misconfigurations stay 500; a DynamoDB failure is never a 404/409.
-- the jobs let a dependency failure fail: pull_metrics fails the invocation (after the other services),
-  the recompute reports the SQS record failed, a simulation batch fails as a whole.
-"""
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/test_dependency_failures.py``."""
 
 
 from __future__ import annotations
@@ -26,19 +18,23 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
     EndpointConnectionError,
-    NoCredentialsError,
     ReadTimeoutError,
 )
-from pynamodb.exceptions import GetError, PutError, QueryError, TransactWriteError, UpdateError
+from pynamodb.exceptions import GetError, PutError, QueryError
 
 from costopt import clock
 from costopt.dependency import RETRY_AFTER_S, dependency_failure
-from costopt.errors import ActuatorError, Conflict, ConnectorError, DependencyUnavailable
-from local.events import http_event
+from costopt.errors import Conflict, DependencyUnavailable
+from tests.unit.test_dependency_failures import (  # shared with the tests that need no AWS
+    CLASSIFIED,
+    DDB_URL,
+    NOT_DEPENDENCY,
+    _actuator_unreachable,
+    _client_error,
+    _pynamo,
+    call,
+)
 
 SPEC = {
     "name": "Checkout", "team": "payments",
@@ -48,16 +44,8 @@ SPEC = {
 }
 REC_ID = "r01m8jtsb1r8p3h4xpr9pp0b5cq"
 ETAG = "5f2c9a1be07d43c8"
-DDB_URL = "https://dynamodb.us-east-1.amazonaws.com"
 
 
-def call(function: str, method: str, path: str, context: Any, **kw: Any) -> tuple[int, dict[str, str], Any]:
-    import importlib
-
-    handler = importlib.import_module(f"functions.{function}.app").lambda_handler
-    resp = handler(http_event(method, path, **kw), context)
-    body = resp.get("body")
-    return resp["statusCode"], dict(resp.get("headers") or {}), json.loads(body) if body else None
 
 
 def assert_503(reply: tuple[int, dict[str, str], Any], retry_after: int, where: str = "") -> dict[str, Any]:
@@ -215,122 +203,23 @@ def test_dynamodb_failing_on_the_wire(point_dynamodb: Callable[[str], None], fak
         assert "PutItem" in fake_dynamodb.calls  # the idempotency store's save_inprogress went there too
 
 
-def _client_error(code: str, status: int = 400, operation: str = "GetMetricData", **extra: Any) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status},
-                        **extra}, operation)
 
 
-def _pynamo(cls: type, cause: Exception) -> Exception:
-    try:
-        raise cause
-    except Exception as exc:
-        return cls(f"Failed: {exc}", exc)
 
 
-def _chained(outer: Exception, inner: Exception) -> Exception:
-    try:
-        try:
-            raise inner
-        except Exception as exc:
-            raise outer from exc
-    except Exception as exc:
-        return exc
 
 
-def _idempotency(name: str, cause: Exception | None) -> Exception:
-    from aws_lambda_powertools.utilities.idempotency import exceptions
-
-    cls = getattr(exceptions, name)
-    return _chained(cls("Failed to save in progress record to idempotency store", cause), cause) if cause else cls(
-        "connection failed")
 
 
-def _transaction(*reasons: str | None) -> Exception:
-    from pynamodb.exceptions import CancellationReason, VerboseClientError
-
-    cause = VerboseClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}},
-                               "TransactWriteItems",
-                               cancellation_reasons=[CancellationReason(code=r) if r else None for r in reasons])
-    return TransactWriteError("Failed to write transaction items", cause)
 
 
-def _connector_throttled() -> Exception:
-    return _chained(ConnectorError("cloudwatch", "ThrottlingException: Rate exceeded"),
-                    _client_error("ThrottlingException"))
 
 
-def _actuator_unreachable() -> Exception:
-    return _chained(ActuatorError("lambda_function", "read failed"),
-                    EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com/"))
 
 
-CLASSIFIED: list[tuple[str, Callable[[], Exception], str, str]] = [
-    # PynamoDB wrapping a transport failure (what a stopped DynamoDB raises)
-    ("get-endpoint", lambda: _pynamo(GetError, EndpointConnectionError(endpoint_url=DDB_URL)),
-     "unreachable", "DynamoDB"),
-    ("query-closed", lambda: _pynamo(QueryError, ConnectionClosedError(endpoint_url=DDB_URL)),
-     "unreachable", "DynamoDB"),
-    ("put-connect-timeout", lambda: _pynamo(PutError, ConnectTimeoutError(endpoint_url=DDB_URL)),
-     "timeout", "DynamoDB"),
-    ("update-read-timeout", lambda: _pynamo(UpdateError, ReadTimeoutError(endpoint_url=DDB_URL)),
-     "timeout", "DynamoDB"),
-    ("put-throttled", lambda: _pynamo(PutError, _client_error("ProvisionedThroughputExceededException")),
-     "throttled", "DynamoDB"),
-    ("get-internal", lambda: _pynamo(GetError, _client_error("InternalServerError", 500)), "unavailable", "DynamoDB"),
-    ("batch-unprocessed", lambda: PutError("Failed to batch write items: max_retry_attempts exceeded"),
-     "throttled", "DynamoDB"),
-    ("transaction-throttled", lambda: _transaction(None, "ThrottlingError", None), "throttled", "DynamoDB"),
-    # raw botocore, as boto3 clients raise it
-    ("raw-endpoint", lambda: EndpointConnectionError(endpoint_url=DDB_URL), "unreachable", "AWS"),
-    ("raw-connect-timeout", lambda: ConnectTimeoutError(endpoint_url=DDB_URL), "timeout", "AWS"),
-    ("raw-read-timeout", lambda: ReadTimeoutError(endpoint_url=DDB_URL), "timeout", "AWS"),
-    ("socket-refused", lambda: ConnectionRefusedError(111, "Connection refused"), "unreachable", "AWS"),
-    ("socket-timeout", lambda: TimeoutError("timed out"), "timeout", "AWS"),
-    *[(f"code-{code}", lambda code=code, status=status: _client_error(code, status), "throttled", "AWS")
-      for code, status in [("Throttling", 400), ("ThrottlingException", 400), ("RequestLimitExceeded", 503),
-                           ("TooManyRequestsException", 429), ("ProvisionedThroughputExceededException", 400),
-                           ("SlowDown", 503), ("SomethingNew", 429)]],
-    *[(f"code-{code}", lambda code=code, status=status: _client_error(code, status), "unavailable", "AWS")
-      for code, status in [("ServiceUnavailable", 503), ("InternalServerError", 500), ("InternalFailure", 500),
-                           ("InternalError", 500), ("BrandNew5xx", 502)]],
-    ("code-RequestTimeout", lambda: _client_error("RequestTimeout", 408), "timeout", "AWS"),
-    # Powertools idempotency's persistence layer (the apply / rollback Idempotency-Key store)
-    ("idempotency-unreachable", lambda: _idempotency("IdempotencyPersistenceLayerError",
-                                                     EndpointConnectionError(endpoint_url=DDB_URL)),
-     "unreachable", "DynamoDB"),
-    ("idempotency-throttled", lambda: _idempotency("IdempotencyPersistenceLayerError",
-                                                   _client_error("ThrottlingException")), "throttled", "DynamoDB"),
-    ("idempotency-connection", lambda: _idempotency("IdempotencyPersistenceConnectionError", None),
-     "unreachable", "DynamoDB"),
-    # costopt's own, and what they wrap decides Retry-After
-    ("dependency-unavailable", lambda: DependencyUnavailable("billing API down"), "unavailable", "AWS"),
-    ("connector-throttled", _connector_throttled, "throttled", "cloudwatch"),
-    ("actuator-unreachable", _actuator_unreachable, "unreachable", "lambda_function"),
-]
-
-NOT_DEPENDENCY: list[tuple[str, Callable[[], Exception]]] = [
-    ("bug", lambda: ValueError("a bug")),
-    ("key-error", lambda: KeyError("x")),
-    ("access-denied", lambda: _pynamo(GetError, _client_error("AccessDeniedException"))),
-    ("no-table", lambda: _pynamo(QueryError, _client_error("ResourceNotFoundException"))),
-    ("raw-access-denied", lambda: _client_error("AccessDeniedException", 403)),
-    ("unrecognized-client", lambda: _client_error("UnrecognizedClientException", 400)),
-    ("no-credentials", lambda: NoCredentialsError()),
-    ("idempotency-bug", lambda: _idempotency("IdempotencyPersistenceLayerError", TypeError("not serializable"))),
-    ("transaction-conditions", lambda: _transaction("ConditionalCheckFailed", "None", None)),
-    ("bug-while-handling", lambda: _context_only()),
-]
 
 
-def _context_only() -> Exception:
-    """A bug raised while handling a connection error (implicit context, no ``from``) is still a bug."""
-    try:
-        try:
-            raise EndpointConnectionError(endpoint_url=DDB_URL)
-        except EndpointConnectionError:
-            raise AttributeError("'NoneType' object has no attribute 'x'")  # noqa: B904
-    except AttributeError as exc:
-        return exc
+
 
 
 @pytest.mark.parametrize(("name", "make", "kind", "dependency"), CLASSIFIED, ids=[c[0] for c in CLASSIFIED])

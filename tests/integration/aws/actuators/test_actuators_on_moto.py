@@ -1,4 +1,8 @@
-"""Each actuator against moto: the live config really changes, and applying `before` restores it."""
+"""Each actuator against moto: the live config really changes, and applying `before` restores it: the tests that
+need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/actuators/test_actuators.py``."""
 
 
 from __future__ import annotations

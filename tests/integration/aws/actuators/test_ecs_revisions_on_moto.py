@@ -1,5 +1,8 @@
-"""ECS task definition revisions costopt registers: tagged costopt:managed=true with the source revision's
-tags (moto), and, when UpdateService fails, only that revision is deregistered (botocore Stubber)."""
+"""ECS task definition revisions costopt registers: tagged costopt:managed=true with the source revision's: the
+tests that need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/actuators/test_ecs_revisions.py``."""
 
 
 from __future__ import annotations
@@ -8,8 +11,7 @@ import boto3
 
 from costopt.actuators.registry import actuator_for
 from tests.support.aws_fixtures import NOW, REGION, make_service
-
-EXEC_ROLE = "arn:aws:iam::123456789012:role/costopt-managed/web-exec"
+from tests.unit.actuators.test_ecs_revisions import EXEC_ROLE, ecs_resource  # shared with the tests that need no AWS
 
 
 def tagged_service(cluster: str, name: str, tags: list[dict[str, str]]) -> str:
@@ -25,9 +27,6 @@ def tagged_service(cluster: str, name: str, tags: list[dict[str, str]]) -> str:
     return arn
 
 
-def ecs_resource(cluster: str, name: str) -> dict:
-    return {"resource_id": name, "kind": "ecs_service", "cluster": cluster, "service_name": name,
-            "config": {"cpu_units": 1024, "memory_mb": 2048, "desired_count": 2}}
 
 
 def test_a_resized_revision_is_tagged_managed_and_keeps_the_source_tags():

@@ -1,6 +1,8 @@
-"""Pre-flight checks of the EC2, Lambda and ECS actuators against moto: what AWS would refuse or what
-would not run on the target is refused (422, the reason, machine-readable extra) by a dry run and by
-the apply, before anything changes; what would run is applied."""
+"""Pre-flight checks of the EC2, Lambda and ECS actuators against moto: what AWS would refuse or what: the tests
+that need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/actuators/test_preflight.py``."""
 
 
 from __future__ import annotations

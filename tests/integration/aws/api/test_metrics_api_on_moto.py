@@ -1,42 +1,30 @@
-"""The metrics function through its real handler with HttpApi v2 events (moto DynamoDB)."""
+"""The metrics function through its real handler with HttpApi v2 events (moto DynamoDB): the tests that need AWS,
+on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/api/test_metrics_api.py``."""
 
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from costopt.connectors.base import TELEMETRY
-from costopt.domain.observation import Datapoint, Metric, Series
-from costopt.domain.service import ServicePut
+from costopt.domain.observation import Metric
 from costopt.store.observations import ObservationRepository
 from costopt.store.services import ServiceRepository
 from local.events import http_event
-
-NOW = datetime(2026, 11, 20, 12, 20, tzinfo=UTC)
-AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)
-HOURS = [AS_OF - timedelta(hours=h) for h in range(720, 0, -1)]
-
-
-def spec(team: str = "payments") -> ServicePut:
-    return ServicePut.model_validate({
-        "name": "Checkout", "team": team,
-        "resources": [
-            {"resource_id": "api", "kind": "lambda_function", "function_name": "checkout-api",
-             "config": {"memory_mb": 1024}},
-            {"resource_id": "jobs", "kind": "lambda_function", "function_name": "checkout-jobs",
-             "config": {"memory_mb": 512}},
-        ],
-        "sla": {"availability_pct": 99.9, "latency_p99_ms": 500},
-    })
-
-
-def hourly_series(rid: str, metric: Metric, value: Callable[[datetime], float]) -> Series:
-    return Series(resource_id=rid, metric=metric, period_s=3600, points=[Datapoint(t=h, v=value(h)) for h in HOURS])
+from tests.unit.api.test_metrics_api import (  # shared with the tests that need no AWS
+    AS_OF,
+    NOW,
+    hourly_series,
+    spec,
+)
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
-"""The simulate function through its real handler, with HttpApi v2 events (moto DynamoDB): a demo
-service with synthetic telemetry folded into the Observations table, results stored with a TTL."""
+"""The simulate function through its real handler, with HttpApi v2 events (moto DynamoDB): a demo: the tests that
+need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/api/test_simulate_api.py``."""
 
 
 from __future__ import annotations

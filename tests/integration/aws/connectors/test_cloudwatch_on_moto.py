@@ -1,11 +1,14 @@
-"""CloudWatch connector: moto for averages and sums (put_metric_data, then fetch), botocore's Stubber
-for percentile statistics (moto cannot compute p99), paging and the 500-queries-per-call limit."""
+"""CloudWatch connector: moto for averages and sums (put_metric_data, then fetch), botocore's Stubber: the tests
+that need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/connectors/test_cloudwatch.py``."""
 
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,16 +18,7 @@ from costopt.connectors.cloudwatch import (
     CloudWatchTelemetry,
 )
 from costopt.domain.observation import Metric
-from costopt.domain.service import Service
-
-T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-
-
-def make_service(resources: list[dict[str, Any]], period_s: int = 300) -> Service:
-    return Service.model_validate({
-        "service_id": "shop", "version": 1, "created_at": T0, "updated_at": T0, "name": "Shop", "team": "shop",
-        "resources": resources, "telemetry": {"source": "cloudwatch", "period_s": period_s},
-    })
+from tests.unit.connectors.test_cloudwatch import T0, make_service  # shared with the tests that need no AWS
 
 
 def put(cw: Any, ns: str, name: str, dims: dict[str, str], values: list[tuple[datetime, float]]) -> None:

@@ -1,21 +1,16 @@
-"""What each telemetry source declares it can serve (``TelemetrySource.serves``) is what it returns,
-and the registry answers "which sources serve this kind" from those declarations only."""
+"""What each telemetry source declares it can serve (``TelemetrySource.serves``) is what it returns,: the tests
+that need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/connectors/test_serves.py``."""
+# ruff: noqa: F811  (pytest fixtures imported from the unit half are parameters here)
 
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from costopt.connectors import base
-
-
-@pytest.fixture
-def no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A deployed function: no COSTOPT_SOURCE_PLUGINS, so only the sources the package ships."""
-    monkeypatch.setattr(base, "_plugins", {})
-    monkeypatch.setattr(base, "_instances", {})
+from tests.unit.connectors.test_serves import no_plugins  # noqa: F401  (fixtures of the tests here)
 
 
 def test_a_deployment_without_the_plugin_refuses_a_synthetic_service_with_422(

@@ -1,18 +1,20 @@
-"""The daily recompute: fan-out (SQS and in process), per-service failures reported alone,
-and auto-apply under every policy condition."""
+"""The daily recompute: fan-out (SQS and in process), per-service failures reported alone,: the tests that need
+AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/jobs/test_recompute.py``."""
 
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import boto3
 import pytest
 
 from costopt.domain.service import ServicePut
-
-NOW = datetime(2026, 11, 16, 5, 0, tzinfo=UTC)
+from tests.unit.jobs.test_recompute import NOW  # shared with the tests that need no AWS
 
 
 def lambda_spec(function_name: str, memory_mb: int = 3008, auto_apply: str = "off") -> dict:

@@ -1,5 +1,8 @@
-"""The local gateway's pieces: route selection, the JWT authorizer, v2 events and responses,
-and the whole request path into the real services handler (moto DynamoDB)."""
+"""The local gateway's pieces: route selection, the JWT authorizer, v2 events and responses,: the tests that need
+AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/local/test_local_gateway.py``."""
 
 
 from __future__ import annotations
@@ -11,8 +14,7 @@ from local.auth import (
     load_or_create_keys,
 )
 from local.gateway import Gateway
-
-NOW = 1_800_000_000.0  # the instant tokens are issued and verified at (epoch seconds; 2027-01-15)
+from tests.unit.local.test_local_gateway import NOW  # shared with the tests that need no AWS
 
 
 def test_a_request_through_the_gateway_to_the_services_handler(tables, tmp_path):

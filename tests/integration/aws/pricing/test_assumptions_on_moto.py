@@ -1,6 +1,8 @@
-"""Options whose cost rests on an assumption say so: the Fargate Spot discount (``fargate_spot_discount``)
-and the estimated unit prices of a generic resource registered without its own (``generic_unit_price_estimate``),
-through the recommenders, the engine and the HTTP API (moto DynamoDB, synthetic telemetry)."""
+"""Options whose cost rests on an assumption say so: the Fargate Spot discount (``fargate_spot_discount``): the
+tests that need AWS, on moto.
+
+The module docstring, the tests that need no AWS and the helpers both share are in
+``tests/unit/pricing/test_assumptions.py``."""
 
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ from costopt.domain.service import Service
 from costopt.pricing import GENERIC_UNIT_PRICE_ESTIMATE
 from local.events import http_event
 from local.synthetic import generate
-
-FARGATE_URL = "https://aws.amazon.com/fargate/pricing/"
-
-K8S = {"kind": "generic", "workload": "ns/app", "config": {"replicas": 8, "cpu_cores": 2, "memory_gb": 8}}
+from tests.unit.pricing.test_assumptions import FARGATE_URL, K8S  # shared with the tests that need no AWS
 
 
 @pytest.fixture

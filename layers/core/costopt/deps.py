@@ -148,3 +148,17 @@ def new_simulation_id(now: datetime | None = None) -> str:
     from costopt.store.simulations import new_simulation_id as make
 
     return make(now)
+
+
+if TYPE_CHECKING:  # mypy proves that each store repository implements the port its factory returns
+    from costopt.store.alerts import AlertRepository
+    from costopt.store.changes import ChangeRepository
+    from costopt.store.observations import ObservationRepository
+    from costopt.store.recommendations import RecommendationRepository
+    from costopt.store.services import ServiceRepository
+    from costopt.store.simulations import SimulationRepository
+
+    def _implements(s: ServiceRepository, r: RecommendationRepository, c: ChangeRepository,
+                    o: ObservationRepository, m: SimulationRepository, a: AlertRepository,
+                    ) -> tuple[Services, Recommendations, Changes, Observations, Simulations, Alerts]:
+        return s, r, c, o, m, a

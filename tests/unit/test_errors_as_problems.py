@@ -24,6 +24,7 @@ PROBLEMS = {  # status, title, type slug: what clients see, pinned
     "PayloadTooLarge": (413, "Payload too large", "too-large"),
     "UnsupportedMediaType": (415, "Unsupported media type", "unsupported-media-type"),
     "Unprocessable": (422, "Unprocessable request", "unprocessable"),
+    "InvalidRequest": (422, "Invalid request", "invalid-request"),
     "Throttled": (429, "Too many requests", "throttled"),
     "NotImplementedYet": (501, "Not implemented", "not-implemented"),
     "DependencyUnavailable": (503, "Dependency unavailable", "dependency-unavailable"),

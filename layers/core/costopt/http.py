@@ -36,6 +36,7 @@ from costopt.errors import (
     CostoptError,
     DependencyUnavailable,
     Forbidden,
+    InvalidRequest,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -276,8 +277,8 @@ def make_resolver() -> CostoptResolver:
     def _invalid(exc: RequestValidationError) -> Response:
         errors = validation_errors(exc.errors())
         status = 400 if any(e["type"] == "json_invalid" for e in errors) else 422
-        return problem(status, "Invalid request", "the request does not match the schema",
-                       type_slug="invalid-request", errors=errors)
+        return problem(status, InvalidRequest.title, "the request does not match the schema",
+                       type_slug=InvalidRequest.type_slug, errors=errors)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _media_type(exc: RequestUnsupportedContentType) -> Response:

@@ -39,7 +39,7 @@ from costopt.domain.simulation import (
     Scenario,
     SimulationResult,
 )
-from costopt.errors import CostoptError, NotFound, PayloadTooLarge
+from costopt.errors import PROBLEM_BASE, CostoptError, InvalidRequest, NotFound, PayloadTooLarge
 from costopt.jobs.usage import load_usage
 from costopt.observability import logger
 from costopt.observe.usage import ServiceUsage
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from costopt.engine.cost_model import CostInputs
     from costopt.engine.simulation.history import History
 
-PROBLEM_BASE = "https://costopt.dev/problems/"
 MAX_LOOKBACK_DAYS = 93
 
 
@@ -180,9 +179,8 @@ def run_batch(scenarios: list[Any], *, now: datetime | None = None,
             except ValidationError as exc:
                 errors = [{"loc": ["body", "scenarios", i, *e["loc"]], "msg": e["msg"], "type": e["type"]}
                           for e in exc.errors()]
-                entries.append(BatchEntry(index=i, status=422, problem=BatchProblem(
-                    type=PROBLEM_BASE + "invalid-request", title="Invalid request", status=422,
-                    detail="the scenario does not match the schema", errors=errors)))
+                invalid = InvalidRequest("the scenario does not match the schema", errors=errors)
+                entries.append(BatchEntry(index=i, status=invalid.status, problem=_problem(invalid)))
                 continue
             result = _simulate(scenario, loaded, wiring.new_simulation_id(now))
             results.append(result)
@@ -195,9 +193,8 @@ def run_batch(scenarios: list[Any], *, now: datetime | None = None,
             if dependency_failure(exc) is not None:
                 raise
             logger.exception("simulation failed", extra={"index": i})
-            entries.append(BatchEntry(index=i, status=500, problem=BatchProblem(
-                type=PROBLEM_BASE + "internal", title="Internal error", status=500,
-                detail="an unexpected error occurred; it has been logged")))
+            bug = CostoptError("an unexpected error occurred; it has been logged")
+            entries.append(BatchEntry(index=i, status=bug.status, problem=_problem(bug)))
     if results:
         stored = {r.simulation_id: r for r in deps.simulations.put_many(results, now)}
         entries = [e.model_copy(update={"result": stored[e.result.simulation_id]}) if e.result else e

@@ -38,15 +38,14 @@ coefficient of variation s (``ServiceTime``; rho = λm/c < 1, else T is infinite
 * **Quantiles** of T by numeric inversion of P(T > t) (bracketed Newton for exponential service,
   Illinois regula falsi otherwise), relative precision ~1e-7 (scalar and the exact vectorised solve).
 
-Validated error (``tests/unit/engine/queueing/test_queueing_des.py``, a SimPy FCFS queue; c in {1, 2, 4, 8, 16}, rho
-0.3 to 0.95, exponential / deterministic / lognormal CV 2 service -- lognormal up to rho 0.85, where
-its DES outgrows the test's budget --, with and without I/O time): p95
-and p99 within 15% of the DES in every case, and within 15% when the residual is calibrated at 2c
-servers and rho/2 and c servers at rho are predicted; the largest measured error is 9.9%
-(lognormal, deterministic: 7.9%; exponential is exact, its DES misses by up to 9.3% at rho = 0.95).
-The old model (S plus the M/M/c wait quantile, times observed / model at today's config) was up to
-89% low uncalibrated and 416% high after calibration on the same cases. Per-case figures: that
-module's doc.
+Validated error (``tests/unit/engine/queueing/test_queueing_des.py``, an FCFS queue checked against SimPy; c
+in {1, 2, 4, 8, 16}, rho 0.3 to 0.95, exponential / deterministic / lognormal CV 2 service -- lognormal up
+to rho 0.85, where its DES outgrows the test's budget --, with and without I/O time): p95 and p99 within 15%
+of the DES in every case, and within 15% when the residual is calibrated at 2c servers and rho/2 and c
+servers at rho are predicted; the largest measured error is 9.9% (lognormal, deterministic: 7.9%;
+exponential is exact, its DES misses by up to 9.3% at rho = 0.95). The old model (S plus the M/M/c wait
+quantile, times observed / model at today's config) was up to 89% low uncalibrated and 416% high after
+calibration on the same cases. Per-case figures: that module's doc.
 
 Cost (measured on this project's 2-core dev box, caches cold): a quantile takes ~20 µs for exponential,
 ~50 µs for deterministic service (closed forms), ~0.5 ms for lognormal (32-node quadrature per evaluation of

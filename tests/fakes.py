@@ -4,8 +4,9 @@ They keep the real repositories' rules and answer with the same errors: a condit
 condition fails is a ``Conflict`` with the same ``extra`` keys (``current_version``, ``current_status`` /
 ``current_etag``, ``change_in_progress``), a missing item is ``NotFound``, every write of a
 recommendation gets a new etag, folding skips an hour already folded, watermarks only move forward,
-lifecycle transitions are checked against ``TRANSITIONS`` / ``CHANGE_TRANSITIONS``, and a page token of
-one list is a 400 on another. Use them through ``costopt.deps``::
+lifecycle transitions are checked by the domain's own rules (``checked_transition``,
+``checked_change_transition``, ``advanced``), and a page token of one list is a 400 on
+another. Use them through ``costopt.deps``::
 
     fakes = Fakes()
     with fakes.installed():
@@ -15,7 +16,6 @@ one list is a 400 on another. Use them through ``costopt.deps``::
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,27 +25,15 @@ from typing import Any
 from costopt import clock, deps
 from costopt.config import settings
 from costopt.domain.budget import BudgetAlert
-from costopt.domain.change import Change, ChangeStep
+from costopt.domain.change import Change, advanced, checked_change_transition
+from costopt.domain.ids import new_etag
 from costopt.domain.observation import Freshness, HourlyAggregate, Metric, Series
-from costopt.domain.recommendation import TRANSITIONS, RealisedSavings, Recommendation
+from costopt.domain.recommendation import RealisedSavings, Recommendation, checked_transition
 from costopt.domain.service import Service, ServicePut, ServiceSummary
 from costopt.domain.simulation import SimulationResult
 from costopt.errors import BadRequest, Conflict, NotFound
 from costopt.observe.sketch import DaySummary, group_by_day
 from costopt.store.marks import FoldResult, Watermarks
-
-MUTABLE_FIELDS = frozenset({"status_reason", "applied_change_id", "realised"})
-CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "PENDING": frozenset({"IN_PROGRESS", "FAILED", "SUCCEEDED", "NEEDS_ATTENTION"}),
-    "IN_PROGRESS": frozenset({"IN_PROGRESS", "SUCCEEDED", "FAILED", "NEEDS_ATTENTION"}),
-    "SUCCEEDED": frozenset(),
-    "FAILED": frozenset(),
-    "NEEDS_ATTENTION": frozenset(),
-}
-
-
-def _etag() -> str:
-    return os.urandom(8).hex()
 
 
 def _utc(t: datetime) -> datetime:
@@ -165,15 +153,7 @@ class FakeRecommendations:
     def transition(self, service_id: str, recommendation_id: str, *, expected_etag: str | None,
                    from_statuses: Iterable[str], to_status: str, now: datetime | None = None,
                    **fields: Any) -> Recommendation:
-        froms = sorted(set(from_statuses))
-        if not froms:
-            raise ValueError("from_statuses must not be empty")
-        for s in froms:
-            if to_status not in TRANSITIONS.get(s, frozenset()):
-                raise ValueError(f"{s} -> {to_status} is not a lifecycle transition")
-        unknown = set(fields) - MUTABLE_FIELDS
-        if unknown:
-            raise ValueError(f"cannot set {sorted(unknown)} on a recommendation")
+        froms = checked_transition(from_statuses, to_status, fields)
         current = self.items.get((service_id, recommendation_id))
         if current is None:
             raise NotFound(f"recommendation {recommendation_id!r} does not exist")
@@ -185,7 +165,7 @@ class FakeRecommendations:
                 extra={"current_status": current.status, "current_etag": current.etag})
         if isinstance(fields.get("realised"), dict):
             fields["realised"] = RealisedSavings.model_validate(fields["realised"])
-        updated = current.model_copy(update={**fields, "status": to_status, "etag": _etag(),
+        updated = current.model_copy(update={**fields, "status": to_status, "etag": new_etag(),
                                              "updated_at": now or clock.now()})
         self.items[(service_id, recommendation_id)] = updated
         return updated
@@ -212,7 +192,7 @@ class FakeRecommendations:
         if current is None or current.status != "SUCCEEDED" or current.etag != rec.etag:
             return False
         self.items[(rec.service_id, rec.recommendation_id)] = current.model_copy(
-            update={"realised": realised, "etag": _etag(), "updated_at": now or clock.now()})
+            update={"realised": realised, "etag": new_etag(), "updated_at": now or clock.now()})
         return True
 
     def _of(self, service_id: str) -> list[Recommendation]:
@@ -247,19 +227,12 @@ class FakeChanges:
     def transition(self, service_id: str, change_id: str, *, from_statuses: Iterable[str], to_status: str,
                    now: datetime | None = None, step: str | None = None, detail: str | None = None,
                    **fields: Any) -> Change:
-        allowed = tuple(from_statuses)
-        for status in allowed:
-            if to_status not in CHANGE_TRANSITIONS.get(status, frozenset()):
-                raise ValueError(f"a change cannot move {status} -> {to_status}")
+        allowed = checked_change_transition(from_statuses, to_status)
         current = self.get(service_id, change_id)
         if current.status not in allowed:
             raise Conflict(f"change {change_id} is {current.status}, not {' or '.join(allowed)}",
                            extra={"change_status": current.status})
-        now = now or clock.now()
-        if step is not None:
-            fields["steps"] = [*current.steps, ChangeStep(at=now, step=step, detail=(detail or None) and detail[:1000])]
-        updated = current.model_copy(update={**fields, "status": to_status, "updated_at": now})
-        updated = Change.model_validate(updated.model_dump())
+        updated = advanced(current, to_status, now=now or clock.now(), step=step, detail=detail, **fields)
         self.items[(service_id, change_id)] = updated
         return updated
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -63,6 +64,35 @@ class Change(Model):
 
 # --------------------------------------------------------------------------- API shapes (apply / rollback / history)
 
+
+
+CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    "PENDING": frozenset({"IN_PROGRESS", "FAILED", "SUCCEEDED", "NEEDS_ATTENTION"}),
+    "IN_PROGRESS": frozenset({"IN_PROGRESS", "SUCCEEDED", "FAILED", "NEEDS_ATTENTION"}),
+    "SUCCEEDED": frozenset(),
+    "FAILED": frozenset(),
+    "NEEDS_ATTENTION": frozenset(),
+}
+"""A change only moves forward; the final statuses are final."""
+
+
+def checked_change_transition(from_statuses: Iterable[str], to_status: str) -> tuple[str, ...]:
+    """The from-statuses of a move to ``to_status``; ``ValueError`` when ``CHANGE_TRANSITIONS`` has none."""
+    allowed = tuple(from_statuses)
+    for status in allowed:
+        if to_status not in CHANGE_TRANSITIONS.get(status, frozenset()):
+            raise ValueError(f"a change cannot move {status} -> {to_status}")
+    return allowed
+
+
+def advanced(current: Change, to_status: str, *, now: datetime, step: str | None = None,
+             detail: str | None = None, **fields: Any) -> Change:
+    """``current`` moved to ``to_status`` with ``fields`` set and ``step`` (with ``detail``, at most 1,000
+    characters) appended to its progress; validated as a whole."""
+    if step is not None:
+        fields["steps"] = [*current.steps, ChangeStep(at=now, step=step, detail=(detail or None) and detail[:1000])]
+    updated = current.model_copy(update={**fields, "status": to_status, "updated_at": now})
+    return Change.model_validate(updated.model_dump())  # validate the new fields
 
 class ApplyRequest(Model):
     service_id: ServiceId

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -32,6 +33,23 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "ROLLED_BACK": frozenset(),
     "SUPERSEDED": frozenset(),
 }
+MUTABLE_FIELDS = frozenset({"status_reason", "applied_change_id", "realised"})
+"""What a lifecycle transition may set besides the status (the rest of a recommendation is immutable)."""
+
+
+def checked_transition(from_statuses: Iterable[str], to_status: str, fields: Iterable[str]) -> list[str]:
+    """The sorted from-statuses of a transition to ``to_status`` setting ``fields``; ``ValueError`` when
+    the lifecycle (``TRANSITIONS``) has no such move or a field is not ``MUTABLE_FIELDS``'."""
+    froms = sorted(set(from_statuses))
+    if not froms:
+        raise ValueError("from_statuses must not be empty")
+    for s in froms:
+        if to_status not in TRANSITIONS.get(s, frozenset()):
+            raise ValueError(f"{s} -> {to_status} is not a lifecycle transition")
+    unknown = set(fields) - MUTABLE_FIELDS
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)} on a recommendation")
+    return froms
 
 Action = Literal[
     "lambda_memory",

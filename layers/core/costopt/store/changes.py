@@ -3,7 +3,7 @@
 Keys: ``service_id`` (hash) and ``change_id`` = ``time_ordered_id('c')`` (range), so a Query with
 ``ScanIndexForward=False`` lists a service's history newest first. A record is written once
 (``attribute_not_exists``, in the same transaction that takes the service's change lock) and then
-only moves forward through its status with conditional updates (``CHANGE_TRANSITIONS``):
+only moves forward through its status with conditional updates (``domain.change.CHANGE_TRANSITIONS``):
 PENDING -> IN_PROGRESS -> SUCCEEDED | FAILED | NEEDS_ATTENTION; PENDING -> FAILED when refused
 before anything was touched; IN_PROGRESS -> IN_PROGRESS records a step (progress, heartbeat); the
 recovery sweep may settle a PENDING change too. Nothing is ever deleted.
@@ -25,7 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from costopt import clock
 from costopt.config import settings
-from costopt.domain.change import Change, ChangeStep
+from costopt.domain.change import Change, advanced, checked_change_transition
 from costopt.errors import Conflict, NotFound
 from costopt.store.base import (
     ServiceDocItem,
@@ -43,13 +43,6 @@ from costopt.store.paging import page
 from costopt.store.recommendations import RecommendationItem, RecommendationRepository
 from costopt.store.services import ServiceItem
 
-CHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "PENDING": frozenset({"IN_PROGRESS", "FAILED", "SUCCEEDED", "NEEDS_ATTENTION"}),
-    "IN_PROGRESS": frozenset({"IN_PROGRESS", "SUCCEEDED", "FAILED", "NEEDS_ATTENTION"}),
-    "SUCCEEDED": frozenset(),
-    "FAILED": frozenset(),
-    "NEEDS_ATTENTION": frozenset(),
-}
 ID_PREFIX = "c"
 
 
@@ -97,19 +90,13 @@ class ChangeRepository:
                    **fields: Any) -> Change:
         """Move a change forward (conditional on its current status); ``fields`` update the record and
         ``step`` (with ``detail``) is appended to its progress."""
-        allowed = tuple(from_statuses)
-        for status in allowed:
-            if to_status not in CHANGE_TRANSITIONS.get(status, frozenset()):
-                raise ValueError(f"a change cannot move {status} -> {to_status}")
+        allowed = checked_change_transition(from_statuses, to_status)
         current = self.get(service_id, change_id)
         if current.status not in allowed:
             raise Conflict(f"change {change_id} is {current.status}, not {' or '.join(allowed)}",
                            extra={"change_status": current.status})
         now = now or clock.now()
-        if step is not None:
-            fields["steps"] = [*current.steps, ChangeStep(at=now, step=step, detail=(detail or None) and detail[:1000])]
-        updated = current.model_copy(update={**fields, "status": to_status, "updated_at": now})
-        updated = Change.model_validate(updated.model_dump())  # validate the new fields
+        updated = advanced(current, to_status, now=now, step=step, detail=detail, **fields)
         item = ChangeItem(service_id=service_id, change_id=change_id)
         try:
             item.update(

@@ -43,7 +43,7 @@ from pynamodb.models import BatchWrite
 
 from costopt import clock
 from costopt.config import settings
-from costopt.domain.recommendation import TRANSITIONS, RealisedSavings, Recommendation
+from costopt.domain.recommendation import RealisedSavings, Recommendation, checked_transition
 from costopt.errors import Conflict, NotFound
 from costopt.store.base import (
     ServiceDocItem,
@@ -57,8 +57,6 @@ from costopt.store.base import (
     texts,
 )
 from costopt.store.paging import page
-
-MUTABLE_FIELDS = frozenset({"status_reason", "applied_change_id", "realised"})
 
 
 def service_status(service_id: str, status: str) -> str:
@@ -134,15 +132,7 @@ class RecommendationRepository:
     def transition_parts(self, service_id: str, recommendation_id: str, *, expected_etag: str | None,
                          from_statuses: Iterable[str], to_status: str, now: datetime | None = None,
                          **fields: Any) -> TransitionParts:
-        froms = sorted(set(from_statuses))
-        if not froms:
-            raise ValueError("from_statuses must not be empty")
-        for s in froms:
-            if to_status not in TRANSITIONS.get(s, frozenset()):
-                raise ValueError(f"{s} -> {to_status} is not a lifecycle transition")
-        unknown = set(fields) - MUTABLE_FIELDS
-        if unknown:
-            raise ValueError(f"cannot set {sorted(unknown)} on a recommendation")
+        froms = checked_transition(from_statuses, to_status, fields)
         now = now or clock.now()
         etag = new_etag()
         item = RecommendationItem(service_id=service_id, recommendation_id=recommendation_id)

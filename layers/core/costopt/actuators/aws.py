@@ -18,12 +18,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
+from costopt.accounts import session
 from costopt.config import settings
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import ActuatorError, Unprocessable
 
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, str | None], Any] = {}
 _clients_lock = threading.Lock()
 
 # AWS error codes meaning "the live resource is not there": the caller's data is wrong, not AWS.
@@ -34,15 +35,17 @@ NOT_FOUND_CODES = frozenset({
 })
 
 
-def client(service_name: str, region: str) -> Any:
-    """A boto3 client for (service, region), created once and reused (thread-safe)."""
-    key = (service_name, region)
+def client(service_name: str, region: str, account_id: str | None = None) -> Any:
+    """A boto3 client for (service, region, account), created once and reused (thread-safe); ``account_id``
+    None is the account costopt runs in, another one is reached through :func:`costopt.accounts.session`."""
+    key = (service_name, region, account_id)
     found = _clients.get(key)
     if found is not None:
         return found
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = boto3.client(
+            make = boto3.client if account_id is None else session(account_id).client
+            _clients[key] = make(
                 service_name, region_name=region,
                 config=Config(
                     connect_timeout=settings.actuator_connect_timeout_s,

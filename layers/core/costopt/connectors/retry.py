@@ -80,13 +80,14 @@ def call_with_retry(source: str, fn: Callable[[], T], *, attempts: int | None = 
 # --------------------------------------------------------------------------- AWS
 
 
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, str | None], Any] = {}
 _clients_lock = Lock()
 
 
-def boto_client(service: str, region: str | None = None) -> Any:
-    """A boto3 client per (service, region), created once per container with timeouts and retries."""
-    key = (service, region or settings.aws_region)
+def boto_client(service: str, region: str | None = None, account_id: str | None = None) -> Any:
+    """A boto3 client per (service, region, account), created once per container with timeouts and retries
+    (``account_id`` None: the account costopt runs in; another one through :func:`costopt.accounts.session`)."""
+    key = (service, region or settings.aws_region, account_id)
     client = _clients.get(key)
     if client is None:
         with _clients_lock:
@@ -100,7 +101,10 @@ def boto_client(service: str, region: str | None = None) -> Any:
                     read_timeout=settings.http_timeout_s,
                     retries={"mode": "standard", "max_attempts": max(1, settings.http_max_retries)},
                 )
-                client = boto3.client(service, region_name=key[1], config=config)
+                from costopt.accounts import session
+
+                client = (boto3.client(service, region_name=key[1], config=config) if account_id is None
+                          else session(account_id).client(service, region_name=key[1], config=config))
                 _clients[key] = client
     return client
 

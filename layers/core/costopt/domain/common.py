@@ -10,6 +10,7 @@ ServiceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[
 ResourceId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 ]
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=1024)]

@@ -6,12 +6,13 @@ it holds only what costopt can change; identity fields say which live resource i
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from costopt.domain.common import Model, ResourceId, TagKey, TagValue
+from costopt.domain.common import AccountId, Model, ResourceId, TagKey, TagValue
 
 
 class ResourceKind(StrEnum):
@@ -35,7 +36,15 @@ class ResourceBase(Model):
     name: str | None = Field(default=None, max_length=256)
     region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
                                description="Defaults to the service's region")
+    account_id: AccountId | None = Field(
+        default=None, description="The AWS account it lives in; unset: the account costopt runs in. Another "
+                                  "account is reached through its member role (STS AssumeRole with the ExternalId)")
+    arn: str | None = Field(default=None, max_length=2048, description="Its ARN, as discovery found it")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50)
+    vanished_at: datetime | None = Field(
+        default=None, description="Set by discovery when the live resource was no longer found (when first "
+                                  "missed); cleared when it is found again. A vanished resource gets no "
+                                  "recommendations")
 
 
 # ------------------------------------------------------------------ Lambda

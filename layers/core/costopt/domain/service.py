@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic import AnyHttpUrl, ConfigDict, Field, field_validator, model_validator
 
 from costopt.domain.common import AwsRegion, Fraction, Model, Percent, ServiceId, ShortText, TagKey, TagValue
+from costopt.domain.discovery import ConfigDrift, DiscoveryOrigin
 from costopt.domain.resources import Resource
+
+# A service names where its telemetry and billing come from: nothing is analysed on made-up data by default.
+TELEMETRY_REQUIRED = ("name the telemetry source: set telemetry.source to \"cloudwatch\" (AWS resources) or "
+                      "\"prometheus\" (Kubernetes, with telemetry.prometheus), or register the resources through "
+                      "POST /v1/discover, which sets it")
+BILLING_REQUIRED = ("name the billing source: set billing.source to \"cost_explorer\" (with "
+                    "billing.cost_allocation_tag), \"http\" or \"focus_csv\" (with billing.focus_csv_uri), or "
+                    "register the resources through POST /v1/discover, which sets it")
+
+
+def _required(*names: str) -> Any:
+    """A ``json_schema_extra`` that declares ``names`` required: they default to None only so that a missing
+    one is refused with a message that says what to set (their validators raise on None)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = sorted({*schema.get("required", []), *names})
+        for name in names:
+            schema.get("properties", {}).get(name, {}).pop("default", None)
+
+    return extra
 
 
 class Sla(Model):
@@ -84,10 +105,22 @@ class PrometheusQueries(Model):
 
 
 class Telemetry(Model):
-    source: Literal["cloudwatch", "prometheus", "synthetic"] = "synthetic"
+    model_config = ConfigDict(json_schema_extra=_required("source"))
+
+    source: Literal["cloudwatch", "prometheus", "synthetic"] = Field(
+        default=None, validate_default=True,
+        description="Where metrics come from. Required. synthetic exists only where a deployment adds it (the "
+                    "local stack's demo)")
     prometheus: PrometheusQueries | None = None
     synthetic: SyntheticProfile = Field(default_factory=SyntheticProfile)
     period_s: int = Field(default=300, ge=60, le=3600, description="Resolution pulled from the source")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(TELEMETRY_REQUIRED)
+        return value
 
 
 class CostAllocationTag(Model):
@@ -96,10 +129,21 @@ class CostAllocationTag(Model):
 
 
 class Billing(Model):
-    source: Literal["cost_explorer", "http", "focus_csv", "synthetic"] = "synthetic"
+    model_config = ConfigDict(json_schema_extra=_required("source"))
+
+    source: Literal["cost_explorer", "http", "focus_csv", "synthetic"] = Field(
+        default=None, validate_default=True,
+        description="Where costs come from. Required. synthetic exists only where a deployment adds it")
     cost_allocation_tag: CostAllocationTag | None = None
     account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
     focus_csv_uri: str | None = Field(default=None, max_length=1024, description="s3://bucket/key or file path")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(BILLING_REQUIRED)
+        return value
 
 
 class RightsizingPolicy(Model):
@@ -128,6 +172,8 @@ class Policy(Model):
 class ServiceSpec(Model):
     """What a client sends to create or replace a service."""
 
+    model_config = ConfigDict(json_schema_extra=_required("telemetry", "billing"))
+
     name: ShortText
     team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     region: AwsRegion = "us-east-1"
@@ -135,10 +181,28 @@ class ServiceSpec(Model):
     resources: list[Resource] = Field(default_factory=list, max_length=100)
     sla: Sla = Field(default_factory=Sla)
     budget: Budget | None = None
-    telemetry: Telemetry = Field(default_factory=Telemetry)
-    billing: Billing = Field(default_factory=Billing)
+    telemetry: Telemetry = Field(default=None, validate_default=True, description="Required")
+    billing: Billing = Field(default=None, validate_default=True, description="Required")
     policy: Policy = Field(default_factory=Policy)
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50)
+    discovery: DiscoveryOrigin | None = Field(
+        default=None, description="Set by POST /v1/discover: the selector that keeps this service in sync")
+    drift: list[ConfigDrift] = Field(default_factory=list, max_length=50,
+                                     description="Live configs discovery found changed, latest last")
+
+    @field_validator("telemetry", mode="before")
+    @classmethod
+    def _telemetry_named(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(TELEMETRY_REQUIRED)
+        return value
+
+    @field_validator("billing", mode="before")
+    @classmethod
+    def _billing_named(cls, value: object) -> object:
+        if value is None:
+            raise ValueError(BILLING_REQUIRED)
+        return value
 
     @model_validator(mode="after")
     def _unique_resources(self) -> ServiceSpec:

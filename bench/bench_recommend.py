@@ -47,7 +47,8 @@ def _service(resources: list[dict[str, Any]], service_id: str = "bench") -> Any:
 
     return Service.model_validate({"service_id": service_id, "name": "Bench", "team": "t", "version": 1,
                                    "created_at": NOW - timedelta(days=1), "updated_at": NOW, "sla": SLA,
-                                   "resources": resources})
+                                   "resources": resources,
+                                   "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}})
 
 
 def _variants(base: Any, n: int) -> list[Any]:

@@ -29,6 +29,7 @@ def _spec() -> dict[str, Any]:
                        "config": {"memory_mb": 2048}}],
         "sla": {"latency_p99_ms": 1500},
         "telemetry": {"source": "synthetic", "synthetic": {"seed": 11, "history_days": 2, "base_rps": 8}},
+        "billing": {"source": "synthetic"},
     }
 
 

@@ -33,6 +33,7 @@ def _service() -> Any:
         ],
         "sla": {"latency_p99_ms": 800, "availability_pct": 99.9, "max_error_rate_pct": 5},
         "telemetry": {"source": "synthetic", "synthetic": {"base_rps": 30, "history_days": 28}},
+        "billing": {"source": "synthetic"},
     })
 
 

@@ -133,6 +133,8 @@ SCRATCH_SERVICES: dict[str, dict[str, Any]] = {
         "team": "platform",
         "description": "A throwaway service for events/services-delete.json; `python -m local seed` re-creates it",
         "resources": [],
+        "telemetry": {"source": "synthetic"},
+        "billing": {"source": "synthetic"},
         "tags": {"env": "demo"},
     },
 }

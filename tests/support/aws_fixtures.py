@@ -30,6 +30,7 @@ def make_service(resources: list[dict[str, Any]], service_id: str = "checkout", 
         "service_id": service_id, "name": "Checkout", "team": "payments", "region": REGION, "version": 1,
         "created_at": NOW, "updated_at": NOW, "resources": resources, "policy": policy,
         "sla": {"latency_p99_ms": 300, "max_error_rate_pct": 1.0},
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
     })
 
 
@@ -235,7 +236,8 @@ def register(service_id: str, resources: list[dict[str, Any]], **policy: Any) ->
 
     spec = ServicePut.model_validate({"name": "Checkout", "team": "payments", "region": REGION,
                                       "resources": resources, "policy": policy,
-                                      "sla": {"latency_p99_ms": 300, "max_error_rate_pct": 1.0}})
+                                      "sla": {"latency_p99_ms": 300, "max_error_rate_pct": 1.0},
+                                      "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}})
     service, _ = ServiceRepository().put(service_id, spec)
     return service
 

@@ -41,6 +41,7 @@ SPEC = {
     "resources": [{"resource_id": "api", "kind": "lambda_function", "function_name": "checkout-api",
                    "config": {"memory_mb": 1024}}],
     "sla": {"latency_p99_ms": 800},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 REC_ID = "r01m8jtsb1r8p3h4xpr9pp0b5cq"
 ETAG = "5f2c9a1be07d43c8"

@@ -24,7 +24,8 @@ def _setup(endpoint):
                 "config": {"memory_mb": 1024}}
     sandbox.create_lambda(endpoint, resource, resource["config"])
     ServiceRepository().put("race", ServicePut.model_validate(
-        {"name": "Race", "team": "payments", "resources": [resource], "sla": {"latency_p99_ms": 300}}))
+        {"name": "Race", "team": "payments", "resources": [resource], "sla": {"latency_p99_ms": 300},
+         "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}))
     now = clock.now()
     rec = Recommendation(
         service_id="race", recommendation_id=time_ordered_id("r"), resource_id="api", kind="lambda_function",

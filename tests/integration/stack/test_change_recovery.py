@@ -31,7 +31,8 @@ def _setup(endpoint):
                 "config": {"memory_mb": BEFORE_MB}}
     sandbox.create_lambda(endpoint, resource, resource["config"])
     ServiceRepository().put("crashy", ServicePut.model_validate(
-        {"name": "Crashy", "team": "payments", "resources": [resource], "sla": {"latency_p99_ms": 300}}))
+        {"name": "Crashy", "team": "payments", "resources": [resource], "sla": {"latency_p99_ms": 300},
+         "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}))
     return recommendation("crashy", "api", "lambda_function", "lambda_memory", {"memory_mb": BEFORE_MB},
                           {"memory_mb": TARGET_MB}, cost_now=120.0, cost_proposed=23.0)
 
@@ -271,7 +272,8 @@ def test_an_ec2_resize_answers_202_and_the_worker_completes_it(aws, tables, lamb
     instance_id = sandbox.create_ec2_instance(aws, "resize-me", resource, resource["config"])["instance_id"]
     ServiceRepository().put("batchy", ServicePut.model_validate(
         {"name": "Batchy", "team": "data", "resources": [{**resource, "instance_id": instance_id}],
-         "policy": {"allow_disruptive": True}}))
+         "policy": {"allow_disruptive": True},
+         "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}))
     rec = recommendation("batchy", "box", "ec2_instance", "ec2_rightsize", {"instance_type": "m5.xlarge"},
                          {"instance_type": "m5.large"}, cost_now=140.16, cost_proposed=70.08)
 

@@ -58,7 +58,8 @@ def test_invoke_runs_a_handler_against_the_endpoints_named_by_the_port_variables
     """The `sam local invoke` analogue: an event file in, the handler's response JSON out, against
     endpoints named by COSTOPT_DDB_PORT / COSTOPT_SANDBOX_PORT (here: this session's)."""
     ports = _sandbox_ports()
-    spec = {"name": "Invoked", "team": "cli", "resources": []}
+    spec = {"name": "Invoked", "team": "cli", "resources": [],
+            "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}
     out = local_cli(local_dir, "invoke", "services", "-", env=ports, stdin=_service_event("PUT", "invoked-svc", spec))
     assert out.returncode == 0, out.stderr
     response = json.loads(out.stdout)
@@ -114,7 +115,8 @@ def test_stacks_record_themselves_and_the_subcommands_never_confuse_them(tables,
         assert record["events_dir"] == str(local_dir.resolve() / f"events-{a.ports['COSTOPT_PORT']}")
 
         # one stack running: no environment needed, and stderr says which stack was used
-        spec = {"name": "On A", "team": "cli", "resources": []}
+        spec = {"name": "On A", "team": "cli", "resources": [],
+                "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}
         out = local_cli(local_dir, "invoke", "services", "-", stdin=_service_event("PUT", "on-a", spec))
         assert _status(out) == 201 and f"using the stack on {a.api_url} (pid {a.proc.pid}" in out.stderr
 

@@ -27,6 +27,7 @@ SPEC = {
     "resources": [{"resource_id": "api", "kind": "ecs_service", "cluster": "demo", "service_name": "orders",
                    "config": {"cpu_units": 2048, "memory_mb": 4096, "desired_count": 4}}],
     "sla": {"availability_pct": 99.9},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 
@@ -233,7 +234,8 @@ def test_expect_100_continue_with_a_body_over_the_limit_is_413_before_the_body(b
 
 
 def test_a_chunked_body_reaches_the_handler(base_url, tables, keys):
-    spec = json.dumps({"name": "Chunked", "team": "http", "resources": []}).encode()
+    spec = json.dumps({"name": "Chunked", "team": "http", "resources": [],
+                       "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (spec[:10], spec[10:])) + b"0\r\n\r\n"
     request = (b"PUT /v1/services/chunked HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                b"Transfer-Encoding: chunked\r\nConnection: close\r\n"

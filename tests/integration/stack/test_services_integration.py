@@ -22,6 +22,7 @@ SPEC: dict[str, Any] = {
     ],
     "sla": {"latency_p99_ms": 300, "availability_pct": 99.9},
     "budget": {"monthly_usd": 500},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 

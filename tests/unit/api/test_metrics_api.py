@@ -25,6 +25,7 @@ def spec(team: str = "payments") -> ServicePut:
              "config": {"memory_mb": 512}},
         ],
         "sla": {"availability_pct": 99.9, "latency_p99_ms": 500},
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
     })
 
 

@@ -77,6 +77,7 @@ def svc() -> Service:
         "resources": [{"resource_id": "api", "kind": "lambda_function", "function_name": "checkout-api",
                        "config": {"memory_mb": 1024}}],
         "billing": {"source": "http"},
+        "telemetry": {"source": "synthetic"},
     })
 
 

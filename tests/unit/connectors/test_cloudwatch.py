@@ -31,6 +31,7 @@ def make_service(resources: list[dict[str, Any]], period_s: int = 300) -> Servic
     return Service.model_validate({
         "service_id": "shop", "version": 1, "created_at": T0, "updated_at": T0, "name": "Shop", "team": "shop",
         "resources": resources, "telemetry": {"source": "cloudwatch", "period_s": period_s},
+        "billing": {"source": "synthetic"},
     })
 
 

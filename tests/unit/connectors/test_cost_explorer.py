@@ -37,6 +37,7 @@ def service(tag_value: str, **billing: Any) -> Service:
         ],
         "billing": {"source": "cost_explorer", "cost_allocation_tag": {"key": "costopt-service", "value": tag_value},
                     **billing},
+        "telemetry": {"source": "synthetic"},
     })
 
 

@@ -35,6 +35,7 @@ def checkout(uri: str) -> Service:
         ],
         "billing": {"source": "focus_csv", "focus_csv_uri": uri,
                     "cost_allocation_tag": {"key": "costopt-service", "value": "checkout"}},
+        "telemetry": {"source": "synthetic"},
     })
 
 

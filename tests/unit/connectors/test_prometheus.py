@@ -107,6 +107,7 @@ def service(url: str, **prom: Any) -> Service:
         "resources": [{"resource_id": "web", "kind": "generic", "workload": "shop/web",
                        "config": {"replicas": 3, "cpu_cores": 1, "memory_gb": 2}}],
         "telemetry": {"source": "prometheus", "period_s": 300, "prometheus": {"url": url, **prom}},
+        "billing": {"source": "synthetic"},
     })
 
 

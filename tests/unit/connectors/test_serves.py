@@ -37,6 +37,7 @@ def service(source: str = "synthetic") -> Service:
         "service_id": "shop", "version": 1, "created_at": T0, "updated_at": T0, "name": "Shop", "team": "shop",
         "resources": [{"resource_id": kind, "kind": kind, **body} for kind, body in RESOURCES.items()],
         "telemetry": {"source": source, "synthetic": {"history_days": 1, "lambda_insights": True}},
+        "billing": {"source": "synthetic"},
     })
 
 

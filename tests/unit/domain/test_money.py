@@ -114,6 +114,7 @@ def test_lambda_options_add_up_over_random_costs(memory_mb: int, base_rps: float
                        "config": {"memory_mb": memory_mb, "architecture": "arm64" if arm else "x86_64"}}],
         "telemetry": {"source": "synthetic", "synthetic": {"base_rps": base_rps, "cpu_ms_per_request": cpu_ms,
                                                            "io_ms_per_request": io_ms}},
+        "billing": {"source": "synthetic"},
         "policy": {"rightsizing": {"min_savings_usd": 0, "min_savings_pct": 0}}})
     usage = usage_from_series(service, generate(service, now - timedelta(days=3), now), 3, now)
     check_result(recommend(service, usage, CATALOG, now=now))

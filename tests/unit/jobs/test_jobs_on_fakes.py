@@ -27,6 +27,7 @@ LAMBDA = {
                    "config": {"memory_mb": 3008, "architecture": "x86_64"}}],
     "sla": {"latency_p99_ms": 2000},
     "policy": {"strategy": "balanced"},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 

@@ -215,6 +215,7 @@ def _service() -> Service:
             {"kind": "ebs_volume", "resource_id": "data", "volume_id": "vol-0123456789abcdef0",
              "config": {"volume_type": "gp2", "size_gb": 200}},
         ],
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
     })
 
 

@@ -32,7 +32,8 @@ def service(resources: dict[str, dict[str, Any]], **extra: Any) -> Service:
         "service_id": "shop", "name": "Shop", "team": "t", "version": 1,
         "created_at": NOW - timedelta(days=1), "updated_at": NOW,
         "sla": {"latency_p99_ms": 400, "availability_pct": 99.9},
-        "resources": [{"resource_id": rid, **spec} for rid, spec in resources.items()], **extra})
+        "resources": [{"resource_id": rid, **spec} for rid, spec in resources.items()],
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}, **extra})
 
 
 def context(svc: Service, rid: str, catalog=CATALOG) -> Context:

@@ -162,6 +162,7 @@ SPEC: dict[str, Any] = {
     "name": "Fuzz demo", "team": "platform", "region": "us-east-1",
     "sla": {"latency_p99_ms": 300, "availability_pct": 99.9, "max_error_rate_pct": 1.0},
     "budget": {"monthly_usd": 2500},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 

@@ -22,6 +22,7 @@ SPEC = {
          "config": {"cpu_units": 2048, "memory_mb": 8192, "desired_count": 6}},
     ],
     "sla": {"latency_p99_ms": 400, "availability_pct": 99.9},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 

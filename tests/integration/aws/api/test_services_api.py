@@ -17,6 +17,7 @@ SPEC = {
     ],
     "sla": {"latency_p99_ms": 300, "availability_pct": 99.9},
     "budget": {"monthly_usd": 500},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 
@@ -139,3 +140,39 @@ def test_prometheus_query_for_an_unknown_metric_is_422(call):
     [error] = problem["errors"]
     assert error["loc"] == ["body", "telemetry", "prometheus", "queries", "cpu_pct"]
     assert error["type"] == "unknown_metric" and "cpu_utilization_pct" in error["msg"]
+
+
+def _without(body, *keys):
+    return {k: v for k, v in body.items() if k not in keys}
+
+
+@pytest.mark.parametrize(
+    ("body", "missing"),
+    [
+        (_without(SPEC, "telemetry", "billing"), ["telemetry", "billing"]),
+        (_without(SPEC, "telemetry"), ["telemetry"]),
+        (_without(SPEC, "billing"), ["billing"]),
+        ({**SPEC, "telemetry": None, "billing": None}, ["telemetry", "billing"]),
+        ({**SPEC, "telemetry": {"period_s": 300}}, ["telemetry.source"]),
+        ({**SPEC, "billing": {"cost_allocation_tag": {"key": "costopt:service", "value": "checkout"}}},
+         ["billing.source"]),
+    ],
+)
+def test_a_service_without_its_telemetry_or_billing_source_is_422_saying_what_to_set(call, body, missing):
+    from costopt.domain.service import BILLING_REQUIRED, TELEMETRY_REQUIRED
+
+    status, problem, headers = call("PUT", "/v1/services/checkout", body=body)
+    assert status == 422 and headers["Content-Type"] == "application/problem+json"
+    assert problem["status"] == 422
+    message = {"telemetry": TELEMETRY_REQUIRED, "billing": BILLING_REQUIRED}
+    assert [e["loc"] for e in problem["errors"]] == [["body", *name.split(".")] for name in missing]
+    for error, name in zip(problem["errors"], missing, strict=True):
+        assert error["msg"].endswith(message[name.split(".")[0]])  # pydantic prefixes "Value error, "
+    assert call("GET", "/v1/services/checkout")[0] == 404  # nothing stored
+
+    # naming the sources is all it takes
+    status, created, _ = call("PUT", "/v1/services/checkout", body={
+        **body, "telemetry": {"source": "cloudwatch"},
+        "billing": {"source": "cost_explorer", "cost_allocation_tag": {"key": "costopt:service", "value": "checkout"}}})
+    assert status == 201, created
+    assert (created["telemetry"]["source"], created["billing"]["source"]) == ("cloudwatch", "cost_explorer")

@@ -29,6 +29,7 @@ SPEC: dict[str, Any] = {
     "sla": {"latency_p99_ms": 1000, "availability_pct": 99.9},
     "telemetry": {"source": "synthetic", "period_s": 900,
                   "synthetic": {"base_rps": 10, "history_days": 3, "spike_probability": 0.0}},
+    "billing": {"source": "synthetic"},
 }
 
 

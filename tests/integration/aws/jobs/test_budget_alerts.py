@@ -24,6 +24,7 @@ SPEC = {
         {"type": "ACTUAL", "threshold": 100},
         {"type": "FORECASTED", "threshold": 100},
     ]},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 
 
@@ -166,6 +167,7 @@ TABLE_SPEC = {
         {"type": "ACTUAL", "threshold": 50},
         {"type": "FORECASTED", "threshold": 100},
     ]},
+    "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"},
 }
 CHANGE_AT = datetime(2026, 6, 10, 12, tzinfo=UTC)
 

@@ -53,6 +53,7 @@ def spec(resources: list[dict[str, Any]], source: str = "synthetic") -> ServiceP
         "name": "Checkout", "team": "payments", "resources": resources,
         "telemetry": {"source": source, "synthetic": {"history_days": 2, "base_rps": 5},
                       "prometheus": {"url": "http://prometheus.internal:9090"}},
+        "billing": {"source": "synthetic"},
     })
 
 

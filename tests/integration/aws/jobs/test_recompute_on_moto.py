@@ -26,6 +26,7 @@ def lambda_spec(function_name: str, memory_mb: int = 3008, auto_apply: str = "of
         "telemetry": {"source": "synthetic",
                       "synthetic": {"seed": 7, "base_rps": 5, "cpu_ms_per_request": 20, "history_days": 5,
                                     "memory_utilization_pct": 8}},
+        "billing": {"source": "synthetic"},
         "policy": {"auto_apply": auto_apply, "strategy": "balanced"},
     }
 

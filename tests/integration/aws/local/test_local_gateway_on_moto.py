@@ -21,7 +21,8 @@ def test_a_request_through_the_gateway_to_the_services_handler(tables, tmp_path)
     keys = load_or_create_keys(tmp_path)
     gateway = Gateway.from_template(keys, log=False, clock=lambda: NOW)
     auth = [("Authorization", f"Bearer {issue(keys, subject='bob', now=NOW)}"), ("Content-Type", "application/json")]
-    spec = {"name": "Gw", "team": "t", "resources": []}
+    spec = {"name": "Gw", "team": "t", "resources": [],
+            "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}
     status, _, body = gateway.handle("PUT", "/v1/services/gw-one", auth, json.dumps(spec).encode())
     assert status == 201 and json.loads(body)["version"] == 1
     status, _, body = gateway.handle("GET", "/v1/services/gw-one?x=1", auth, None)

@@ -37,7 +37,8 @@ def test_register_a_generic_resource_without_prices_then_see_the_estimate_labell
 
     services, recommendations = api
     spec = {"name": "K8s", "team": "ml", "resources": [{"resource_id": "k8s", **K8S}],
-            "sla": {"latency_p99_ms": 400, "availability_pct": 99.9}}
+            "sla": {"latency_p99_ms": 400, "availability_pct": 99.9},
+            "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}
     status, body = services("PUT", "/v1/services/k8s-shop", body=spec)
     assert status == 201, body
     config = body["resources"][0]["config"]

@@ -28,7 +28,7 @@ def _service(**synthetic: Any) -> Service:
     return Service.model_validate({
         "service_id": "checkout", "version": 1, "name": "Checkout", "team": "payments",
         "created_at": T0, "updated_at": T0,
-        "telemetry": {"source": "synthetic", "synthetic": synthetic},
+        "telemetry": {"source": "synthetic", "synthetic": synthetic}, "billing": {"source": "synthetic"},
         "resources": [
             {"kind": "lambda_function", "resource_id": "fn", "function_name": "checkout-fn",
              "config": {"memory_mb": 1024}},

@@ -109,7 +109,8 @@ def test_claim_parts_in_a_transaction_with_the_service_change_lock(repo):
     from costopt.domain.service import ServicePut
     from costopt.store.services import ServiceItem, ServiceRepository
 
-    ServiceRepository().put("shop", ServicePut(name="Shop", team="t"))
+    ServiceRepository().put("shop", ServicePut.model_validate({
+        "name": "Shop", "team": "t", "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}}))
     r = rec()
     repo.replace_active("shop", [r])
 

@@ -167,7 +167,8 @@ def test_the_recommender_never_offers_a_neutral_downsize_from_3008_without_cpu_t
         "updated_at": now, "sla": {"latency_p99_ms": 5000},
         "resources": [{"resource_id": "fn", "kind": "lambda_function", "function_name": "f",
                        "config": {"memory_mb": 3008}}],
-        "telemetry": {"source": "synthetic", "synthetic": {"lambda_insights": False, "base_rps": 20}}})
+        "telemetry": {"source": "synthetic", "synthetic": {"lambda_insights": False, "base_rps": 20}},
+        "billing": {"source": "synthetic"}})
     usage = usage_from_series(service, generate(service, now - timedelta(days=3), now), 3, now)
     result = recommend(service, usage, CAT, now=now)
     for rec in result.recommendations:
@@ -302,7 +303,8 @@ def test_the_synthetic_bill_for_a_31_day_month_of_gp2_is_exactly_the_monthly_pri
         "service_id": "vol", "name": "n", "team": "t", "version": 1, "created_at": now, "updated_at": now,
         "resources": [{"resource_id": "v", "kind": "ebs_volume", "volume_id": "vol-0123456789abcdef0",
                        "config": {"volume_type": "gp2", "size_gb": 500}}],
-        "telemetry": {"source": "synthetic", "synthetic": {"history_days": 93}}})
+        "telemetry": {"source": "synthetic", "synthetic": {"history_days": 93}},
+        "billing": {"source": "synthetic"}})
     start = datetime(2026, 12, 1, tzinfo=UTC)
     (series,) = generate_costs(service, start, now)
     assert len(series.points) == 31

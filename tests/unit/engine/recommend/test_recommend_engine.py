@@ -44,7 +44,8 @@ def make_service(resources: dict[str, dict[str, Any]] | None = None, sla: dict[s
         "created_at": NOW - timedelta(days=1), "updated_at": NOW,
         "sla": sla if sla is not None else {"latency_p99_ms": 400, "availability_pct": 99.9,
                                             "max_error_rate_pct": 1},
-        "resources": [{"resource_id": rid, **spec} for rid, spec in res.items()], **extra})
+        "resources": [{"resource_id": rid, **spec} for rid, spec in res.items()],
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}, **extra})
 
 
 def run(service: Service, days: int = 14, strategy: str = "balanced", series: list[Series] | None = None, **kw: Any):
@@ -215,7 +216,7 @@ def test_lambda_strategies_order(full):
 
 def test_lambda_unknown_cpu_fraction_never_claims_a_latency_neutral_downsize():
     svc = make_service({"fn": {**RESOURCES["fn"], "config": {"memory_mb": 1024}}},
-                       telemetry={"synthetic": {"lambda_insights": False}})
+                       telemetry={"source": "synthetic", "synthetic": {"lambda_insights": False}})
     result = run(svc, days=3, strategy="cost")
     assert not [r for r in by(result, "fn", "lambda_memory") if r.proposed["memory_mb"] < 1024]
     notes = " ".join(by(result, "fn")[0].evidence.notes) if by(result, "fn") else ""

@@ -51,7 +51,8 @@ DDB_RCU_HOUR, DDB_WCU_HOUR = 0.00013, 0.00065
 def service(resources: list[dict[str, Any]], sla: dict[str, Any] | None = None, **extra: Any) -> Service:
     return Service.model_validate({
         "service_id": "sim-test", "name": "Sim", "team": "t", "version": 1, "created_at": NOW, "updated_at": NOW,
-        "resources": resources, "sla": sla or {}, **extra})
+        "resources": resources, "sla": sla or {},
+        "telemetry": {"source": "synthetic"}, "billing": {"source": "synthetic"}, **extra})
 
 
 LAMBDA = {"resource_id": "fn", "kind": "lambda_function", "function_name": "fn", "config": {"memory_mb": 1024}}
@@ -126,6 +127,7 @@ def demo() -> tuple[Service, History]:
         ],
         "sla": {"latency_p99_ms": 800, "availability_pct": 99.9, "max_error_rate_pct": 5},
         "telemetry": {"source": "synthetic", "synthetic": {"base_rps": 10, "spike_probability": 0.0}},
+        "billing": {"source": "synthetic"},
     })
     usage = usage_from_series(svc, generate(svc, NOW - timedelta(days=14), NOW), lookback_days=14, now=NOW)
     return svc, history_from_usage(usage)

@@ -23,8 +23,8 @@ from typing import Any
 from costopt.config import settings
 from costopt.errors import ConnectorError
 
-# GetCallerIdentity needs no permission (AWS STS API reference) but is declared so the call is accounted for.
-AWS_ACTIONS: frozenset[str] = frozenset({"sts:AssumeRole", "sts:GetCallerIdentity", "organizations:ListAccounts"})
+# STS GetCallerIdentity (home_account_id) needs no permission (STS API reference), so it is not listed.
+AWS_ACTIONS: frozenset[str] = frozenset({"sts:AssumeRole", "organizations:ListAccounts"})
 SOURCE = "sts"
 ROLE_SESSION_NAME = "costopt"
 DURATION_S = 3600

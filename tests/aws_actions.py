@@ -40,6 +40,9 @@ OPERATION_ACTION: dict[tuple[str, str], str] = {
     ("s3", "HeadObject"): "s3:GetObject",
 }
 
+# Operations no IAM policy is needed for (the STS API reference: "No permissions are required").
+NO_PERMISSION = frozenset({("sts", "GetCallerIdentity")})
+
 # ECS operations that tag the resource they create: with tags they also need ecs:TagResource.
 ECS_TAG_ON_CREATE = frozenset({"CreateCapacityProvider", "CreateCluster", "CreateService", "CreateTaskSet",
                                "RegisterContainerInstance", "RegisterTaskDefinition", "RunTask", "StartTask"})
@@ -49,6 +52,8 @@ def iam_actions(service: str, operation: str, params: dict[str, Any]) -> frozens
     """The IAM actions one API call needs: its own action, and what the request implies besides
     (passing an IAM role, tagging on create)."""
     prefix = IAM_PREFIX.get(service, service)
+    if (prefix, operation) in NO_PERMISSION:
+        return frozenset()
     actions = {OPERATION_ACTION.get((prefix, operation), f"{prefix}:{operation}")}
     if prefix == "ecs" and operation in ECS_TAG_ON_CREATE and params.get("tags"):
         actions.add("ecs:TagResource")

@@ -45,6 +45,7 @@ def groups() -> dict[str, frozenset[str]]:
         "alerts": frozenset({"costopt.connectors.notify"}),  # budget alerts; changes needing attention
         "fan_out": frozenset({"costopt.jobs.recompute"}),  # the schedule's SQS fan-out
         "actuation_queue": frozenset({"costopt.connectors.queues"}),  # long changes handed to the worker
+        "accounts": frozenset({"costopt.accounts"}),  # member accounts: their role, the organization's list
     }
 
 
@@ -54,13 +55,15 @@ FUNCTION_GROUPS: dict[str, set[str]] = {
     "RecommendFunction": {"pricing"},
     "SimulateFunction": {"pricing"},
     # a change: the actuators, the worker's queue for long ones, the recovery of a stalled one (an alert)
-    "ApplyFunction": {"actuators", "actuation_queue", "alerts"},
-    "RollbackFunction": {"actuators", "actuation_queue", "alerts"},
+    "ApplyFunction": {"accounts", "actuators", "actuation_queue", "alerts"},
+    "RollbackFunction": {"accounts", "actuators", "actuation_queue", "alerts"},
     "MetricsFunction": set(),
     # pull; the recovery sweep; verify may auto-roll back
-    "PullMetricsFunction": {"telemetry", "billing", "actuators", "actuation_queue", "alerts"},
-    "RecomputeFunction": {"billing", "pricing", "actuators", "alerts", "fan_out", "actuation_queue"},  # + auto-apply
-    "ActuateFunction": {"actuators", "alerts"},  # the worker; settles a change it cannot carry on
+    "PullMetricsFunction": {"accounts", "telemetry", "billing", "actuators", "actuation_queue", "alerts"},
+    # + auto-apply
+    "RecomputeFunction": {"accounts", "billing", "pricing", "actuators", "alerts", "fan_out", "actuation_queue"},
+    # the worker; settles a change it cannot carry on
+    "ActuateFunction": {"accounts", "actuators", "alerts"},
 }
 
 # The non-DynamoDB SAM policy templates the functions use and the actions they grant (samtranslator's

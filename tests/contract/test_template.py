@@ -33,6 +33,7 @@ WILDCARD_ONLY_ACTIONS = {
     "ce:GetCostAndUsage",  # Cost Explorer: no resource for a request that names no billing view
     "ce:GetCostAndUsageWithResources",
     "pricing:GetProducts",  # Price List: no resource types at all
+    "organizations:ListAccounts",  # Organizations: no resource types for ListAccounts
     "ecs:DescribeTaskDefinition",  # ECS: no resource types for these two (RegisterTaskDefinition has one)
     "ecs:DeregisterTaskDefinition",
     "ec2:DescribeInstances",  # EC2: Describe* actions take no resource types

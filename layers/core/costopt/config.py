@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     alert_topic_arn: str | None = Field(default=None, validation_alias="ALERT_TOPIC_ARN")
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
 
+    # Accounts (costopt.accounts): member accounts are reached by assuming this role (member-role.yaml)
+    member_role_name: str = Field(default="costopt-member", min_length=1, max_length=64,
+                                  validation_alias="COSTOPT_MEMBER_ROLE_NAME")
+    member_external_id: str | None = Field(
+        default=None, validation_alias="COSTOPT_MEMBER_EXTERNAL_ID",
+        description="The sts:ExternalId the member role's trust policy requires; unset or empty = none sent")
+
     # Connectors
     source_plugins: str = Field(
         default="", validation_alias="COSTOPT_SOURCE_PLUGINS",

@@ -42,7 +42,7 @@ class DynamoDbActuator(Actuator):
 
     def read(self, service: Service, resource: Resource) -> Model:
         tbl = as_kind(resource, DynamoDbTable)
-        table = self._describe(client("dynamodb", region_of(service, tbl)), tbl.table_name)
+        table = self._describe(client("dynamodb", region_of(service, tbl), tbl.account_id), tbl.table_name)
         mode = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
         throughput = table.get("ProvisionedThroughput") or {}
         live: dict[str, Any] = {"billing_mode": mode, "rcu": None, "wcu": None}
@@ -61,7 +61,7 @@ class DynamoDbActuator(Actuator):
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         tbl = as_kind(resource, DynamoDbTable)
         t = self.parse_as(target, DynamoDbConfig)
-        ddb = client("dynamodb", region_of(service, tbl))
+        ddb = client("dynamodb", region_of(service, tbl), tbl.account_id)
         table = self._describe(ddb, tbl.table_name)
         args: dict[str, Any] = {"TableName": tbl.table_name, "BillingMode": t.billing_mode}
         warnings: list[str] = []

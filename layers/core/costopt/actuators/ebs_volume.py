@@ -50,7 +50,7 @@ class EbsActuator(Actuator):
 
     def read(self, service: Service, resource: Resource) -> Model:
         vol = as_kind(resource, EbsVolume)
-        ec2 = client("ec2", region_of(service, vol))
+        ec2 = client("ec2", region_of(service, vol), vol.account_id)
         with aws_errors(KIND, "DescribeVolumes"):
             volumes = ec2.describe_volumes(VolumeIds=[vol.volume_id]).get("Volumes", [])
         if not volumes:
@@ -90,7 +90,7 @@ class EbsActuator(Actuator):
             args["Iops"] = t.iops
         if t.throughput_mbps is not None and (t.throughput_mbps != b.throughput_mbps or "VolumeType" in args):
             args["Throughput"] = t.throughput_mbps
-        ec2 = client("ec2", region_of(service, vol))
+        ec2 = client("ec2", region_of(service, vol), vol.account_id)
         with aws_errors(KIND, "ModifyVolume"):
             mod = ec2.modify_volume(**args).get("VolumeModification", {})
         state = mod.get("ModificationState", "modifying")

@@ -90,7 +90,7 @@ class Ec2Actuator(Actuator):
 
     def read(self, service: Service, resource: Resource) -> Model:
         inst = as_kind(resource, Ec2Instance)
-        live = self._describe(client("ec2", region_of(service, inst)), inst.instance_id)
+        live = self._describe(client("ec2", region_of(service, inst), inst.account_id), inst.instance_id)
         return self.merge_live(inst, {"instance_type": live["InstanceType"]})
 
     def check(self, service: Service, resource: Resource, before: Model, target: Model) -> list[str]:
@@ -102,7 +102,7 @@ class Ec2Actuator(Actuator):
             )
         inst = as_kind(resource, Ec2Instance)
         t = self.parse_as(target, Ec2Config)
-        ec2 = client("ec2", region_of(service, inst))
+        ec2 = client("ec2", region_of(service, inst), inst.account_id)
         failures = self._preflight(ec2, self._describe(ec2, inst.instance_id), t.instance_type)
         if failures:
             raise refuse(KIND, failures)
@@ -111,12 +111,13 @@ class Ec2Actuator(Actuator):
 
     def facts(self, service: Service, resource: Resource) -> dict[str, Any]:
         inst = as_kind(resource, Ec2Instance)
-        return {"instance_state": self._describe(client("ec2", region_of(service, inst)), inst.instance_id)
-                ["State"]["Name"]}
+        ec2 = client("ec2", region_of(service, inst), inst.account_id)
+        return {"instance_state": self._describe(ec2, inst.instance_id)["State"]["Name"]}
 
     def unsettled(self, service: Service, resource: Resource, facts: Mapping[str, Any]) -> str | None:
         inst = as_kind(resource, Ec2Instance)
-        state = self._describe(client("ec2", region_of(service, inst)), inst.instance_id)["State"]["Name"]
+        ec2 = client("ec2", region_of(service, inst), inst.account_id)
+        state = self._describe(ec2, inst.instance_id)["State"]["Name"]
         expected = facts.get("instance_state", "running")
         if state != expected:
             return f"instance {inst.instance_id} is {state}; it was {expected} when the change began"
@@ -207,7 +208,7 @@ class Ec2Actuator(Actuator):
         t = self.parse_as(target, Ec2Config)
         self.check(service, resource, before, target)  # never rely on the caller: policy and pre-flight
         progress = progress or Progress()
-        ec2 = client("ec2", region_of(service, inst))
+        ec2 = client("ec2", region_of(service, inst), inst.account_id)
         ids = [inst.instance_id]
         live = self._describe(ec2, inst.instance_id)
         was_running = progress.facts.get("instance_state", live["State"]["Name"]) == "running"

@@ -177,7 +177,7 @@ class EcsActuator(Actuator):
 
     def read(self, service: Service, resource: Resource) -> Model:
         svc = as_kind(resource, EcsService)
-        live_service, task_def, _ = self._describe(client("ecs", region_of(service, svc)), svc)
+        live_service, task_def, _ = self._describe(client("ecs", region_of(service, svc), svc.account_id), svc)
         platform = task_def.get("runtimePlatform") or {}
         return self.merge_live(svc, {
             "cpu_units": int(task_def["cpu"]),
@@ -192,7 +192,7 @@ class EcsActuator(Actuator):
         warnings = []
         if t.architecture != b.architecture:
             svc = as_kind(resource, EcsService)
-            _, task_def, _ = self._describe(client("ecs", region_of(service, svc)), svc)
+            _, task_def, _ = self._describe(client("ecs", region_of(service, svc), svc.account_id), svc)
             _platform_preflight(task_def, t.architecture)
         if (b.cpu_units, b.memory_mb, b.architecture, b.capacity) != (t.cpu_units, t.memory_mb, t.architecture,
                                                                          t.capacity):
@@ -209,7 +209,7 @@ class EcsActuator(Actuator):
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         svc = as_kind(resource, EcsService)
         t = self.parse_as(target, EcsConfig)
-        ecs = client("ecs", region_of(service, svc))
+        ecs = client("ecs", region_of(service, svc), svc.account_id)
         live_service, task_def, source_tags = self._describe(ecs, svc, with_tags=True)
         platform = task_def.get("runtimePlatform") or {}
         update: dict[str, Any] = {"cluster": svc.cluster, "service": svc.service_name,

@@ -64,7 +64,7 @@ class GenericActuator(Actuator):
         detail = {"service_id": service.service_id, "resource_id": res.resource_id, "workload": res.workload,
                   "before": self.parse(before).model_dump(mode="json"),
                   "after": self.parse(target).model_dump(mode="json"), "change_id": change_id}
-        events = client("events", region_of(service, res))
+        events = client("events", region_of(service, res))  # costopt's own bus, in its account
         with aws_errors(KIND, "PutEvents"):
             resp = events.put_events(Entries=[{
                 "Source": EVENT_SOURCE, "DetailType": EVENT_DETAIL_TYPE, "Detail": json.dumps(detail),

@@ -112,7 +112,7 @@ class LambdaActuator(Actuator):
 
     def read(self, service: Service, resource: Resource) -> Model:
         fn = as_kind(resource, LambdaFunction)
-        lam = client("lambda", region_of(service, fn))
+        lam = client("lambda", region_of(service, fn), fn.account_id)
         with aws_errors(KIND, "GetFunctionConfiguration"):
             cfg = lam.get_function_configuration(FunctionName=fn.function_name)
         live: dict[str, Any] = {
@@ -130,7 +130,7 @@ class LambdaActuator(Actuator):
         warnings: list[str] = []
         if b.architecture != t.architecture:
             fn = as_kind(resource, LambdaFunction)
-            self._architecture_preflight(client("lambda", region_of(service, fn)), fn.function_name,
+            self._architecture_preflight(client("lambda", region_of(service, fn), fn.account_id), fn.function_name,
                                          t.architecture)
             warnings.append(f"the function's deployment package is uploaded again unchanged with Architectures "
                             f"[{t.architecture}]: the next invocations start cold on {t.architecture}; its "
@@ -255,7 +255,7 @@ class LambdaActuator(Actuator):
               change_id: str, now: datetime, progress: Progress | None = None) -> Actuation:
         fn = as_kind(resource, LambdaFunction)
         b, t = self.parse_as(before, LambdaConfig), self.parse_as(target, LambdaConfig)
-        lam = client("lambda", region_of(service, fn))
+        lam = client("lambda", region_of(service, fn), fn.account_id)
         changed = False
         if t.architecture != b.architecture:
             # never rely on the caller having called check(): refused here before anything changes

@@ -37,9 +37,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from costopt.clock import floor_day, now
 from costopt.connectors.base import METRIC_STAT, TelemetrySource
 from costopt.connectors.retry import aws_errors, boto_client
 from costopt.domain.observation import Datapoint, Metric, Series
@@ -254,6 +255,46 @@ def _combine(values: Values, keys: tuple[str, ...], scale: float) -> dict[dateti
     return {t: v * scale for t, v in out.items()}
 
 
+# CloudWatch keeps 1-minute datapoints 15 days, 5-minute ones 63 days and hourly ones 455 days; an older part of a
+# window is only answered at the coarser period (docs: CloudWatch concepts, "Metrics retention").
+RETENTION: tuple[tuple[timedelta, int], ...] = ((timedelta(days=15), 60), (timedelta(days=63), 300),
+                                                (timedelta(days=455), 3600))
+
+
+def retention_segments(start: datetime, end: datetime, period_s: int,
+                       at: datetime) -> list[tuple[datetime, datetime, int]]:
+    """``[start, end)`` split into (start, end, period) pieces, oldest first, each asked at the finest period
+    CloudWatch still keeps for it at ``at`` (never finer than ``period_s``). Boundaries fall on UTC midnights
+    (the first day entirely inside the younger retention), so one day of a series never mixes two periods."""
+    pieces: list[tuple[datetime, datetime, int]] = []
+    lower = start
+    coarser = RETENTION[-1][1]
+    for age, finest in reversed(RETENTION):  # oldest band first: before this boundary only `coarser` is kept
+        boundary = _ceil_day(at - age)
+        if age == RETENTION[-1][0]:
+            boundary = start  # beyond the longest retention nothing is kept: ask anyway, at the coarsest period
+        upper = min(boundary, end)
+        if lower < upper:
+            _append(pieces, lower, upper, max(period_s, coarser))
+            lower = upper
+        coarser = finest
+    if lower < end:
+        _append(pieces, lower, end, max(period_s, coarser))
+    return pieces
+
+
+def _append(pieces: list[tuple[datetime, datetime, int]], lo: datetime, hi: datetime, period: int) -> None:
+    if pieces and pieces[-1][2] == period and pieces[-1][1] == lo:
+        pieces[-1] = (pieces[-1][0], hi, period)
+    else:
+        pieces.append((lo, hi, period))
+
+
+def _ceil_day(t: datetime) -> datetime:
+    day = floor_day(t)
+    return day if day == t else day + timedelta(days=1)
+
+
 class CloudWatchTelemetry(TelemetrySource):
     """TelemetrySource over CloudWatch GetMetricData."""
 
@@ -265,24 +306,28 @@ class CloudWatchTelemetry(TelemetrySource):
         self._client = client  # tests pass a stubbed client; otherwise one cached client per region
         self._duration_stats = duration_stats
 
-    def client_for(self, region: str) -> Any:
-        return self._client or boto_client("cloudwatch", region)
+    def client_for(self, region: str, account_id: str | None = None) -> Any:
+        return self._client or boto_client("cloudwatch", region, account_id)
 
     def fetch(self, service: Service, start: datetime, end: datetime) -> list[Series]:
         period = service.telemetry.period_s
         if period % 60:
             raise ConnectorError(SOURCE, f"period_s {period} is not a multiple of 60", retryable=False)
-        by_region: dict[str, list[MetricQuery]] = defaultdict(list)
+        # one batch of queries per (account, region): each is a client of its own (a member account's role)
+        by_place: dict[tuple[str | None, str], list[MetricQuery]] = defaultdict(list)
         for resource in service.resources:
-            by_region[resource.region or service.region].extend(queries_for(resource, self._duration_stats))
-        values: dict[str, Values] = defaultdict(dict)
-        for region, queries in by_region.items():
-            got = self.get_metric_data(self.client_for(region), queries, start, end, period)
-            for query, points in zip(queries, got, strict=True):
-                values[query.resource_id][query.key] = points
+            place = (resource.account_id, resource.region or service.region)
+            by_place[place].extend(queries_for(resource, self._duration_stats))
         out: list[Series] = []
-        for resource in service.resources:
-            out.extend(to_series(resource, values.get(resource.resource_id, {}), period))
+        for seg_start, seg_end, seg_period in retention_segments(start, end, period, now()):
+            values: dict[str, Values] = defaultdict(dict)
+            for (account_id, region), queries in by_place.items():
+                got = self.get_metric_data(self.client_for(region, account_id), queries, seg_start, seg_end,
+                                           seg_period)
+                for query, points in zip(queries, got, strict=True):
+                    values[query.resource_id][query.key] = points
+            for resource in service.resources:
+                out.extend(to_series(resource, values.get(resource.resource_id, {}), seg_period))
         return out
 
     @staticmethod

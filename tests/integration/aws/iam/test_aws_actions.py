@@ -120,7 +120,24 @@ def _async_resize(request: pytest.FixtureRequest) -> None:
     test_change_flow.test_an_ec2_resize_is_accepted_then_carried_out_and_rolled_back_by_the_worker(*fixtures)
 
 
+def _member_accounts(request: pytest.FixtureRequest) -> None:
+    """A member account's role assumed (with moto's AssumeRole checking it), the organization's accounts listed."""
+    from costopt import accounts
+    from local.moto_ext import sts as sts_ext
+    from tests.integration.aws import test_accounts_on_moto as on_moto
+
+    sts_ext.install()
+    request.getfixturevalue("monkeypatch").setattr(settings, "member_external_id", on_moto.EXTERNAL_ID)
+    accounts.reset()
+    try:
+        on_moto.test_a_member_accounts_resources_are_read_through_its_role()
+        on_moto.test_member_accounts_outside_then_inside_an_organization()
+    finally:
+        accounts.reset()
+
+
 SCENARIOS: dict[str, list[Scenario]] = {
+    "costopt.accounts": [_member_accounts],
     "costopt.actuators.lambda_function": [
         _plain(actuators.test_lambda_memory_changes_and_restores), _lambda_provisioned,
         _fixture("lambda_code",

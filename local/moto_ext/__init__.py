@@ -1,0 +1,1 @@
+"""Patches that make moto answer like AWS where costopt depends on it (each module: ``install()``)."""

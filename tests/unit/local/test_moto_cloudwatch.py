@@ -74,3 +74,27 @@ def test_percentiles_stats_dimensions_periods() -> None:
         assert get("Maximum", d=[{"Name": "FunctionName", "Value": "g"}]) == [1e6]
         per_10min = get("SampleCount", period=600)
         assert per_10min == [60.0, 60.0, 60.0, 60.0, 60.0]
+
+
+def test_accounts_are_separate() -> None:
+    cloudwatch.install()
+    dims = [{"Name": "FunctionName", "Value": "f"}]
+    with mock_aws():
+        creds = boto3.client("sts", region_name="eu-west-1").assume_role(
+            RoleArn="arn:aws:iam::210987654321:role/costopt-member", RoleSessionName="test"
+        )["Credentials"]
+        member = boto3.client(
+            "cloudwatch",
+            region_name="eu-west-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        home = boto3.client("cloudwatch", region_name="eu-west-1")
+        datum = {"MetricName": "Duration", "Dimensions": dims, "Timestamp": T0, "Value": 5.0}
+        member.put_metric_data(Namespace="AWS/Lambda", MetricData=[datum])
+        window = {"StartTime": T0, "EndTime": T0 + timedelta(hours=1)}
+        got_member = member.get_metric_data(MetricDataQueries=[_query("p99", dims)], **window)
+        got_home = home.get_metric_data(MetricDataQueries=[_query("p99", dims)], **window)
+        assert got_member["MetricDataResults"][0]["Values"] == [5.0]
+        assert got_home["MetricDataResults"][0]["Values"] == []

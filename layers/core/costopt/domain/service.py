@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, ConfigDict, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, BeforeValidator, ConfigDict, Field, model_validator
 
 from costopt.domain.common import AwsRegion, Fraction, Model, Percent, ServiceId, ShortText, TagKey, TagValue
 from costopt.domain.discovery import ConfigDrift, DiscoveryOrigin
@@ -18,6 +18,17 @@ TELEMETRY_REQUIRED = ("name the telemetry source: set telemetry.source to \"clou
 BILLING_REQUIRED = ("name the billing source: set billing.source to \"cost_explorer\" (with "
                     "billing.cost_allocation_tag), \"http\" or \"focus_csv\" (with billing.focus_csv_uri), or "
                     "register the resources through POST /v1/discover, which sets it")
+
+
+def _named(message: str) -> BeforeValidator:
+    """Refuse a missing (None) value with ``message``: the field defaults to None only to be refused so."""
+
+    def check(value: object) -> object:
+        if value is None:
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
 
 
 def _required(*names: str) -> Any:
@@ -107,20 +118,13 @@ class PrometheusQueries(Model):
 class Telemetry(Model):
     model_config = ConfigDict(json_schema_extra=_required("source"))
 
-    source: Literal["cloudwatch", "prometheus", "synthetic"] = Field(
+    source: Annotated[Literal["cloudwatch", "prometheus", "synthetic"], _named(TELEMETRY_REQUIRED)] = Field(
         default=None, validate_default=True,
         description="Where metrics come from. Required. synthetic exists only where a deployment adds it (the "
                     "local stack's demo)")
     prometheus: PrometheusQueries | None = None
     synthetic: SyntheticProfile = Field(default_factory=SyntheticProfile)
     period_s: int = Field(default=300, ge=60, le=3600, description="Resolution pulled from the source")
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _named(cls, value: object) -> object:
-        if value is None:
-            raise ValueError(TELEMETRY_REQUIRED)
-        return value
 
 
 class CostAllocationTag(Model):
@@ -131,19 +135,12 @@ class CostAllocationTag(Model):
 class Billing(Model):
     model_config = ConfigDict(json_schema_extra=_required("source"))
 
-    source: Literal["cost_explorer", "http", "focus_csv", "synthetic"] = Field(
+    source: Annotated[Literal["cost_explorer", "http", "focus_csv", "synthetic"], _named(BILLING_REQUIRED)] = Field(
         default=None, validate_default=True,
         description="Where costs come from. Required. synthetic exists only where a deployment adds it")
     cost_allocation_tag: CostAllocationTag | None = None
     account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
     focus_csv_uri: str | None = Field(default=None, max_length=1024, description="s3://bucket/key or file path")
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _named(cls, value: object) -> object:
-        if value is None:
-            raise ValueError(BILLING_REQUIRED)
-        return value
 
 
 class RightsizingPolicy(Model):
@@ -181,28 +178,16 @@ class ServiceSpec(Model):
     resources: list[Resource] = Field(default_factory=list, max_length=100)
     sla: Sla = Field(default_factory=Sla)
     budget: Budget | None = None
-    telemetry: Telemetry = Field(default=None, validate_default=True, description="Required")
-    billing: Billing = Field(default=None, validate_default=True, description="Required")
+    telemetry: Annotated[Telemetry, _named(TELEMETRY_REQUIRED)] = Field(default=None, validate_default=True,
+                                                                       description="Required")
+    billing: Annotated[Billing, _named(BILLING_REQUIRED)] = Field(default=None, validate_default=True,
+                                                                 description="Required")
     policy: Policy = Field(default_factory=Policy)
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50)
     discovery: DiscoveryOrigin | None = Field(
         default=None, description="Set by POST /v1/discover: the selector that keeps this service in sync")
     drift: list[ConfigDrift] = Field(default_factory=list, max_length=50,
                                      description="Live configs discovery found changed, latest last")
-
-    @field_validator("telemetry", mode="before")
-    @classmethod
-    def _telemetry_named(cls, value: object) -> object:
-        if value is None:
-            raise ValueError(TELEMETRY_REQUIRED)
-        return value
-
-    @field_validator("billing", mode="before")
-    @classmethod
-    def _billing_named(cls, value: object) -> object:
-        if value is None:
-            raise ValueError(BILLING_REQUIRED)
-        return value
 
     @model_validator(mode="after")
     def _unique_resources(self) -> ServiceSpec:

@@ -26,9 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = ROOT / "layers" / "core" / "costopt"
 
-# boto3 service name -> IAM service prefix where they differ (none of the services costopt calls today;
-# CloudWatch is "cloudwatch" to both although its endpoint and signing name are "monitoring").
-IAM_PREFIX: dict[str, str] = {"stepfunctions": "states", "elbv2": "elasticloadbalancing"}
+# boto3 service name -> IAM service prefix where they differ (CloudWatch is "cloudwatch" to both although
+# its endpoint and signing name are "monitoring").
+IAM_PREFIX: dict[str, str] = {"stepfunctions": "states", "elbv2": "elasticloadbalancing",
+                              "resourcegroupstaggingapi": "tag"}
 
 # (IAM prefix, API operation) -> the IAM action that authorizes it, where it is not named after the operation
 # (Service Authorization Reference: SendMessageBatch is authorized by sqs:SendMessage, ...).

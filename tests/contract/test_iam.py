@@ -45,6 +45,7 @@ def groups() -> dict[str, frozenset[str]]:
         "alerts": frozenset({"costopt.connectors.notify"}),  # budget alerts; changes needing attention
         "fan_out": frozenset({"costopt.jobs.recompute"}),  # the schedule's SQS fan-out
         "actuation_queue": frozenset({"costopt.connectors.queues"}),  # long changes handed to the worker
+        "inventory": frozenset({"costopt.connectors.inventory"}) & set(DECLARED),  # discovery's live resources
     }
 
 
@@ -61,6 +62,7 @@ FUNCTION_GROUPS: dict[str, set[str]] = {
     "PullMetricsFunction": {"telemetry", "billing", "actuators", "actuation_queue", "alerts"},
     "RecomputeFunction": {"billing", "pricing", "actuators", "alerts", "fan_out", "actuation_queue"},  # + auto-apply
     "ActuateFunction": {"actuators", "alerts"},  # the worker; settles a change it cannot carry on
+    "DiscoverFunction": {"telemetry", "billing", "inventory"},  # discovery and the history pull of its services
 }
 
 # The non-DynamoDB SAM policy templates the functions use and the actions they grant (samtranslator's

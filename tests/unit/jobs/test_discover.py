@@ -201,3 +201,38 @@ def test_first_pull_windows_are_the_lookback() -> None:
     # a later catch-up (beyond the first window) stays capped at 14 days
     later = as_of + timedelta(days=200)
     assert telemetry_window(long, later - timedelta(days=40), later)[0] == later - timedelta(days=14)
+
+
+def test_a_race_rereads_and_retries_once(world: tuple[FakeInventory, CountingServices]) -> None:
+    inv, services = world
+    run(request())
+    inv.live[(A, REGION)].append(fn("checkout-new", A))
+    real_put = services.put
+    raced = []
+
+    def put(service_id: str, spec: ServicePut, now: datetime | None = None) -> Any:
+        if not raced:  # someone else writes first: our version is stale
+            raced.append(1)
+            current = services.get(service_id)
+            other = ServicePut.model_validate({**current.model_dump(
+                exclude={"service_id", "version", "created_at", "updated_at"}), "version": current.version,
+                "description": "edited meanwhile"})
+            real_put(service_id, other, now)
+        return real_put(service_id, spec, now)
+
+    services.put = put  # type: ignore[method-assign]
+    report = run(request(), NOW + timedelta(hours=1))
+    svc = services.get("checkout")
+    assert report.services[0].version == 3 == svc.version and svc.description == "edited meanwhile"
+    assert svc.resource("checkout-new") is not None
+
+
+def test_a_home_resource_registered_without_account_is_matched(world: tuple[FakeInventory, CountingServices]) -> None:
+    _, services = world
+    run(request())
+    current = services.get("checkout")
+    home = [r.model_copy(update={"account_id": None, "region": None}) if r.account_id == A else r
+            for r in current.resources]
+    services.items["checkout"] = current.model_copy(update={"resources": home})
+    report = run(request(), NOW + timedelta(hours=1))
+    assert [p.action for p in report.services] == ["unchanged"]

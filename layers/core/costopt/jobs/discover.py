@@ -137,8 +137,8 @@ def _merge(current: Service, found: list[Resource], request: DiscoverRequest, re
         key = _key(r, home, current.region)
         seen = live.pop(key, None)
         if seen is not None:
-            kept = seen.model_copy(update={"resource_id": r.resource_id, "vanished_at": None,
-                                           "account_id": r.account_id if r.account_id else seen.account_id})
+            kept = seen.model_copy(update={"resource_id": r.resource_id, "vanished_at": None,  # same place:
+                                           "account_id": r.account_id, "region": r.region})  # kept as written
             old, new = r.config.model_dump(mode="json"), seen.config.model_dump(mode="json")
             if old != new:
                 drift.append(ConfigDrift(resource_id=r.resource_id, at=now, recorded=old, live=new))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +100,17 @@ def test_pull_not_complete_answers_202_with_the_status(call: Callable[..., Any],
     monkeypatch.setattr(routes, "_budget", lambda: 20.0)
     status, done, headers = call("POST", "/v1/services/checkout/pull")  # the whole window asked for
     assert status == 200 and done["state"] == "done" and done["telemetry_reached"] == "2026-11-16T05:00:00Z"
+
+
+def test_the_daily_schedule_resyncs_discovered_services(call: Callable[..., Any], lambda_context: Any,
+                                                        inventory: FakeInventory) -> None:
+    from functions.discover.app import lambda_handler
+
+    call("POST", "/v1/discover", body=BODY)
+    inventory.live[(A, "us-east-1")].pop()  # checkout-worker is gone
+    event = json.loads((Path(__file__).parents[4] / "events" / "pull_metrics-schedule.json").read_text())
+    event["detail"] = {"job": "discover"}
+    summary = lambda_handler(event, lambda_context)
+    assert summary["services"] == {"create": 0, "update": 1, "unchanged": 0} and summary["accounts_failed"] == []
+    worker = ServiceRepository().get("checkout").resource("checkout-worker")
+    assert worker is not None and worker.vanished_at is not None

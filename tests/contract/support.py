@@ -38,6 +38,7 @@ EXPECTED_FUNCTIONS = {
     "PullMetricsFunction": "pull_metrics",
     "RecomputeFunction": "recompute",
     "ActuateFunction": "actuate",
+    "DiscoverFunction": "discover",
 }
 SCOPES = {"costopt/read", "costopt/write", "costopt/operate"}
 

@@ -46,6 +46,7 @@ def groups() -> dict[str, frozenset[str]]:
         "fan_out": frozenset({"costopt.jobs.recompute"}),  # the schedule's SQS fan-out
         "actuation_queue": frozenset({"costopt.connectors.queues"}),  # long changes handed to the worker
         "accounts": frozenset({"costopt.accounts"}),  # member accounts: their role, the organization's list
+        "inventory": frozenset({"costopt.connectors.inventory"}) & set(DECLARED),  # discovery's live resources
     }
 
 
@@ -64,6 +65,7 @@ FUNCTION_GROUPS: dict[str, set[str]] = {
     "RecomputeFunction": {"accounts", "billing", "pricing", "actuators", "alerts", "fan_out", "actuation_queue"},
     # the worker; settles a change it cannot carry on
     "ActuateFunction": {"accounts", "actuators", "alerts"},
+    "DiscoverFunction": {"accounts", "telemetry", "billing", "inventory"},  # discovery and the history pull of its services
 }
 
 # The non-DynamoDB SAM policy templates the functions use and the actions they grant (samtranslator's

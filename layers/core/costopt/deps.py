@@ -9,7 +9,8 @@ connection). Tests put in-memory fakes in their place::
         run_recommend("checkout")
 
 ``override`` nests and restores what was there before; ``use(**fakes)`` sets them until
-``reset()``. Names: services, recommendations, changes, observations, simulations, alerts.
+``reset()``. Names: services, recommendations, changes, observations, simulations, alerts, inventory
+(the live resources discovery reads, and the accounts it reads them in).
 
 ``catalog(region)`` is ``costopt.pricing.get_catalog`` with the PricingCache table as its cache;
 ``new_change_id`` / ``change_id_floor`` / ``new_simulation_id`` are the store's id rules.
@@ -24,7 +25,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from costopt.ports import Alerts, Changes, Observations, Recommendations, Services, Simulations
+from costopt.ports import Alerts, Changes, Inventory, Observations, Recommendations, Services, Simulations
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -111,6 +112,29 @@ observations: Repository[Observations] = Repository(
     "observations", "costopt.store.observations", "ObservationRepository")
 simulations: Repository[Simulations] = Repository("simulations", "costopt.store.simulations", "SimulationRepository")
 alerts: Repository[Alerts] = Repository("alerts", "costopt.store.alerts", "AlertRepository")
+inventory: Repository[Inventory] = Repository("inventory", "costopt.deps", "AwsInventory")
+
+
+class AwsInventory:
+    """The ``Inventory`` port on AWS: ``costopt.connectors.inventory`` and ``costopt.accounts``."""
+
+    def find_resources(self, selector: Any, account_id: str, region: str) -> tuple[list[Any], list[str]]:
+        got = importlib.import_module("costopt.connectors.inventory").find_resources(selector, account_id, region)
+        return found_resources(got)
+
+    def member_accounts(self) -> list[str]:
+        return list(importlib.import_module("costopt.accounts").member_accounts())
+
+    def home_account_id(self) -> str:
+        return str(importlib.import_module("costopt.accounts").home_account_id())
+
+
+def found_resources(got: Any) -> tuple[list[Any], list[str]]:
+    """THE adaptation of ``find_resources``' answer: a list of ``Found`` (``.resource``), or an object with
+    ``.found`` (such items) and ``.skipped`` (reasons) -> (resources, skipped)."""
+    items = getattr(got, "found", got)
+    skipped = [str(s) for s in getattr(got, "skipped", [])]
+    return [getattr(item, "resource", item) for item in items], skipped
 
 
 # --------------------------------------------------------------------------- prices, ids, clients

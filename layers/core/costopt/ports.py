@@ -15,8 +15,10 @@ from typing import Any, Protocol
 from costopt.connectors.queues import SqsClient
 from costopt.domain.budget import BudgetAlert
 from costopt.domain.change import Change
+from costopt.domain.discovery import Selector
 from costopt.domain.observation import Freshness, HourlyAggregate, Metric, Series
 from costopt.domain.recommendation import RealisedSavings, Recommendation
+from costopt.domain.resources import Resource
 from costopt.domain.service import Service, ServicePut, ServiceSummary
 from costopt.domain.simulation import SimulationResult
 from costopt.observe.sketch import DaySummary
@@ -130,6 +132,18 @@ class Simulations(Protocol):
     def get(self, simulation_id: str, now: datetime | None = None) -> SimulationResult: ...
 
 
+class Inventory(Protocol):
+    """The live resources discovery reads (``costopt.connectors.inventory``) and the accounts it reads them in."""
+
+    def find_resources(self, selector: Selector, account_id: str, region: str) -> tuple[list[Resource], list[str]]:
+        """(the resources the selector finds there, the ones skipped with why); ConnectorError when unreadable."""
+        ...
+
+    def member_accounts(self) -> list[str]: ...
+
+    def home_account_id(self) -> str: ...
+
+
 class Alerts(Protocol):
     def raised(self, service_id: str, month: str) -> dict[str, datetime]: ...
 
@@ -140,4 +154,4 @@ class Alerts(Protocol):
     def mark_sent(self, service_id: str, key: str) -> None: ...
 
 
-__all__ = ["Alerts", "Changes", "Observations", "Recommendations", "Services", "Simulations", "SqsClient"]
+__all__ = ["Alerts", "Changes", "Inventory", "Observations", "Recommendations", "Services", "Simulations", "SqsClient"]

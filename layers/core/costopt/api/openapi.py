@@ -30,6 +30,7 @@ API_ROUTERS = (
     "costopt.api.apply",
     "costopt.api.rollback",
     "costopt.api.metrics",
+    "costopt.api.discover",
 )
 
 

@@ -1,15 +1,15 @@
 """The hourly metrics pull: telemetry and billing for every service, folded into observations once.
 
-``run(now: datetime, deadline_s: float, services: Iterable[str] | None = None, *, clock=time.monotonic)
--> PullReport``
+``run(now: datetime, deadline_s: float, services: Iterable[str] | None = None, *, clock=time.monotonic,
+history_only=False) -> PullReport`` (``history_only``: steps 1-3 only, for ``jobs.pull_now``)
 ``pull_billing(service: Service, now: datetime, obs=None) -> SourcePull`` (raises ConnectorError after
 marking billing stale)
 
 Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Scan):
 
 1. Telemetry, per resource from its watermark up to ``as_of`` = ``now`` floored to the hour (the last
-   full hour). First pull: ``telemetry.synthetic.history_days`` back for the synthetic source, one day
-   for real sources. Catch-up is capped: never more than ``MAX_CATCHUP`` (14 days) behind ``as_of``.
+   full hour). First pull: ``policy.lookback_days`` back (at most 93) from ``as_of``'s day, for every source
+   (each answers what it has); resumed uncapped if cut short. Later catch-up: at most ``MAX_CATCHUP`` (14 d).
    The window is fetched and folded one ``CHUNK`` (a day) at a time and the watermarks move after
    each chunk, so a run that stops half way resumes exactly there. ``ObservationRepository.fold`` is
    idempotent per (resource, metric, hour): a replayed hour changes nothing even if a run died between
@@ -34,7 +34,7 @@ Per service (ids from ``ServiceRepository.iter_ids()``: a GSI Query, never a Sca
    was due.
 2. Billing, daily: complete UTC days, each pulled once it has been over for ``BILLING_SETTLE`` (12 h,
    so Cost Explorer's estimate has mostly settled), from the ``billing`` watermark; first pull
-   ``history_days`` (synthetic) or ``BILLING_FIRST_DAYS`` back. A day is folded once (later revisions
+   ``policy.lookback_days`` back, like telemetry. A day is folded once (later revisions
    of an already folded day are not applied).
 3. Freshness: success (``ok``, ``partial``) → ``mark_success``; a ``ConnectorError``, or no data for
    any resource → ``mark_stale`` with the error, the watermark stays, nothing earlier is touched and
@@ -76,6 +76,7 @@ from costopt.jobs.pull_windows import (
     HOUR,
     MAX_CATCHUP,
     WatermarkState,
+    backfilling,
     billing_window,
     fetch_groups,
     latest_points,
@@ -184,7 +185,7 @@ def verify_recent_changes(service: Service, now: datetime) -> str:
 
 
 def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None, *,
-        clock: Callable[[], float] = time.monotonic) -> PullReport:
+        clock: Callable[[], float] = time.monotonic, history_only: bool = False) -> PullReport:
     """Pull every service (or the given ids) until done or out of time. See the module docstring."""
     now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     budget = _Budget(deadline_s, clock)
@@ -201,7 +202,7 @@ def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None,
         if service is None:
             continue
         try:
-            report.services.append(pull_service(service, now, obs, budget))
+            report.services.append(pull_service(service, now, obs, budget, history_only=history_only))
         except Exception as exc:  # one service's bug or a DynamoDB outage never stops the others
             logger.exception("pull failed", extra={"service_id": service_id})
             failure = dependency_failure(exc)
@@ -218,11 +219,14 @@ def run(now: datetime, deadline_s: float, services: Iterable[str] | None = None,
     return report
 
 
-def pull_service(service: Service, now: datetime, obs: Observations, budget: _Budget) -> ServicePull:
+def pull_service(service: Service, now: datetime, obs: Observations, budget: _Budget, *,
+                 history_only: bool = False) -> ServicePull:
     sid = service.service_id
     as_of = floor_hour(now)
     telemetry = _pull_telemetry(service, as_of, now, obs, budget)
     billing = _pull_billing(service, now, obs, budget)
+    if history_only:  # the pull-now of discovery: no change recovery or verification (the hourly pull does them)
+        return ServicePull(service_id=sid, telemetry=telemetry, billing=billing)
     verify: str | None = None
     from costopt.jobs.change_recovery import sweep_service
 
@@ -242,10 +246,11 @@ def _pull_telemetry(service: Service, as_of: datetime, now: datetime, obs: Obser
     # each resource's own start; an hour older than the backfill window is given up (recorded)
     own: dict[str, datetime] = {}
     gaps: list[DataGap] = []
+    resuming = backfilling(service, marks.at)
     for resource in service.resources:
         rid = resource.resource_id
         watermark = marks.of(rid)
-        own[rid], _ = telemetry_window(service, watermark, as_of)
+        own[rid], _ = telemetry_window(service, watermark, as_of, backfilling=resuming)
         if watermark is not None and floor_hour(watermark) < own[rid]:
             gaps.append(DataGap(resource_id=rid, start=floor_hour(watermark), end=own[rid]))
     out = SourcePull(outcome="up_to_date", start=min(own.values(), default=None), end=as_of,

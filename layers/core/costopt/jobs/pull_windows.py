@@ -1,10 +1,14 @@
 """Where a metrics pull starts and stops: the windows of telemetry and billing, and the watermarks.
 
-``telemetry_window(service, watermark, as_of)``: from the watermark (first pull: the synthetic
-source's ``history_days``, else ``REAL_FIRST_PULL``) to ``as_of``, never more than ``MAX_CATCHUP``
-behind (older hours are given up: the pull reports them as gaps). ``billing_window(service,
-watermark, now)``: complete UTC days settled for ``BILLING_SETTLE``. ``WatermarkState``: the
-service's watermark and the resources behind it, written (one item) when they change.
+``telemetry_window(service, watermark, as_of)``: from the watermark to ``as_of``; the first pull (no
+watermark) goes ``policy.lookback_days`` back (at most ``MAX_FIRST_PULL_DAYS``, 93) from the start of
+``as_of``'s day, for every source (a source answers what it has); a later catch-up is never more than
+``MAX_CATCHUP`` behind (older hours are given up: the pull reports them as gaps). ``billing_window(
+service, watermark, now)``: complete UTC days settled for ``BILLING_SETTLE``; the first pull the same
+``policy.lookback_days`` back. A first pull cut short by its time budget (``backfilling``: the
+service's watermark is before its creation hour) resumes where it stopped, uncapped; the cap applies to
+later catch-ups (so a resource that never sends data is not asked for the whole lookback every hour).
+``WatermarkState``: the service's watermark and the resources behind it, written (one item) when they change.
 ``fetch_groups`` / ``latest_points``: which resources a chunk asks for, and how far each got.
 """
 
@@ -25,31 +29,33 @@ if TYPE_CHECKING:
 
 CHUNK = timedelta(days=1)
 MAX_CATCHUP = timedelta(days=14)
-REAL_FIRST_PULL = timedelta(days=1)
-BILLING_FIRST_DAYS = 14
+MAX_FIRST_PULL_DAYS = 93
 BILLING_SETTLE = timedelta(hours=12)
 HOUR = timedelta(hours=1)
 
 
-def telemetry_window(service: Service, watermark: datetime | None, as_of: datetime) -> tuple[datetime, datetime]:
-    if watermark is None:
-        if service.telemetry.source == "synthetic":
-            start = floor_day(as_of) - timedelta(days=service.telemetry.synthetic.history_days)
-        else:
-            start = as_of - REAL_FIRST_PULL
-    else:
-        start = floor_hour(watermark)
-    return max(start, as_of - MAX_CATCHUP), as_of
+def telemetry_window(service: Service, watermark: datetime | None, as_of: datetime, *,
+                     backfilling: bool = False) -> tuple[datetime, datetime]:
+    if watermark is None:  # the first pull: the whole lookback, not cut by the catch-up cap
+        return floor_day(as_of) - first_pull(service), as_of
+    if backfilling:  # the first pull ran out of time before its end: it resumes where it stopped, uncapped
+        return floor_hour(watermark), as_of
+    return max(floor_hour(watermark), as_of - MAX_CATCHUP), as_of
+
+
+def backfilling(service: Service, service_watermark: datetime | None) -> bool:
+    """The first pull has not reached its end yet (the service's watermark is before its creation hour)."""
+    return service_watermark is not None and service_watermark < floor_hour(service.created_at)
+
+
+def first_pull(service: Service) -> timedelta:
+    """How far back a source's first pull goes: the service's ``policy.lookback_days`` (at most 93)."""
+    return timedelta(days=max(1, min(MAX_FIRST_PULL_DAYS, service.policy.lookback_days)))
 
 
 def billing_window(service: Service, watermark: datetime | None, now: datetime) -> tuple[datetime, datetime]:
     end = floor_day(now - BILLING_SETTLE)
-    if watermark is None:
-        days = service.telemetry.synthetic.history_days if service.billing.source == "synthetic" else BILLING_FIRST_DAYS
-        start = end - timedelta(days=max(1, days))
-    else:
-        start = floor_day(watermark)
-    return start, end
+    return (end - first_pull(service) if watermark is None else floor_day(watermark)), end
 
 
 class WatermarkState:

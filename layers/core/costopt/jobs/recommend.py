@@ -7,6 +7,9 @@ recompute.
     lookback_days defaults to the service's ``policy.lookback_days``, strategy to ``policy.strategy``.
     NotFound (404) when the service does not exist; BadRequest (400) for a lookback outside 1-93 days.
 ``recommend_service(service, *, ...same...)`` the same for a Service already loaded (recompute batches).
+
+Resources discovery marked vanished (``vanished_at`` set) are left out: they get no recommendations
+(their earlier ACTIVE ones are superseded with the rest).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ def recommend_service(service: Service, *, lookback_days: int | None = None, str
                       resource_ids: Iterable[str] | None = None, now: datetime | None = None, persist: bool = True,
                       recommendations: Recommendations | None = None) -> RecommendationResult:
     now = now or clock.now()
+    if any(r.vanished_at is not None for r in service.resources):  # discovery no longer finds them: no advice
+        service = service.model_copy(update={"resources": [r for r in service.resources if r.vanished_at is None]})
     lookback = lookback_days or service.policy.lookback_days
     ids = list(resource_ids) if resource_ids is not None else None
     usage = load_usage(service, lookback, now)

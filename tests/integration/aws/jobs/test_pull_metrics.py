@@ -41,6 +41,7 @@ def spec(**over: Any) -> ServicePut:
         "sla": {"availability_pct": 99.9, "latency_p99_ms": 800},
         "telemetry": {"source": "synthetic", "synthetic": {"history_days": 2, "base_rps": 5}},
         "billing": {"source": "synthetic"},
+        "policy": {"lookback_days": 2},  # the first pull goes the lookback back, for every source
         **over,
     })
 

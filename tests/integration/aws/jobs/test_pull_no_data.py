@@ -54,6 +54,7 @@ def spec(resources: list[dict[str, Any]], source: str = "synthetic") -> ServiceP
         "telemetry": {"source": source, "synthetic": {"history_days": 2, "base_rps": 5},
                       "prometheus": {"url": "http://prometheus.internal:9090"}},
         "billing": {"source": "synthetic"},
+        "policy": {"lookback_days": 2},  # the first pull goes the lookback back, for every source
     })
 
 
@@ -201,10 +202,10 @@ def test_a_stored_service_its_source_cannot_serve_is_reported_not_ok(obs: Observ
     register_telemetry("prometheus", FakePrometheus)
     first = pull(NOW)
     assert first.outcome == "partial"
-    assert first.no_data == [NoData(resource_id="api", kind="lambda_function", since=AS_OF - 24 * H,
+    assert first.no_data == [NoData(resource_id="api", kind="lambda_function", since=ORIGIN,  # the lookback
                                     reason="unserved")]
     assert set(FakePrometheus.asked) == {"web"}  # never asked for what it cannot serve
-    assert len(hours(obs, "web", Metric.CPU_PCT)) == 24 and hours(obs, "api", Metric.REQUESTS) == []
+    assert len(hours(obs, "web", Metric.CPU_PCT)) == 60 and hours(obs, "api", Metric.REQUESTS) == []  # 2 d + 12 h
 
     repo.put("checkout", spec([API], source="prometheus").model_copy(update={"version": 2}), now=NOW)
     only = pull(NOW + H)

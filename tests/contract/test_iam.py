@@ -46,7 +46,8 @@ def groups() -> dict[str, frozenset[str]]:
         "fan_out": frozenset({"costopt.jobs.recompute"}),  # the schedule's SQS fan-out
         "actuation_queue": frozenset({"costopt.connectors.queues"}),  # long changes handed to the worker
         "accounts": frozenset({"costopt.accounts"}),  # member accounts: their role, the organization's list
-        "inventory": frozenset({"costopt.connectors.inventory"}) & set(DECLARED),  # discovery's live resources
+        # discovery's live resources
+        "inventory": frozenset({"costopt.connectors.inventory", "costopt.connectors.inventory_describe"}),
     }
 
 
@@ -65,7 +66,8 @@ FUNCTION_GROUPS: dict[str, set[str]] = {
     "RecomputeFunction": {"accounts", "billing", "pricing", "actuators", "alerts", "fan_out", "actuation_queue"},
     # the worker; settles a change it cannot carry on
     "ActuateFunction": {"accounts", "actuators", "alerts"},
-    "DiscoverFunction": {"accounts", "telemetry", "billing", "inventory"},  # discovery and the history pull of its services
+    # discovery and the history pull of its services
+    "DiscoverFunction": {"accounts", "telemetry", "billing", "inventory"},
 }
 
 # The non-DynamoDB SAM policy templates the functions use and the actions they grant (samtranslator's

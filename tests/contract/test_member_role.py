@@ -1,5 +1,5 @@
 """member-role.yaml (the StackSet each member account deploys) grants exactly what the member-side modules declare
-(CloudWatch telemetry, the actuators that change resources there), trusts only
+(CloudWatch telemetry, the inventory discovery reads, the actuators that change resources there), trusts only
 costopt's account with the ExternalId, and passes cfn-lint; template.yaml lets the functions that reach member
 accounts assume that role."""
 
@@ -18,7 +18,7 @@ from tests.contract.support import ROOT, template
 MEMBER_ROLE = ROOT / "member-role.yaml"
 # the modules whose AWS calls act in a member account (client(..., resource.account_id)); the generic actuator
 # puts events on costopt's own bus, in costopt's account
-MEMBER_SIDE = ("costopt.connectors.cloudwatch",)
+MEMBER_SIDE = ("costopt.connectors.cloudwatch", "costopt.connectors.inventory", "costopt.connectors.inventory_describe")
 HOME_SIDE_ACTUATORS = {"costopt.actuators.generic"}
 REACH_MEMBERS = {"PullMetricsFunction", "ApplyFunction", "RollbackFunction", "ActuateFunction", "RecomputeFunction"}
 

@@ -45,8 +45,7 @@ WILDCARD_ONLY_ACTIONS = {
     "ec2:DescribeImages",
     "tag:GetResources",  # discovery's inventory: no resource types for these three
     "ecs:ListServices",
-    "application-autoscaling:DescribeScalableTargets",
-    "organizations:ListAccounts",  # member accounts: no resource types
+    "application-autoscaling:DescribeScalableTargets",  # member accounts: no resource types
 }
 
 API_TIMEOUT_LIMIT_S = 29  # API Gateway's integration timeout is 30 s; answer before it

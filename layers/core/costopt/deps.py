@@ -119,22 +119,20 @@ class AwsInventory:
     """The ``Inventory`` port on AWS: ``costopt.connectors.inventory`` and ``costopt.accounts``."""
 
     def find_resources(self, selector: Any, account_id: str, region: str) -> tuple[list[Any], list[str]]:
-        got = importlib.import_module("costopt.connectors.inventory").find_resources(selector, account_id, region)
-        return found_resources(got)
+        from costopt.connectors.inventory import find_resources
+
+        got = find_resources(selector, account_id, region)
+        return [f.resource for f in got.found], list(got.skipped)
 
     def member_accounts(self) -> list[str]:
-        return list(importlib.import_module("costopt.accounts").member_accounts())
+        from costopt.accounts import member_accounts
+
+        return member_accounts()
 
     def home_account_id(self) -> str:
-        return str(importlib.import_module("costopt.accounts").home_account_id())
+        from costopt.accounts import home_account_id
 
-
-def found_resources(got: Any) -> tuple[list[Any], list[str]]:
-    """THE adaptation of ``find_resources``' answer: a list of ``Found`` (``.resource``), or an object with
-    ``.found`` (such items) and ``.skipped`` (reasons) -> (resources, skipped)."""
-    items = getattr(got, "found", got)
-    skipped = [str(s) for s in getattr(got, "skipped", [])]
-    return [getattr(item, "resource", item) for item in items], skipped
+        return home_account_id()
 
 
 # --------------------------------------------------------------------------- prices, ids, clients

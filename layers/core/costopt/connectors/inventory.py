@@ -21,7 +21,6 @@ and leaves what it holds alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from costopt.connectors.inventory_describe import AWS_ACTIONS as DESCRIBE_ACTIONS
@@ -67,10 +66,7 @@ DESCRIBE: dict[str, Callable[[Context, list[ArnRef]], Described]] = {
 }
 
 
-@dataclass
-class Inventory:
-    found: list[Found] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+Inventory = Described  # what find_resources answers
 
 
 def kind_of(arn: str) -> str | None:

@@ -22,6 +22,7 @@ dynamodb_table     DescribeTable (billing mode, provisioned RCU/WCU)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,17 @@ GONE_CODES = frozenset({
     "ServiceNotFoundException", "ClusterNotFoundException", "TableNotFoundException",
 })
 _INVALID_ID_CHARS = re.compile(r"[^A-Za-z0-9._:/-]")
+
+
+@dataclass(frozen=True)
+class Context:
+    """The account and region every call of one selection goes to (through that account's member role)."""
+
+    account_id: str
+    region: str
+
+    def client(self, service: str) -> Any:
+        return boto_client(service, self.region, self.account_id)
 
 
 @dataclass(frozen=True)
@@ -66,17 +78,10 @@ class Found:
 
 @dataclass
 class Described:
+    """What a selection found: ``found`` resources, and ``skipped`` (a reason each)."""
+
     found: list[Found] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Context:
-    account_id: str
-    region: str
-
-    def client(self, service: str) -> Any:
-        return boto_client(service, self.region, self.account_id)
 
 
 def resource_id_for(name: str) -> str:
@@ -200,18 +205,27 @@ def describe_ecs(ctx: Context, refs: list[ArnRef]) -> Described:
 # ------------------------------------------------------------------ EC2 and EBS
 
 
-def describe_ec2(ctx: Context, refs: list[ArnRef]) -> Described:
-    out, ec2 = Described(), ctx.client("ec2")
+def _ec2_live(ctx: Context, refs: list[ArnRef], operation: str, filter_name: str, batch: int,
+              items: Callable[[dict[str, Any]], list[dict[str, Any]]], key: str) -> tuple[dict[str, ArnRef],
+                                                                                      dict[str, dict[str, Any]]]:
+    """The refs by their EC2 id, and what ``operation`` answers for them (an id filter: a missing id is no error)."""
+    ec2 = ctx.client("ec2")
     by_id = {ref.resource_part.split("/")[1]: ref for ref in refs}
-    ids = sorted(by_id)
-    live: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), 100):
+    ids, live = sorted(by_id), {}
+    for i in range(0, len(ids), batch):
         with aws_errors(SOURCE):
-            for page in ec2.get_paginator("describe_instances").paginate(
-                    Filters=[{"Name": "instance-id", "Values": ids[i:i + 100]}]):
-                for reservation in page.get("Reservations", []):
-                    for inst in reservation.get("Instances", []):
-                        live[inst["InstanceId"]] = inst
+            for page in ec2.get_paginator(operation).paginate(Filters=[{"Name": filter_name,
+                                                                         "Values": ids[i:i + batch]}]):
+                live.update({item[key]: item for item in items(page)})
+    return by_id, live
+
+
+def describe_ec2(ctx: Context, refs: list[ArnRef]) -> Described:
+    out = Described()
+    by_id, live = _ec2_live(ctx, refs, "describe_instances", "instance-id", 100,
+                            lambda page: [i for r in page.get("Reservations", []) for i in r.get("Instances", [])],
+                            "InstanceId")
+    ids = sorted(by_id)
     for iid in ids:
         ref, inst = by_id[iid], live.get(iid)
         if inst is None or inst.get("State", {}).get("Name") in ("terminated", "shutting-down"):
@@ -223,15 +237,10 @@ def describe_ec2(ctx: Context, refs: list[ArnRef]) -> Described:
 
 
 def describe_ebs(ctx: Context, refs: list[ArnRef]) -> Described:
-    out, ec2 = Described(), ctx.client("ec2")
-    by_id = {ref.resource_part.split("/")[1]: ref for ref in refs}
+    out = Described()
+    by_id, live = _ec2_live(ctx, refs, "describe_volumes", "volume-id", 200, lambda page: page.get("Volumes", []),
+                            "VolumeId")
     ids = sorted(by_id)
-    live: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), 200):
-        with aws_errors(SOURCE):
-            for page in ec2.get_paginator("describe_volumes").paginate(
-                    Filters=[{"Name": "volume-id", "Values": ids[i:i + 200]}]):
-                live.update({v["VolumeId"]: v for v in page.get("Volumes", [])})
     for vid in ids:
         ref, vol = by_id[vid], live.get(vid)
         if vol is None or vol.get("State") in ("deleting", "deleted", "error"):

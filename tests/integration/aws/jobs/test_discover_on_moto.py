@@ -25,7 +25,7 @@ from local.events import http_event
 from local.moto_ext import cloudwatch as cw_ext
 from local.moto_ext import lambda_concurrency
 from local.moto_ext import sts as sts_ext
-from tests.integration.aws.test_accounts_on_moto import EXTERNAL_ID, HOME, REGION, member_role, new_account
+from tests.integration.aws.test_accounts_on_moto import EXTERNAL_ID, REGION, member_role, new_account
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 DAYS = 14

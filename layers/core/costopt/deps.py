@@ -18,6 +18,7 @@ connection). Tests put in-memory fakes in their place::
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -133,6 +134,15 @@ class AwsInventory:
         from costopt.accounts import home_account_id
 
         return home_account_id()
+
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    """Every region of every partition botocore's bundled endpoint data knows (no call to AWS)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return frozenset(r for p in session.get_available_partitions() for r in session.get_available_regions("ec2", p))
 
 
 # --------------------------------------------------------------------------- prices, ids, clients

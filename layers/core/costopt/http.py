@@ -182,13 +182,15 @@ def parse_json_body(text: str) -> Any:
 
 
 def require_json_body(event: BaseProxyEvent) -> None:
-    """Bodies are JSON: a body sent as another media type is a 415 (not parsed as a form or multipart)."""
+    """Bodies are JSON: a body sent as another media type is a 415 (not parsed as a form or multipart), and one
+    that is not UTF-8 text a 400, on every route (also on one that takes no body)."""
     if not event.body:
         return
     media_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media_type not in ("", "application/json"):
         raise UnsupportedMediaType(f"send the body as application/json, not {media_type[:100]}",
                                    errors=[{"loc": ["header", "content-type"], "msg": "unsupported media type"}])
+    event.decoded_body  # noqa: B018 - decoding raises BadRequest for a body that is not UTF-8 text
 
 
 class HttpApiEvent(APIGatewayProxyEventV2):

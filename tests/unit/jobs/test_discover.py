@@ -18,7 +18,7 @@ from costopt import deps
 from costopt.domain.discovery import DiscoverRequest
 from costopt.domain.resources import LambdaFunction
 from costopt.domain.service import Service, ServicePut
-from costopt.errors import ConnectorError
+from costopt.errors import ConnectorError, Unprocessable
 from costopt.jobs.discover import discover, sync_discovered
 from costopt.jobs.pull_windows import backfilling, billing_window, telemetry_window
 from tests.fakes import FakeObservations, FakeServices
@@ -236,3 +236,11 @@ def test_a_home_resource_registered_without_account_is_matched(world: tuple[Fake
     services.items["checkout"] = current.model_copy(update={"resources": home})
     report = run(request(), NOW + timedelta(hours=1))
     assert [p.action for p in report.services] == ["unchanged"]
+
+
+def test_a_region_aws_does_not_have_is_refused_before_any_read(world: tuple[FakeInventory, CountingServices]) -> None:
+    _, services = world
+    with pytest.raises(Unprocessable) as refused:
+        run(request(regions=[REGION, "aa-west-9"]))
+    assert refused.value.errors == [{"loc": ["body", "regions"], "msg": "unknown region 'aa-west-9'"}]
+    assert services.writes == 0

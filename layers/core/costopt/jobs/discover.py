@@ -42,7 +42,7 @@ from costopt.domain.discovery import (
 )
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service, ServicePut
-from costopt.errors import Conflict, ConnectorError
+from costopt.errors import Conflict, ConnectorError, Unprocessable
 from costopt.observability import logger
 from costopt.ports import Inventory
 
@@ -195,8 +195,13 @@ def _write(sid: str, build: Callable[[Service | None], tuple[ServicePlan, Servic
 
 
 def _targets(inv: Inventory, request: DiscoverRequest) -> tuple[list[str], list[str]]:
+    regions = list(request.regions) if request.regions else [settings.aws_region]
+    unknown = [r for r in regions if r not in deps.aws_regions()]
+    if unknown:
+        raise Unprocessable(f"not AWS regions: {', '.join(unknown)}",
+                            errors=[{"loc": ["body", "regions"], "msg": f"unknown region {r!r}"} for r in unknown])
     accounts = list(request.accounts) if request.accounts else inv.member_accounts()
-    return accounts, list(request.regions) if request.regions else [settings.aws_region]
+    return accounts, regions
 
 
 def discover(request: DiscoverRequest, now: datetime, *, deadline_s: float = 20.0) -> DiscoverReport:

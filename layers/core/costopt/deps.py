@@ -138,10 +138,10 @@ class AwsInventory:
 
 @functools.cache
 def aws_regions() -> frozenset[str]:
-    """Every region of every partition botocore's bundled endpoint data knows (no call to AWS)."""
-    import boto3
+    """Every region of every partition botocore's bundled endpoint data knows (no call to AWS, no client)."""
+    import botocore.session
 
-    session = boto3.session.Session()
+    session = botocore.session.get_session()
     return frozenset(r for p in session.get_available_partitions() for r in session.get_available_regions("ec2", p))
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from costopt.connectors.inventory_describe import AWS_ACTIONS as DESCRIBE_ACTIONS
 from costopt.connectors.inventory_describe import (
     SOURCE,
     ArnRef,
@@ -42,10 +41,9 @@ from costopt.domain.resources import ResourceKind
 
 __all__ = ["AWS_ACTIONS", "Found", "Inventory", "find_resources", "kind_of"]
 
-# The IAM actions this module's AWS calls need (template.yaml's InventoryReadPolicy and member-role.yaml grant them).
-AWS_ACTIONS: frozenset[str] = frozenset({
-    "tag:GetResources", "cloudformation:ListStackResources", "ecs:ListServices",
-}) | DESCRIBE_ACTIONS
+# The IAM actions this module's AWS calls need (template.yaml's InventoryReadPolicy and member-role.yaml grant
+# them, with the describe calls' of costopt.connectors.inventory_describe.AWS_ACTIONS).
+AWS_ACTIONS: frozenset[str] = frozenset({"tag:GetResources", "cloudformation:ListStackResources", "ecs:ListServices"})
 
 # Tagging API resource type filters of the kinds costopt models
 RESOURCE_TYPES = ("lambda:function", "ecs:service", "ec2:instance", "ec2:volume", "dynamodb:table")

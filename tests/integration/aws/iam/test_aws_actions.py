@@ -136,8 +136,21 @@ def _member_accounts(request: pytest.FixtureRequest) -> None:
         accounts.reset()
 
 
+def _inventory(request: pytest.FixtureRequest) -> None:
+    """Every selector (tag, stack, ECS cluster) and every kind's describe calls, on moto."""
+    from local.moto_ext import lambda_concurrency
+    from tests.integration.aws.connectors import test_inventory_on_moto as on_moto
+
+    lambda_concurrency.install()
+    on_moto.test_a_tag_finds_every_kind_with_its_live_config()
+    on_moto.test_a_stack_names_what_it_created()
+    on_moto.test_an_ecs_cluster_names_its_services()
+
+
 SCENARIOS: dict[str, list[Scenario]] = {
     "costopt.accounts": [_member_accounts],
+    "costopt.connectors.inventory": [_inventory],
+    "costopt.connectors.inventory_describe": [_inventory],
     "costopt.actuators.lambda_function": [
         _plain(actuators.test_lambda_memory_changes_and_restores), _lambda_provisioned,
         _fixture("lambda_code",

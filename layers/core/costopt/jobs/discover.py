@@ -204,8 +204,10 @@ def _targets(inv: Inventory, request: DiscoverRequest) -> tuple[list[str], list[
     return accounts, regions
 
 
-def discover(request: DiscoverRequest, now: datetime, *, deadline_s: float = 20.0) -> DiscoverReport:
-    """Find, plan, write (unless dry_run) and backfill. See the module docstring."""
+def discover(request: DiscoverRequest, now: datetime, *, deadline_s: float = 20.0,
+             registered: dict[str, Service] | None = None) -> DiscoverReport:
+    """Find, plan, write (unless dry_run) and backfill. See the module docstring. ``registered``: every
+    service, when the caller has just read them (the daily sync), so they are not read again."""
     started = time.monotonic()
     inv = deps.inventory()
     accounts, regions = _targets(inv, request)
@@ -222,9 +224,11 @@ def discover(request: DiscoverRequest, now: datetime, *, deadline_s: float = 20.
             else:
                 groups.setdefault(value, []).append(r)
     repo = deps.services()
-    existing = repo.find_many({service_id_for(v) for v in groups})
+    if registered is None:
+        registered = repo.find_many(list(repo.iter_ids()))
+    existing = {sid: registered[sid] for sid in {service_id_for(v) for v in groups} if sid in registered}
     # the services of this origin none of whose resources were found: planned too (their resources vanish)
-    for sid, service in repo.find_many(list(repo.iter_ids())).items():
+    for sid, service in registered.items():
         origin = service.discovery
         if (origin is not None and sid not in existing and origin.selector == request.selector
                 and origin.group_by == request.group_by):
@@ -267,7 +271,8 @@ def sync_discovered(now: datetime, *, deadline_s: float = 600.0) -> DiscoverRepo
     started = time.monotonic()
     repo, inv = deps.services(), deps.inventory()
     origins: dict[str, list[Service]] = {}
-    for service in repo.find_many(list(repo.iter_ids())).values():
+    registered = repo.find_many(list(repo.iter_ids()))
+    for service in registered.values():
         if service.discovery is not None:
             key = f"{service.discovery.group_by}|{service.discovery.selector.model_dump_json()}"
             origins.setdefault(key, []).append(service)
@@ -287,7 +292,7 @@ def sync_discovered(now: datetime, *, deadline_s: float = 600.0) -> DiscoverRepo
             "lookback_days": first.policy.lookback_days})
         left = deadline_s - (time.monotonic() - started)
         try:
-            report = discover(request, now, deadline_s=left)
+            report = discover(request, now, deadline_s=left, registered=registered)
         except Exception:  # one origin failing never stops the others
             logger.exception("discovery sync failed", extra={"service_id": first.service_id})
             merged.skipped.append(f"{first.discovery.group_by}: sync of {first.service_id}'s origin failed (logged)")

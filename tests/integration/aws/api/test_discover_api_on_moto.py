@@ -28,7 +28,19 @@ BODY = {"selector": {"type": "tag", "tag_key": "costopt:service"}, "team": "paym
 
 
 @pytest.fixture
-def inventory() -> Iterator[FakeInventory]:
+def inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInventory]:
+    # account A's member role, as member-role.yaml makes it: the pulls of A's resources assume it (and
+    # local.moto_ext.sts, once another test has installed it, checks it as AWS does)
+    from moto.iam.models import iam_backends
+
+    from costopt import accounts
+    from costopt.config import settings
+    from tests.integration.aws.test_accounts_on_moto import EXTERNAL_ID, member_role
+
+    if not any(r.name == "costopt-member" for r in iam_backends[A]["aws"].roles.values()):
+        member_role(A)
+    monkeypatch.setattr(settings, "member_external_id", EXTERNAL_ID)
+    accounts.reset()
     inv = FakeInventory()
     inv.live[(A, "us-east-1")] = [fn("checkout-api", A), fn("checkout-worker", A, memory=1024)]
     with deps.override(inventory=inv):

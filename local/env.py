@@ -20,6 +20,7 @@ RECOMPUTE_QUEUE_NAME = "costopt-recompute"
 ACTUATION_QUEUE_NAME = "costopt-actuation"
 # The sources the local stack adds to the product, named the way a deployment would name a plugin layer's.
 SOURCE_PLUGINS_VAR, SOURCE_PLUGINS = "COSTOPT_SOURCE_PLUGINS", "local.synthetic"
+MEMBER_EXTERNAL_ID = "costopt-local"
 
 
 def port_from_env(name: str) -> int | None:
@@ -89,6 +90,8 @@ def configure(dynamodb_url: str, sandbox_url: str) -> dict[str, str]:
         "ACTUATION_QUEUE_URL": actuation_queue_url(sandbox_url),
         "EVENT_BUS_NAME": "default",
         "COSTOPT_STAGE": "local",
+        # the member role of the demo's member accounts (local/estate.py) wants this ExternalId
+        "COSTOPT_MEMBER_EXTERNAL_ID": MEMBER_EXTERNAL_ID,
         SOURCE_PLUGINS_VAR: SOURCE_PLUGINS,
     }
     os.environ.pop("AWS_SESSION_TOKEN", None)

@@ -72,6 +72,36 @@ def seed_demo_services(sandbox_url: str, say: Say = print) -> dict[str, str]:
     return outcome
 
 
+def discover_estate(found: Any, say: Say = print) -> dict[str, Any] | None:
+    """Discover the estate of ``local.estate`` through the real discover handler (POST /v1/discover), which
+    registers its services from the live configs in the member accounts and backfills their history.
+
+    Services discovered by an earlier run are deleted first: the sandbox lives in memory, so its resources
+    (and their ids) are new on every run. Returns the DiscoverReport, or None when discovery failed."""
+    from local import estate
+
+    for service_id in estate.SERVICES:
+        status, current = api_call("GET", f"/v1/services/{service_id}")
+        if status == 200 and (current or {}).get("discovery"):
+            api_call("DELETE", f"/v1/services/{service_id}")
+    started = time.monotonic()
+    status, report = api_call("POST", "/v1/discover", found.discover_body())
+    if status != 200:
+        say(f"  warning: POST /v1/discover answered {status}: {json.dumps(report)[:300]}")
+        return None
+    for a in report["accounts"]:
+        say(f"  account {a['account_id']} {a['region']}: {a['status']}, {a['resources']} resources"
+            + (f" ({a['error']})" if a.get("error") else ""))
+    progress = {p["service_id"]: p for p in report.get("backfill", [])}
+    days = found.discover_body()["lookback_days"]
+    for plan in report["services"]:
+        p = progress.get(plan["service_id"], {})
+        say(f"  {plan['service_id']:<18} {plan['action']}: {len(plan['resources'])} resources; history "
+            f"{p.get('state', 'not pulled')} ({p.get('percent', 0):.0f}% of {days} days)")
+    say(f"  discovered in {time.monotonic() - started:.1f}s")
+    return dict(report)
+
+
 def _template_schedule_input(function: str) -> str | None:
     """The ``Input`` of the function's ScheduleV2 event in template.yaml (a !Sub string), if any."""
     fn = function_by_name(function)

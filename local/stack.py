@@ -252,8 +252,9 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
         if port_open(port):
             raise StackError(f"port {port} is already in use (another `make run`?); set {what} to another port")
     say("costopt local stack")
-    from local import sandbox
+    from local import moto_ext, sandbox
 
+    moto_ext.install()  # before the server builds its URL map (local/moto_ext/lambda_concurrency.py)
     sandbox_url = env.url(sandbox_port)
     moto = sandbox.start_server(sandbox_port)
     stack.callback(moto.stop)
@@ -291,6 +292,15 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
     if seed:
         say("demo services (through the services handler):")
         seeding.seed_demo_services(sandbox_url, say=say)
+        from costopt import clock  # the business clock (COSTOPT_CLOCK_AT pins it), after configure()
+        from local import estate
+
+        say(f"member accounts {' and '.join(estate.MEMBER_ACCOUNTS)} (tagged resources, {estate.DAYS} days of "
+            "CloudWatch metrics by PutMetricData, their bill in Cost Explorer):")
+        found = estate.populate_member_accounts(sandbox_url, clock.now())
+        say(f"  {len(found.resources)} resources, {found.points} metric points, {found.bill_days} days billed")
+        say("discovery, through the discover handler (POST /v1/discover, member role, ExternalId):")
+        seeding.discover_estate(found, say=say)
     if jobs:
         say("scheduled jobs, once (through their handlers):")
         if seeding.run_job("pull_metrics", say=say) | seeding.run_job("recompute", say=say):
@@ -320,6 +330,9 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
     return 0
 
 
+# The dry run of the demo's discovery (local/estate.py): what a rerun would change (nothing).
+DISCOVER_DRY_RUN = ('{"accounts": ["210987654321", "109876543210"], '
+                    '"selector": {"type": "tag", "tag_key": "costopt:service"}, "dry_run": true}')
 # Picks nightly-batch's gp3 recommendation out of GET /v1/recommendations and prints an apply body.
 PICK_GP3 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ebs_gp3"); '
             'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
@@ -351,6 +364,9 @@ def _banner(base: str, token: str, routes: int, missing: list[str], state: Stack
     say(f"  curl -s {auth} {base}/v1/services/orders-service")
     say(f"  curl -s {post} {base}/v1/recommend -d '{{\"service_id\": \"nightly-batch\"}}'")
     say(f"  curl -s {auth} {base}/v1/recommendations/nightly-batch")
+    say("  # discovered in the member accounts (no synthetic data): options from their CloudWatch history and bill")
+    say(f"  curl -s {auth} '{base}/v1/recommendations/ledger?status=ACTIVE'")
+    say(f"  curl -s {post} {base}/v1/discover -d '{DISCOVER_DRY_RUN}'")
     say(f"  curl -s {post} {base}/v1/simulate -d '{{\"service_id\": \"orders-service\", "
         "\"template\": {\"id\": \"rightsize-all\"}, \"traffic_multiplier\": 1.5, \"seed\": 7}'")
     say("  # apply nightly-batch's gp3 recommendation: its id and etag first, then the apply")

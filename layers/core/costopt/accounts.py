@@ -6,6 +6,8 @@
   ``settings.member_external_id`` when set, 1 hour), as botocore ``RefreshableCredentials`` that assume the role
   again shortly before they expire; one session per account, built once (thread-safe).
 - ``home_account_id()``: STS GetCallerIdentity, asked once.
+- ``client(service, region, account_id, purpose=, config=)``: a boto3 client acting in that account, made once
+  per (purpose, service, region, account) and reused (connectors and actuators each pass their Config).
 - ``member_accounts()``: the ACTIVE accounts of the AWS Organization (ListAccounts, paged); outside an
   organization, or without the right to list it, only the home account.
 
@@ -34,6 +36,8 @@ _NOT_IN_ORG = frozenset({"AWSOrganizationsNotInUseException", "AccessDeniedExcep
 
 _lock = threading.RLock()  # home_account_id() -> _sts_client() both take it
 _sessions: dict[str, Any] = {}
+# (purpose, service, region, member account or None) -> (the member session it was made from or None; client)
+_clients: dict[tuple[str, str, str, str | None], tuple[Any, Any]] = {}
 _sts: list[Any] = []
 _home: list[str] = []
 _partition: list[str] = []
@@ -143,6 +147,27 @@ def session(account_id: str | None = None) -> Any:
             if found is None:
                 found = _sessions[account_id] = _member_session(account_id)
     return found
+
+
+def client(service: str, region: str, account_id: str | None, *, purpose: str,
+           config: Callable[[], Any]) -> Any:
+    """A boto3 client of ``service`` in ``region`` acting in ``account_id``, made once per (purpose, service,
+    region, account) with ``config()`` (a botocore Config: each purpose has its timeouts and retries) and
+    reused; a member account's client is made again when its session is (after ``reset()``)."""
+    member = account_id is not None and account_id != home_account_id()
+    owner = session(account_id) if member else None
+    key = (purpose, service, region, account_id if member else None)
+    found = _clients.get(key)
+    if found is not None and found[0] is owner:
+        return found[1]
+    with _lock:
+        found = _clients.get(key)
+        if found is None or found[0] is not owner:
+            import boto3
+
+            make = owner.client if owner is not None else boto3.client
+            found = _clients[key] = (owner, make(service, region_name=region, config=config()))
+    return found[1]
 
 
 def member_accounts() -> list[str]:

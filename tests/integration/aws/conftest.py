@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.moto_ext import ce as ce_ext
 from local.tables import clear_tables, create_tables, export_table_env
 from tests.aws_actions import AwsCallRecorder, declared_actions
 from tests.support.lambda_context import LambdaContext
@@ -32,6 +33,9 @@ ACTUATION_QUEUE_URL = _sqs.create_queue(QueueName="costopt-actuation")["QueueUrl
 ACTUATION_QUEUE_ARN = _sqs.get_queue_attributes(QueueUrl=ACTUATION_QUEUE_URL,
                                                 AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 os.environ["ACTUATION_QUEUE_URL"] = ACTUATION_QUEUE_URL
+# moto lacks GetCostAndUsageWithResources (it raises NotImplementedError in process); with no bill set, the
+# extension answers it as AWS answers an account that has not opted in to resource-level data
+ce_ext.install()
 
 
 

@@ -43,8 +43,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def aws_sandbox() -> Iterator[str]:
     """moto's server on loopback (AWS_ENDPOINT_URL points at it); yields its URL."""
-    from local import sandbox
+    from local import moto_ext, sandbox
 
+    moto_ext.install()  # as `make run` does, before the server starts
     server = sandbox.start_server(SANDBOX_PORT)
     try:
         yield SANDBOX_URL

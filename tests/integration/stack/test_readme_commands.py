@@ -183,6 +183,11 @@ def test_the_banner_commands_work_when_pasted(stack):
             assert [s["step"] for s in change["steps"]][-3:] == ["start", "status_checks", "succeeded"]
         elif "/v1/config/history/nightly-batch" in command:
             assert doc["items"][0]["change_id"] == applied
+        elif "/v1/recommendations/ledger" in command:  # discovered: options from CloudWatch and the bill
+            assert {r["action"] for r in doc["items"]} >= {"ec2_rightsize", "ebs_gp3"}, doc
+            assert all(r["evidence"]["cost_model"]["billed_monthly_usd"] for r in doc["items"]), doc
+        elif "/v1/discover" in command:
+            assert [p["action"] for p in doc["services"]] == ["unchanged", "unchanged"], doc
         elif " invoke " in command:
             assert doc["statusCode"] == 200, doc
 
@@ -191,6 +196,13 @@ def test_the_readme_api_examples_work_as_written(stack):
     (block,) = bash_blocks(API_SECTION)
     out = bash(stack.pasted(block), stack.local_dir)
     assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-2000:])
-    services, recommended = _json_documents(out.stdout)
-    assert {"checkout-api", "nightly-batch", "scratch-service"} <= {s["service_id"] for s in services["items"]}
+    services, recommended, discovery, pull = _json_documents(out.stdout)
+    assert {"checkout-api", "nightly-batch", "scratch-service", "ledger", "storefront"} <= {
+        s["service_id"] for s in services["items"]}
     assert recommended["service_id"] == "checkout-api"
+    # make run discovered the member accounts' services; a rerun would change nothing
+    assert discovery["dry_run"] is True
+    assert sorted((p["service_id"], p["action"]) for p in discovery["services"]) == [
+        ("ledger", "unchanged"), ("storefront", "unchanged")]
+    assert {a["status"] for a in discovery["accounts"]} == {"ok"}
+    assert pull["service_id"] == "ledger" and pull["state"] == "done" and pull["percent"] == 100

@@ -85,6 +85,30 @@ def test_resource_level_not_enabled_falls_back_to_service_grouping() -> None:
     assert [(s.resource_id, [p.v for p in s.points]) for s in series] == [("api", [2.0])]
 
 
+def test_a_window_reaching_past_14_days_reads_its_recent_days_by_resource_and_the_older_by_service() -> None:
+    client = boto3.client("ce", region_name="us-east-1")
+    stub = Stubber(client)
+    flt = {"Tags": {"Key": "costopt-service", "Values": ["checkout"], "MatchOptions": ["EQUALS"]}}
+    # now = Dec 3: resource-level data reaches back to Nov 20 (13 days before); Nov 19 is older
+    stub.add_response("get_cost_and_usage_with_resources", {"ResultsByTime": [
+        day("2026-11-20", "2026-11-21", [group("vol-0f1e2d3c4b5a69788", "0.33"),
+                                         group("vol-0f1e2d3c4b5a69789", "0.13")])]},
+        {"TimePeriod": {"Start": "2026-11-20", "End": "2026-11-21"}, "Granularity": "DAILY",
+         "Metrics": ["UnblendedCost"], "Filter": flt, "GroupBy": [{"Type": "DIMENSION", "Key": "RESOURCE_ID"}]})
+    stub.add_response("get_cost_and_usage", {"ResultsByTime": [
+        day("2026-11-19", "2026-11-20", [group("EC2 - Other", "0.46"), group("AWS Lambda", "3.00")])]},
+        {"TimePeriod": {"Start": "2026-11-19", "End": "2026-11-20"}, "Granularity": "DAILY",
+         "Metrics": ["UnblendedCost"], "Filter": flt, "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"}]})
+    d19 = datetime(2026, 11, 19, tzinfo=UTC)
+    with stub:
+        series = CostExplorerBilling(client=client, now=datetime(2026, 12, 3, 5, tzinfo=UTC)).fetch_costs(
+            service("checkout"), d19, D21)
+        stub.assert_no_pending_responses()
+    got = {s.resource_id: {p.t: p.v for p in s.points} for s in series}
+    # two volumes share "EC2 - Other": by service, that day's cost is the service's, not split by guess
+    assert got == {"a": {D20: 0.33}, "b": {D20: 0.13}, "api": {d19: 3.0}, SERVICE_TOTAL: {d19: 0.46}}
+
+
 def test_errors_and_missing_tag() -> None:
     client = boto3.client("ce", region_name="us-east-1")
     stub = Stubber(client)

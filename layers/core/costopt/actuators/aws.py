@@ -9,23 +9,18 @@ sandbox (moto server) and to a real account.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from costopt.accounts import session
+from costopt import accounts
 from costopt.config import settings
 from costopt.domain.resources import Resource
 from costopt.domain.service import Service
 from costopt.errors import ActuatorError, Unprocessable
-
-_clients: dict[tuple[str, str, str | None], Any] = {}
-_clients_lock = threading.Lock()
 
 # AWS error codes meaning "the live resource is not there": the caller's data is wrong, not AWS.
 NOT_FOUND_CODES = frozenset({
@@ -38,23 +33,12 @@ NOT_FOUND_CODES = frozenset({
 def client(service_name: str, region: str, account_id: str | None = None) -> Any:
     """A boto3 client for (service, region, account), created once and reused (thread-safe); ``account_id``
     None is the account costopt runs in, another one is reached through :func:`costopt.accounts.session`."""
-    key = (service_name, region, account_id)
-    found = _clients.get(key)
-    if found is not None:
-        return found
-    with _clients_lock:
-        if key not in _clients:
-            make = boto3.client if account_id is None else session(account_id).client
-            _clients[key] = make(
-                service_name, region_name=region,
-                config=Config(
-                    connect_timeout=settings.actuator_connect_timeout_s,
-                    read_timeout=settings.actuator_read_timeout_s,
-                    retries={"max_attempts": settings.actuator_max_attempts, "mode": "standard"},
-                    user_agent_extra="costopt-actuator",
-                ),
-            )
-        return _clients[key]
+    return accounts.client(service_name, region, account_id, purpose="actuator", config=lambda: Config(
+        connect_timeout=settings.actuator_connect_timeout_s,
+        read_timeout=settings.actuator_read_timeout_s,
+        retries={"max_attempts": settings.actuator_max_attempts, "mode": "standard"},
+        user_agent_extra="costopt-actuator",
+    ))
 
 
 def waiter_config() -> dict[str, float | int]:

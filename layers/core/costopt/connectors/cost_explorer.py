@@ -1,10 +1,10 @@
 """AWS Cost Explorer billing: ``GetCostAndUsage``, DAILY, filtered by the service's cost-allocation tag.
 
-- Resource level (when the whole window lies in the last 14 days, the most Cost Explorer keeps
-  resource-level data for, and the account opted in): ``GetCostAndUsageWithResources`` grouped by
+- Resource level (the days of the window inside the last 14 days, the most Cost Explorer keeps
+  resource-level data for, when the account opted in): ``GetCostAndUsageWithResources`` grouped by
   ``RESOURCE_ID``; each resource id is matched to the service's resources by ARN/id suffix
   (:func:`costopt.connectors.focus.resource_matcher`), the rest is ``SERVICE_TOTAL``.
-- Otherwise (or when resource-level data is unavailable): ``GetCostAndUsage`` grouped by
+- The older days (all of them when resource-level data is unavailable): ``GetCostAndUsage`` grouped by
   ``SERVICE``; an AWS service's cost goes to the service's only resource of the matching kind
   (AWS Lambda → the lambda_function, ...), else to ``SERVICE_TOTAL``. Nothing is split by guess.
 
@@ -63,13 +63,15 @@ class CostExplorerBilling(BillingSource):
         if not days:
             return []
         flt = self.filter_for(service)
-        period = {"Start": days[0].isoformat(), "End": (days[-1] + timedelta(days=1)).isoformat()}
         now = self._now or clock.now()
-        costs: DailyCosts | None = None
-        if days[0] >= (now - timedelta(days=RESOURCE_LEVEL_DAYS - 1)).date():
-            costs = self._by_resource(service, period, flt)
-        if costs is None:
-            costs = self._by_aws_service(service, period, flt)
+        first_resource_day = (now - timedelta(days=RESOURCE_LEVEL_DAYS - 1)).date()
+        recent = [d for d in days if d >= first_resource_day]
+        older = [d for d in days if d < first_resource_day]
+        costs: DailyCosts | None = self._by_resource(service, _period(recent), flt) if recent else None
+        if costs is None:  # no recent days, or not opted in: the whole window by AWS service
+            costs, older = {}, days
+        if older:
+            costs = {**costs, **self._by_aws_service(service, _period(older), flt)}
         return daily_series(costs, days)
 
     @staticmethod
@@ -123,6 +125,10 @@ class CostExplorerBilling(BillingSource):
             return ids[0] if len(ids) == 1 else SERVICE_TOTAL
 
         return _fold(results, owner)
+
+
+def _period(days: list[date]) -> dict[str, str]:
+    return {"Start": days[0].isoformat(), "End": (days[-1] + timedelta(days=1)).isoformat()}
 
 
 def _fold(results: list[dict[str, Any]], owner: Any) -> DailyCosts:

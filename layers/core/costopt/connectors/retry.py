@@ -80,33 +80,19 @@ def call_with_retry(source: str, fn: Callable[[], T], *, attempts: int | None = 
 # --------------------------------------------------------------------------- AWS
 
 
-_clients: dict[tuple[str, str, str | None], Any] = {}
-_clients_lock = Lock()
-
-
 def boto_client(service: str, region: str | None = None, account_id: str | None = None) -> Any:
     """A boto3 client per (service, region, account), created once per container with timeouts and retries
     (``account_id`` None: the account costopt runs in; another one through :func:`costopt.accounts.session`)."""
-    key = (service, region or settings.aws_region, account_id)
-    client = _clients.get(key)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(key)
-            if client is None:
-                import boto3
-                from botocore.config import Config
+    from botocore.config import Config
 
-                config = Config(
-                    connect_timeout=CONNECT_TIMEOUT_S,
-                    read_timeout=settings.http_timeout_s,
-                    retries={"mode": "standard", "max_attempts": max(1, settings.http_max_retries)},
-                )
-                from costopt.accounts import session
+    from costopt import accounts
 
-                client = (boto3.client(service, region_name=key[1], config=config) if account_id is None
-                          else session(account_id).client(service, region_name=key[1], config=config))
-                _clients[key] = client
-    return client
+    return accounts.client(service, region or settings.aws_region, account_id, purpose="connector",
+                           config=lambda: Config(
+                               connect_timeout=CONNECT_TIMEOUT_S,
+                               read_timeout=settings.http_timeout_s,
+                               retries={"mode": "standard", "max_attempts": max(1, settings.http_max_retries)},
+                           ))
 
 
 def aws_error(source: str, exc: Exception) -> ConnectorError:

@@ -199,7 +199,7 @@ def test_merge_days_keeps_only_window_hours() -> None:
     d1.fold([Datapoint(t=T0 + timedelta(hours=h), v=1.0) for h in range(24)])
     d2.fold([Datapoint(t=T0 + timedelta(days=1, hours=h), v=2.0) for h in range(24)])
     d3.fold([Datapoint(t=T0 + timedelta(days=5), v=3.0)])
-    wm = merge_days([d1, d2, d3], w)
+    wm = merge_days([d1, d2, d3], w, Metric.CPU_PCT)
     assert len(wm.hours) == 6  # 20..23 of day 1 and 0..1 of day 2
     assert [a.hour for a in wm.hourly] == [w.start + timedelta(hours=i) for i in range(6)]
     assert wm.summary.count == 48  # whole days' sketches (d3 is outside the window)
@@ -260,3 +260,41 @@ def test_a_metric_never_seen_is_insufficient_with_zero_hours() -> None:
     assert api.hours_covered == 0
     data = usage.resource("data")
     assert data is not None and {g.metric for g in data.insufficient} == {"iops", "throughput_mbps"}
+
+
+def test_merge_weighted_counts_each_value_weight_times() -> None:
+    values = [float(v) for v in range(1, 300)]  # integers: the sums are exact
+    one, twelve, weighted = _summary_of(values), MetricSummary(), MetricSummary()
+    for _ in range(12):
+        twelve.merge(one)
+    weighted.merge_weighted(one, 12)
+    assert weighted == twelve and weighted.count == 12 * 299 and weighted.sum == 12 * sum(values)
+    for q in (0.0, 0.3, 0.5, 0.99, 1.0):
+        assert weighted.quantile(q) == twelve.quantile(q)
+
+
+def test_merge_weighted_divide_spreads_each_value_over_its_sub_periods() -> None:
+    hourly = _lognormal(5_000, seed=9)
+    spread = sorted(v / 12 for v in hourly for _ in range(12))  # each hour's total as twelve equal 5-min values
+    s = MetricSummary()
+    s.merge(_summary_of([1.0]))  # into a summary that already has data
+    s.merge_weighted(_summary_of(hourly), 12, divide=True)
+    assert s.count == 1 + 60_000
+    assert s.sum == pytest.approx(1.0 + math.fsum(hourly), rel=1e-12)  # the total is kept
+    assert (s.min, s.max) == (min(1.0, min(hourly) / 12), max(1.0, max(hourly) / 12))
+    exact = sorted([1.0, *spread])
+    for q in (0.01, 0.25, 0.5, 0.9, 0.99):
+        got = s.quantile(q)
+        assert got is not None and abs(got - _exact(exact, q)) / _exact(exact, q) <= 0.02, q
+
+
+def test_merge_weighted_divide_keeps_signs_and_zeros() -> None:
+    s = MetricSummary()
+    s.merge_weighted(_summary_of([-50.0, 0.0, 30.0]), 4, divide=True)
+    assert (s.count, s.sum, s.min, s.max) == (12, -20.0, -12.5, 7.5)
+    assert s.bins()["zero"] == {0: 4.0}
+    assert s.quantile(0.0) == -12.5 and s.quantile(0.5) == 0.0 and s.quantile(1.0) == 7.5
+    assert sum(s.bins()["negative"].values()) == sum(s.bins()["positive"].values()) == 4.0
+    empty = MetricSummary()
+    empty.merge_weighted(MetricSummary(), 12, divide=True)
+    assert empty.count == 0 and empty.min is None

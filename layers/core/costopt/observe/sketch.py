@@ -7,6 +7,8 @@ Public API
 ``MetricSummary()`` — a mergeable summary of many values of one metric.
     ``add(v: float) -> None``; ``extend(values: Iterable[float]) -> None``;
     ``merge(other: MetricSummary) -> None`` (in place); ``MetricSummary.merged(items) -> MetricSummary`` (new);
+    ``merge_weighted(other, weight: int, divide=False)``: each value of ``other`` counted ``weight`` times,
+    or with ``divide`` as ``weight`` values v / weight, total kept (a coarser day in a finer window);
     ``quantile(q: float) -> float | None`` (q in [0, 1], None when empty; within 1 % of the exact
     value at rank ``floor(q*(n-1))``, clamped to [min, max]); ``percentile(p: float)`` (p in [0, 100]);
     ``mean -> float | None``; attributes ``count: int``, ``sum: float``, ``min: float | None``,
@@ -208,6 +210,30 @@ class MetricSummary:
             self.min = other.min
         if other.max is not None and (self.max is None or other.max > self.max):
             self.max = other.max
+
+    def merge_weighted(self, other: MetricSummary, weight: int, divide: bool = False) -> None:
+        """Merge ``other`` with each value counted ``weight`` times or, with ``divide``, as ``weight`` values
+        v / weight (a sum over one period spread over ``weight`` sub-periods: the total is kept). Counts are
+        exact; ``divide`` maps each bin's representative value / weight to its key again (within 2 %)."""
+        if other.count == 0:
+            return
+        assert other.min is not None and other.max is not None
+        w, t = float(weight), MetricSummary()
+        t.count, t.zero = other.count * weight, other.zero * w
+        if divide:
+            t.sum, t.min, t.max = other.sum, other.min / w, other.max / w
+            for mine, theirs in ((t.positive, other.positive), (t.negative, other.negative)):
+                for k, c in theirs.as_dict().items():
+                    v = _MAPPING.value(k) / w
+                    if v > _MAPPING.min_possible:
+                        mine.add(_MAPPING.key(v), c * w)
+                    else:
+                        t.zero += c * w
+        else:
+            t.sum, t.min, t.max = other.sum * w, other.min, other.max
+            t.positive = _Bins(other.positive.lo, [c * w for c in other.positive.counts])
+            t.negative = _Bins(other.negative.lo, [c * w for c in other.negative.counts])
+        self.merge(t)
 
     @classmethod
     def merged(cls, items: Iterable[MetricSummary]) -> MetricSummary:

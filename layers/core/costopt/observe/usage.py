@@ -156,7 +156,7 @@ def _resource_usage(rid: str, kind: str | None, window: Window,
                        lookback_hours=window.hours)
     hour_sets: dict[Metric, set[datetime]] = {}
     for metric, items in metrics.items():
-        wm = merge_days(items, window)
+        wm = merge_days(items, window, metric)
         ru.summaries[metric] = wm.summary
         ru.hourly[metric] = wm.hourly
         ru.metric_hours[metric] = len(wm.hours)

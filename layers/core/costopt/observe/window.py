@@ -10,22 +10,36 @@ Public API
     ``hours -> int`` (lookback hours), ``days -> list[date]`` (every UTC day the window touches, oldest
     first), ``contains(t) -> bool``.
 
+``PER_PERIOD_SUMS: frozenset[Metric]`` -- the metrics whose datapoint is a sum over its period (requests,
+    errors, throttles, INIT ms, cost: the sources' ``sum`` statistic); every other metric is a level
+    (average, percentile or maximum of its period) that does not grow with the period.
+
 ``WindowedMetric`` (dataclass): ``summary: MetricSummary`` (merge of the day sketches of every day the window
     touches), ``hourly: list[HourlyAggregate]`` (sorted, only hours inside the window),
-    ``hours: set[datetime]`` (covered hour starts inside the window), ``period_s: int``.
-``merge_days(days: Iterable[DaySummary], window: Window) -> WindowedMetric``
+    ``hours: set[datetime]`` (covered hour starts inside the window), ``period_s: int`` (the one period
+    every value of ``summary`` and ``hourly`` is at).
+``merge_days(days: Iterable[DaySummary], window: Window, metric: Metric) -> WindowedMetric``
+    When the days have one period (the common case) their sketches and aggregates are merged as they are.
+    When they mix periods (CloudWatch answers days older than 63 days hourly only) the window is at the
+    gcd of the periods (the finest one: CloudWatch's periods divide each other) and a day of period
+    ``p`` enters with weight ``p / period_s``, so every day counts for its duration: each datapoint
+    counts ``weight`` times and, for ``PER_PERIOD_SUMS``, its value is divided by the weight (an hour's
+    7,200 requests are twelve 5-minute periods of 600; totals are kept). Its hourly aggregates likewise:
+    count x weight, and sum x weight (levels) or min/max / weight (sums). A coarse day adds no
+    information below its period: its percentiles are those of evenly spread sub-periods.
 
 ``insufficient(resource_id, metric, hours_available, min_hours=MIN_HOURS) -> InsufficientData | None``
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from costopt.clock import floor_hour
-from costopt.domain.observation import HourlyAggregate
+from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.domain.recommendation import InsufficientData
 from costopt.errors import BadRequest
 from costopt.observe.sketch import DaySummary, MetricSummary, day_start
@@ -34,6 +48,8 @@ MIN_HOURS = 30
 MIN_LOOKBACK_DAYS = 1
 MAX_LOOKBACK_DAYS = 93
 DEFAULT_LOOKBACK_DAYS = 14
+PER_PERIOD_SUMS: frozenset[Metric] = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.INIT_MS,
+                                                Metric.COST_USD})
 
 
 @dataclass(frozen=True)
@@ -72,25 +88,37 @@ class WindowedMetric:
     period_s: int = 300
 
 
-def merge_days(days: Iterable[DaySummary], window: Window) -> WindowedMetric:
+def merge_days(days: Iterable[DaySummary], window: Window, metric: Metric) -> WindowedMetric:
     out = WindowedMetric()
     wanted = set(window.days)
-    periods: list[int] = []
-    for d in sorted(days, key=lambda x: x.day):
-        if d.day not in wanted:
-            continue
-        out.summary.merge(d.summary)
-        if d.summary.count:
-            periods.append(d.period_s)
+    items = sorted((d for d in days if d.day in wanted), key=lambda x: x.day)
+    periods = {d.period_s for d in items if d.summary.count}
+    if periods:
+        out.period_s = math.gcd(*periods)
+    mixed, divide = len(periods) > 1, metric in PER_PERIOD_SUMS
+    for d in items:
+        hourly = [a for a in d.hourly_list() if window.contains(a.hour)]
+        weight = d.period_s // out.period_s if mixed and d.summary.count else 1
+        if weight > 1:
+            out.summary.merge_weighted(d.summary, weight, divide)
+            hourly = [_weighted(a, weight, divide) for a in hourly]
+        else:
+            out.summary.merge(d.summary)
         start = day_start(d.day)
         for h in d.hours:
             t = start + timedelta(hours=h)
             if window.contains(t):
                 out.hours.add(t)
-        out.hourly.extend(a for a in d.hourly_list() if window.contains(a.hour))
-    if periods:
-        out.period_s = min(periods)
+        out.hourly.extend(hourly)
     return out
+
+
+def _weighted(a: HourlyAggregate, weight: int, divide: bool) -> HourlyAggregate:
+    """One hour of a coarser day as ``weight`` datapoints per datapoint (see ``merge_days``)."""
+    if divide:
+        return HourlyAggregate(hour=a.hour, count=a.count * weight, sum=a.sum, min=a.min / weight,
+                               max=a.max / weight)
+    return HourlyAggregate(hour=a.hour, count=a.count * weight, sum=a.sum * weight, min=a.min, max=a.max)
 
 
 def insufficient(resource_id: str | None, metric: str | None, hours_available: int,

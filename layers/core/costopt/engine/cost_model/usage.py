@@ -39,7 +39,7 @@ class UsageStats:
     wcu_per_s: Observed = None
     """Mean consumed read / write capacity units per second (DynamoDB)."""
     billed_usd_per_day: Observed = None
-    """Mean billed day (USD) over ``billed_days`` days with a bill."""
+    """Mean billed day (USD) over ``billed_days`` days of bill (an hourly bill's hours / 24, rounded)."""
     billed_days: int = 0
     cpu_pct_hourly: tuple[float, ...] = ()
     """Hourly mean CPU utilization (% of today's allocation): an autoscaled pool's load."""
@@ -62,7 +62,7 @@ def usage_stats(ru: ResourceUsage) -> UsageStats:
     billed = billed_days = None
     if cost is not None and cost.count and cost.mean is not None:
         per_day = 86_400.0 / float(ru.period_s.get(Metric.COST_USD) or 86_400)
-        billed, billed_days = cost.mean * per_day, cost.count
+        billed, billed_days = cost.mean * per_day, round(cost.count / per_day)  # days of bill (hourly: 24 a day)
     cpu_hourly = tuple(a.mean for a in ru.hourly.get(Metric.CPU_PCT, ()) if a.count)
     return UsageStats(requests_per_s=rate(Metric.REQUESTS), duration_mean_ms=mean(Metric.DURATION_MEAN_MS),
                       duration_p99_mean_ms=mean(Metric.DURATION_MS), cpu_time_ms=mean(Metric.CPU_TIME_MS),

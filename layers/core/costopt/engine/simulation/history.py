@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from costopt.domain.observation import HourlyAggregate, Metric
 from costopt.engine.cost_model import UsageStats
 from costopt.errors import Conflict
+from costopt.observe.window import PER_PERIOD_SUMS
 
 if TYPE_CHECKING:
     from costopt.observe.usage import ServiceUsage
@@ -29,7 +30,7 @@ Array = NDArray[np.float64]
 HOURS_PER_DAY = 24
 MIN_DAY_HOURS = 12
 DEFAULT_MIN_HISTORY_HOURS = 48
-SUM_METRICS = frozenset({Metric.REQUESTS, Metric.ERRORS, Metric.THROTTLES, Metric.INIT_MS})
+SUM_METRICS = PER_PERIOD_SUMS  # totals per hour; every other metric is the hour's mean
 DEFAULT_PERIOD_S = 300
 
 

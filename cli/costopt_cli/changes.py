@@ -39,6 +39,7 @@ CHANGE_COLUMNS = [Column("change_id", "change_id"), Column("type", "type"), Colu
                   Column("resource_id", "resource_id"), Column("kind", "kind"), Column("before", "before"),
                   Column("after", "after"), Column("actor", "actor"), Column("created_at", "created_at"),
                   Column("completed_at", "completed_at")]
+HISTORY_TABLE = [c for c in CHANGE_COLUMNS if c.header not in ("service_id", "before", "completed_at")]
 STEP_COLUMNS = [Column("at", "at"), Column("step", "step"), Column("detail", "detail")]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Do not follow a 202 until the change ends")]
 WaitOpt = Annotated[float, typer.Option(help="Follow a 202 at most this many seconds")]
@@ -111,7 +112,7 @@ def apply(
             body["reason"] = reason
         plan = client.post("/v1/config/apply", {**body, "dry_run": True}, retry=True).body
         if dry_run:
-            emit(output, plan, rows=[plan], columns=CHANGE_COLUMNS[1:])
+            emit(output, plan, rows=None if output is Output.table else [plan], columns=CHANGE_COLUMNS[1:])
             return
         show_plan(plan)
         confirm(f"apply {recommendation_id} to {service_id}?", yes)
@@ -155,4 +156,5 @@ def history(
             items.append(item)
             if limit and len(items) >= limit:
                 break
-    emit(output, {"items": items}, rows=items, columns=CHANGE_COLUMNS, title=f"changes of {service_id}")
+    emit(output, {"items": items}, rows=items, columns=HISTORY_TABLE if output is Output.table else CHANGE_COLUMNS,
+         title=f"changes of {service_id}")

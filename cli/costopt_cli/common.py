@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
+import click
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -87,10 +88,12 @@ def confirm(question: str, yes: bool) -> None:
     """Ask (on stderr); no answer or "no" ends the command with exit code 4. ``--yes`` skips the question."""
     if yes:
         return
-    if not sys.stdin.isatty():
-        raise CliError(f"{question} needs a confirmation: pass --yes (stdin is not a terminal)", EXIT_DECLINED)
-    if not typer.confirm(question, default=False, err=True):
-        raise CliError("not confirmed: nothing was changed", EXIT_DECLINED)
+    try:
+        confirmed = typer.confirm(question, default=False, err=True)
+    except click.exceptions.Abort:  # end of input: nobody said yes
+        confirmed = False
+    if not confirmed:
+        raise CliError("not confirmed: nothing was changed (--yes skips the question)", EXIT_DECLINED)
 
 
 def read_json_file(path: Path) -> Any:

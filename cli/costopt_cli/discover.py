@@ -101,6 +101,8 @@ def discover(
                 note(f"history of {state['service_id']}: {state.get('state')} ({state.get('percent')}%)")
     plans = [{**p, "resource_count": len(p.get("resources") or []), "drift_count": len(p.get("drift") or [])}
              for p in report.get("services") or []]
+    for skipped in report.get("skipped") or []:
+        note(f"skipped: {skipped}")
     if output is not Output.table:
         emit(output, report, rows=plans, columns=PLAN_COLUMNS)
         return
@@ -109,8 +111,6 @@ def discover(
     out.print(table_of(report.get("accounts") or [], ACCOUNT_COLUMNS, title="accounts"))
     if report.get("backfill"):
         out.print(table_of(report["backfill"], PULL_COLUMNS, title="backfill"))
-    for skipped in report.get("skipped") or []:
-        note(f"skipped: {skipped}")
 
 
 @app.command()

@@ -4,7 +4,7 @@
 - ``csv`` prints one row per item with the command's columns (a single object: one row of its flattened
   fields, nested keys joined with ``.``); lists of plain values are joined with ``;``, anything nested
   deeper is compact JSON. Empty cells are null.
-- ``table`` is for people: the same columns, or a field/value table of a single object.
+- ``table`` is for people: the rows in the same columns, or a field/value table of a single object.
 
 Data go to stdout; progress, plans and messages go to stderr, so ``--output json|csv`` can be piped.
 """
@@ -114,7 +114,8 @@ def fields_table(document: Mapping[str, Any], title: str | None = None) -> Table
 
 def emit(fmt: Output, document: Any, *, rows: Sequence[Mapping[str, Any]] | None = None,
          columns: Sequence[Column] | None = None, title: str | None = None) -> None:
-    """Print an answer: ``document`` as JSON, else ``rows`` (default: the document itself) in ``columns``."""
+    """Print an answer: ``document`` as JSON, else ``rows`` in ``columns`` (no rows: the document itself, one
+    CSV row or a field/value table; no columns: every flattened field)."""
     if fmt is Output.json:
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         return
@@ -122,7 +123,7 @@ def emit(fmt: Output, document: Any, *, rows: Sequence[Mapping[str, Any]] | None
     if fmt is Output.csv:
         sys.stdout.write(to_csv(items, columns or columns_of(items)))
         return
-    if columns is None and rows is None:
+    if rows is None:  # a single object: one field a line
         console().print(fields_table(document, title))
     else:
         console().print(table_of(items, columns or columns_of(items), title))

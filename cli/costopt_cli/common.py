@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -90,7 +89,7 @@ def confirm(question: str, yes: bool) -> None:
         return
     try:
         confirmed = typer.confirm(question, default=False, err=True)
-    except click.exceptions.Abort:  # end of input: nobody said yes
+    except typer.Abort:  # end of input: nobody said yes
         confirmed = False
     if not confirmed:
         raise CliError("not confirmed: nothing was changed (--yes skips the question)", EXIT_DECLINED)

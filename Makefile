@@ -13,13 +13,17 @@ export SAM_CLI_TELEMETRY := 0
 # .venv finds the costopt package and the local/ tools through a .pth file (written below), so that
 # `.venv/bin/python -m local ...` works when pasted, with no PYTHONPATH, as the README shows it.
 DEV_PTH   := costopt-dev.pth
+# the `costopt` command-line tool (cli/): a console script in .venv, reinstalled when its files change
+CLI       := $(BIN)/costopt
+CLI_SRC   := cli/pyproject.toml $(wildcard cli/costopt_cli/*.py)
 
-.PHONY: help setup tools run token test test-unit test-aws test-integration test-integration-pinned test-dates test-contract lint typecheck fmt build validate bench clean
+.PHONY: help setup cli tools run token test test-unit test-aws test-integration test-integration-pinned test-dates test-contract lint typecheck fmt build validate bench clean
 
 help:
 	@echo "make run    - set up everything and run costopt locally with demo data (http://127.0.0.1:3000)"
 	@echo "make test   - set up everything and run lint, types, unit, integration and contract tests"
 	@echo "make token  - print a dev bearer token with all scopes"
+	@echo "make cli    - install the costopt command-line tool as .venv/bin/costopt (make setup does too)"
 	@echo "make bench  - run the benchmarks"
 	@echo "make build  - sam build (arm64 layer, no Docker)"
 
@@ -29,6 +33,12 @@ $(BIN)/.installed: requirements-dev.txt layers/core/requirements.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	printf '%s\n' "$(CURDIR)/layers/core" "$(CURDIR)" > "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/$(DEV_PTH)"
 	touch $@
+
+$(CLI): $(BIN)/.installed $(CLI_SRC)
+	$(BIN)/pip install -q --no-deps ./cli
+	touch $@
+
+cli: $(CLI)
 
 $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/python || $(PY) -m venv $(SAM_VENV)
@@ -43,7 +53,7 @@ $(DDB_DIR)/.installed:
 	  || echo "no Java: make run falls back to moto for DynamoDB, integration tests need Java"
 	touch $@
 
-setup: $(BIN)/.installed $(DDB_DIR)/.installed
+setup: $(BIN)/.installed $(CLI) $(DDB_DIR)/.installed
 
 tools: setup $(SAM_VENV)/.installed
 
@@ -54,7 +64,7 @@ token: $(BIN)/.installed
 	@$(PYTHON) -m local token
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check layers functions local tests bench
+	$(BIN)/ruff check layers functions local tests bench cli
 	$(BIN)/cfn-lint template.yaml
 
 typecheck: $(BIN)/.installed
@@ -62,7 +72,7 @@ typecheck: $(BIN)/.installed
 
 # unit: no AWS at all (pure code, jobs on in-memory fakes); aws: the packages' components on moto;
 # integration: the local stack against DynamoDB Local and a moto server (its own pytest process).
-test-unit: $(BIN)/.installed
+test-unit: $(BIN)/.installed $(CLI)
 	$(BIN)/pytest -q -n 2 tests/unit
 
 test-aws: $(BIN)/.installed
@@ -116,8 +126,8 @@ bench: setup
 	$(PYTHON) -m bench
 
 fmt: $(BIN)/.installed
-	$(BIN)/ruff check --fix layers functions local tests bench
-	$(BIN)/ruff format layers functions local tests bench
+	$(BIN)/ruff check --fix layers functions local tests bench cli
+	$(BIN)/ruff format layers functions local tests bench cli
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ small, handlers are thin, and the test tree mirrors the packages.
   the package it tests (``tests/unit/engine/simulation/`` for ``costopt.engine.simulation``; the top
   folder for the top-level modules such as ``costopt.clock``), or in a cross-cutting folder
   (``numbers``: figures that several packages must agree on; ``iam``: every module's declared AWS
-  actions; ``local``: the local stack's own code).
+  actions; ``local``: the local stack's own code; ``cli``: the command-line tool, ``cli/costopt_cli``, a
+  package of its own that talks to costopt only over HTTP).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ MAX_LINES = 400
 HANDLER_IMPORTS = ("costopt.api", "costopt.http", "costopt.jobs", "costopt.observability")
 MIRRORED = [ROOT / "tests" / "unit", ROOT / "tests" / "integration" / "aws"]
 # test folders that are about the whole product rather than one package
-CROSS_CUTTING = {"numbers", "iam", "local"}
+CROSS_CUTTING = {"numbers", "iam", "local", "cli"}
 
 
 def product_modules() -> list[Path]:

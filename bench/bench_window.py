@@ -9,11 +9,10 @@ CPU time of this process (``time.process_time``), median of many runs.
 from __future__ import annotations
 
 import random
-import statistics
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from bench.bench_recommend import median_cpu_ms
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -35,16 +34,6 @@ def _days(n: int, coarse: int = 0) -> tuple[Any, list[Any]]:
     return window, out
 
 
-def _median_ms(fn: Callable[[], Any], runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times) * 1000.0
-
-
 def main() -> list[tuple[str, float, str]]:
     from costopt.domain.observation import Metric
     from costopt.observe.window import merge_days
@@ -55,7 +44,7 @@ def main() -> list[tuple[str, float, str]]:
         window, days = _days(n, coarse)
         for metric in (Metric.REQUESTS, Metric.CPU_PCT):
             rows.append((f"merge_days {label}, {metric.value} (median of 300)",
-                         _median_ms(lambda: merge_days(days, window, metric), 300), "ms"))  # noqa: B023
+                         median_cpu_ms(lambda: merge_days(days, window, metric), 300), "ms"))  # noqa: B023
     return rows
 
 

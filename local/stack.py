@@ -330,9 +330,6 @@ def _run(stack: contextlib.ExitStack, ddb_port: int, sandbox_port: int, api_port
     return 0
 
 
-# The dry run of the demo's discovery (local/estate.py): what a rerun would change (nothing).
-DISCOVER_DRY_RUN = ('{"accounts": ["210987654321", "109876543210"], '
-                    '"selector": {"type": "tag", "tag_key": "costopt:service"}, "dry_run": true}')
 # Picks nightly-batch's gp3 recommendation out of GET /v1/recommendations and prints an apply body.
 PICK_GP3 = ('import json, sys; r = next(i for i in json.load(sys.stdin)["items"] if i["action"] == "ebs_gp3"); '
             'print(json.dumps({k: r[k] for k in ("service_id", "recommendation_id", "etag")}))')
@@ -366,7 +363,11 @@ def _banner(base: str, token: str, routes: int, missing: list[str], state: Stack
     say(f"  curl -s {auth} {base}/v1/recommendations/nightly-batch")
     say("  # discovered in the member accounts (no synthetic data): options from their CloudWatch history and bill")
     say(f"  curl -s {auth} '{base}/v1/recommendations/ledger?status=ACTIVE'")
-    say(f"  curl -s {post} {base}/v1/discover -d '{DISCOVER_DRY_RUN}'")
+    from local.estate import MEMBER_ACCOUNTS, SERVICE_TAG  # what a rerun of the demo's discovery would change
+
+    dry_run = json.dumps({"accounts": list(MEMBER_ACCOUNTS), "selector": {"type": "tag", "tag_key": SERVICE_TAG},
+                          "dry_run": True})
+    say(f"  curl -s {post} {base}/v1/discover -d '{dry_run}'")
     say(f"  curl -s {post} {base}/v1/simulate -d '{{\"service_id\": \"orders-service\", "
         "\"template\": {\"id\": \"rightsize-all\"}, \"traffic_multiplier\": 1.5, \"seed\": 7}'")
     say("  # apply nightly-batch's gp3 recommendation: its id and etag first, then the apply")

@@ -5,12 +5,15 @@ touched nor seen."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from local.template import ROOT
@@ -94,3 +97,25 @@ class StackProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.wait_exit()
+
+
+@contextlib.contextmanager
+def seeded_stack(dynamodb: Any, local_dir: Path) -> Iterator[StackProcess]:
+    """A full `python -m local run` (seed and jobs) on free ports, reusing this session's DynamoDB (emptied
+    before and after); it must stop cleanly (exit 0, its record removed)."""
+    from local.ddb import free_port
+    from local.tables import clear_tables
+
+    clear_tables(dynamodb)
+    ports = {"COSTOPT_DDB_PORT": session_ddb_port(), "COSTOPT_SANDBOX_PORT": str(free_port()),
+             "COSTOPT_PORT": str(free_port())}
+    process = StackProcess(local_dir, ports=ports)
+    try:
+        assert process.wait_ready(), process.output
+        yield process
+    finally:
+        code = process.stop()
+        clear_tables(dynamodb)
+    assert code == 0, process.output
+    assert "stopped: everything this run started is down." in process.output
+    assert not (local_dir / "stacks" / f"{ports['COSTOPT_PORT']}.json").exists()

@@ -25,9 +25,8 @@ from typing import Any
 import pytest
 
 from local.ddb import free_port
-from local.tables import clear_tables
 from local.template import ROOT
-from tests.integration.stack.local_stack import PORT_VARIABLES, StackProcess, bash, local_cli, session_ddb_port
+from tests.integration.stack.local_stack import PORT_VARIABLES, StackProcess, bash, local_cli, seeded_stack
 
 COSTOPT = Path(sys.executable).parent / "costopt"
 FORMATS = ("table", "json", "csv")
@@ -85,18 +84,9 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(dynamodb: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert COSTOPT.exists(), f"no {COSTOPT}: `make setup` installs the costopt console script"
-    clear_tables(dynamodb)
     local_dir = tmp_path_factory.mktemp("local").resolve()
-    ports = {"COSTOPT_DDB_PORT": session_ddb_port(), "COSTOPT_SANDBOX_PORT": str(free_port()),
-             "COSTOPT_PORT": str(free_port())}
-    process = StackProcess(local_dir, ports=ports)
-    try:
-        assert process.wait_ready(), process.output
+    with seeded_stack(dynamodb, local_dir) as process:
         yield Stack(process, local_dir, tmp_path_factory.mktemp("config"))
-    finally:
-        code = process.stop()
-        clear_tables(dynamodb)
-    assert code == 0, process.output
 
 
 def test_the_console_script_lists_every_command(stack):

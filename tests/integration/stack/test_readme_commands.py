@@ -23,10 +23,8 @@ from typing import Any
 import pytest
 
 from local.auth import load_or_create_keys, token_scopes, verify
-from local.ddb import free_port
-from local.tables import clear_tables
 from local.template import ROOT
-from tests.integration.stack.local_stack import StackProcess, bash, local_cli, session_ddb_port
+from tests.integration.stack.local_stack import StackProcess, bash, local_cli, seeded_stack
 
 README = (ROOT / "README.md").read_text()
 
@@ -65,20 +63,9 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(dynamodb: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    clear_tables(dynamodb)
     local_dir = tmp_path_factory.mktemp("local").resolve()
-    ports = {"COSTOPT_DDB_PORT": session_ddb_port(), "COSTOPT_SANDBOX_PORT": str(free_port()),
-             "COSTOPT_PORT": str(free_port())}
-    process = StackProcess(local_dir, ports=ports)
-    try:
-        assert process.wait_ready(), process.output
+    with seeded_stack(dynamodb, local_dir) as process:
         yield Stack(process, local_dir)
-    finally:
-        code = process.stop()
-        clear_tables(dynamodb)
-    assert code == 0, process.output
-    assert "stopped: everything this run started is down." in process.output
-    assert not (local_dir / "stacks" / f"{ports['COSTOPT_PORT']}.json").exists()
 
 
 def _json_documents(text: str) -> list[Any]:
